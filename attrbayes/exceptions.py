@@ -1,0 +1,29 @@
+"""Error types: every message names the file, column or key and what was expected."""
+
+
+class AttrbayesError(Exception):
+    """Base class of all attrbayes errors."""
+
+
+class DataError(AttrbayesError):
+    """Input data are missing, malformed or inconsistent."""
+
+
+class MissingTableError(DataError):
+    """A stage needs an optional panel table that this panel does not have."""
+
+
+class SpecError(AttrbayesError):
+    """A model specification is invalid."""
+
+
+class PriorError(AttrbayesError):
+    """A prior set is invalid."""
+
+
+class NotFittedError(AttrbayesError):
+    """A result was requested from a model that has not been fitted."""
+
+
+class ProjectionError(AttrbayesError):
+    """A projection cannot be run with the given inputs."""

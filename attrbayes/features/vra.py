@@ -1,0 +1,393 @@
+"""Relative job growth (RA) and commuting-weighted relative job growth (VRA), MODEL.md 2.1.
+
+Array-level cores (also used by the synthetic-data simulator):
+
+* :func:`relative_growth` -- growth of each place minus national growth;
+* :func:`commuting_weights` -- row-normalised commuting matrix;
+* :func:`weighted_growth` -- ``VRA[i,t] = sum_j w[i,j] RA[j,t]``.
+
+Table-level wrappers: :func:`relative_job_growth`, :func:`commuting_weight_matrices` and
+:func:`vra_lags`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from attrbayes.exceptions import DataError
+from attrbayes.features._common import (
+    check_consecutive,
+    fmt,
+    long_frame,
+    nearest_year,
+    require_columns,
+    require_finite,
+    require_nonnegative,
+    require_unique,
+    wide_years,
+)
+
+_ROW_SUM_TOL = 1e-8
+
+# -- array level ------------------------------------------------------------------------
+
+
+def relative_growth(levels: np.ndarray) -> np.ndarray:
+    """Growth of each place relative to national growth (MODEL.md 2.1, ``RA``).
+
+    ``out[p, t] = (x[p,t] - x[p,t-1]) / x[p,t-1] - G[t]`` with national growth
+    ``G[t] = sum_p x[p,t] / sum_p x[p,t-1] - 1`` over the places given.
+
+    Parameters
+    ----------
+    levels
+        Shape (P, T): places x consecutive years (e.g. jobs at the workplace).
+
+    Returns
+    -------
+    np.ndarray
+        Shape (P, T). Column 0 is NaN; a cell whose base ``x[p,t-1]`` is 0 is NaN
+        (this function does not raise on it).
+    """
+    x = np.asarray(levels, dtype=float)
+    if x.ndim != 2:
+        raise DataError(f"levels must have shape (places, years), got shape {x.shape}")
+    out = np.full(x.shape, np.nan)
+    if x.shape[1] < 2:
+        return out
+    prev, cur = x[:, :-1], x[:, 1:]
+    nat_prev, nat_cur = prev.sum(axis=0), cur.sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        local = np.where(prev != 0, (cur - prev) / prev, np.nan)
+        national = np.where(nat_prev != 0, (nat_cur - nat_prev) / nat_prev, np.nan)
+    out[:, 1:] = local - national
+    return out
+
+
+def commuting_weights(counts: np.ndarray) -> np.ndarray:
+    """Row-normalise a commuting matrix: ``w[i,j] = n[i,j] / sum_j n[i,j]`` (MODEL.md 2.1).
+
+    Parameters
+    ----------
+    counts
+        Shape (P, P) (or (..., P, P)): employed residents of place i (rows, residence)
+        working in place j (columns, workplace). Must be finite and non-negative.
+
+    Returns
+    -------
+    np.ndarray
+        Same shape; every row sums to 1.
+
+    Raises
+    ------
+    DataError
+        If a row sums to 0 (a place with no employed residents), naming its row index,
+        or if counts are negative or not finite.
+    """
+    n = np.asarray(counts, dtype=float)
+    if n.ndim < 2 or n.shape[-1] != n.shape[-2]:
+        raise DataError(f"commuting counts must have shape (P, P), got shape {n.shape}")
+    if not np.isfinite(n).all():
+        bad = np.argwhere(~np.isfinite(n))
+        raise DataError(f"commuting counts are not finite at indices {fmt(map(tuple, bad))}")
+    if (n < 0).any():
+        bad = np.argwhere(n < 0)
+        raise DataError(f"commuting counts are negative at indices {fmt(map(tuple, bad))}")
+    rows = n.sum(axis=-1, keepdims=True)
+    zero = rows[..., 0] == 0
+    if zero.any():
+        idx = [tuple(int(v) for v in i) if len(i) > 1 else int(i[0]) for i in np.argwhere(zero)]
+        raise DataError(
+            f"commuting counts: row index {fmt(idx)} sums to 0 (no employed residents), "
+            "so commuting weights are undefined"
+        )
+    return n / rows
+
+
+def weighted_growth(weights: np.ndarray, ra: np.ndarray) -> np.ndarray:
+    """Commuting-weighted relative growth ``VRA[i,t] = sum_j w[i,j] RA[j,t]`` (MODEL.md 2.1).
+
+    Parameters
+    ----------
+    weights
+        Shape (P, P) (one matrix for all years) or (T, P, P) (one per year); rows
+        are residence places, columns workplace places.
+    ra
+        Shape (P, T): relative growth of each workplace place.
+
+    Returns
+    -------
+    np.ndarray
+        Shape (P, T). ``VRA[i,t]`` is NaN when some ``RA[j,t]`` with ``w[i,j] != 0`` is
+        missing; a missing RA with zero weight does not matter.
+    """
+    w = np.asarray(weights, dtype=float)
+    r = np.asarray(ra, dtype=float)
+    if r.ndim != 2:
+        raise DataError(f"ra must have shape (places, years), got shape {r.shape}")
+    p, t = r.shape
+    if w.shape not in ((p, p), (t, p, p)):
+        raise DataError(
+            f"weights must have shape ({p}, {p}) or ({t}, {p}, {p}) to match ra of shape "
+            f"{r.shape}, got shape {w.shape}"
+        )
+    missing = ~np.isfinite(r)
+    filled = np.where(missing, 0.0, r)
+    needed = (w != 0).astype(float)
+    if w.ndim == 2:
+        out = w @ filled
+        hit = needed @ missing.astype(float)
+    else:
+        out = np.einsum("tij,jt->it", w, filled)
+        hit = np.einsum("tij,jt->it", needed, missing.astype(float))
+    out[hit > 0] = np.nan
+    return out
+
+
+# -- table level ------------------------------------------------------------------------
+
+
+def relative_job_growth(
+    jobs: pd.DataFrame, *, sectors: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Relative job growth RA of each workplace place and year (MODEL.md 2.1).
+
+    Jobs of the chosen ``sectors`` (default: all sectors in the table) are summed per
+    place-year, then ``RA[j,t] = (jobs[j,t] - jobs[j,t-1]) / jobs[j,t-1] - G[t]`` with
+    national growth ``G`` computed over all places in the table.
+
+    Parameters
+    ----------
+    jobs
+        Long table with columns place, year, sector, jobs (jobs at the WORKPLACE).
+    sectors
+        Sectors to include. A place-year present in the table but without rows for
+        these sectors counts as 0 jobs.
+
+    Returns
+    -------
+    pd.DataFrame
+        Wide place x year frame of RA (index ``place``, integer ``year`` columns);
+        the first year is NaN.
+
+    Raises
+    ------
+    DataError
+        If columns are missing, years are not consecutive, a place lacks a year, a
+        requested sector is absent, values are missing or negative, or a place has 0
+        jobs in a base year (growth undefined), naming the place-years.
+    """
+    require_columns(jobs, "jobs", ("place", "year", "sector", "jobs"))
+    require_unique(jobs, "jobs", ("place", "year", "sector"))
+    require_finite(jobs, "jobs", "jobs", ("place", "year", "sector"))
+    require_nonnegative(jobs, "jobs", "jobs", ("place", "year", "sector"))
+    years = check_consecutive(jobs["year"], "jobs")
+    places = sorted(jobs["place"].astype(str).unique())
+
+    present = jobs.groupby(["place", "year"]).size().unstack("year")
+    present = present.reindex(index=places, columns=years)
+    if present.isna().to_numpy().any():
+        miss = present.isna().stack()
+        miss = miss[miss].index.tolist()
+        raise DataError(
+            f"jobs table has no rows for (place, year) = {fmt(miss)}; every place needs "
+            "every year to compute relative job growth"
+        )
+
+    if sectors is not None:
+        sectors = list(sectors)
+        unknown = sorted(set(sectors) - set(jobs["sector"].astype(str).unique()))
+        if unknown:
+            raise DataError(f"jobs table has no rows for sector(s) {unknown}")
+        sel = jobs[jobs["sector"].isin(sectors)]
+    else:
+        sel = jobs
+    totals = sel.groupby(["place", "year"])["jobs"].sum().unstack("year")
+    totals = totals.reindex(index=places, columns=years).fillna(0.0)
+    levels = totals.to_numpy(dtype=float)
+
+    zero_base = levels[:, :-1] == 0
+    if zero_base.any():
+        bad = [(places[i], years[t + 1]) for i, t in np.argwhere(zero_base)]
+        raise DataError(
+            f"jobs table: growth is undefined because the previous year has 0 jobs "
+            f"(sectors {sectors if sectors is not None else 'all'}) for (place, year) = "
+            f"{fmt(bad)}"
+        )
+    ra = relative_growth(levels)
+    return pd.DataFrame(
+        ra,
+        index=pd.Index(places, name="place", dtype="str"),
+        columns=pd.Index(years, name="year", dtype=np.int64),
+    )
+
+
+def commuting_weight_matrices(
+    commuting: pd.DataFrame, places: Sequence[str], years: Sequence[int]
+) -> dict[int, pd.DataFrame]:
+    """Commuting weight matrices ``w[i,j]`` per requested year (MODEL.md 2.1).
+
+    For each requested year the commuting matrix of that year is used if the table has
+    it, otherwise the matrix of the NEAREST year in the table; when two years are
+    equally near, the EARLIER one is used (e.g. with 2000 and 2002 available, 2001 uses
+    2000). Residence/workplace pairs absent from the table have 0 commuters.
+
+    Parameters
+    ----------
+    commuting
+        Long table with columns year, residence, workplace, employed.
+    places
+        Place codes: rows (residence) and columns (workplace) of every matrix, in order.
+    years
+        Years wanted.
+
+    Returns
+    -------
+    dict[int, pd.DataFrame]
+        ``{year: weights}``; ``weights`` has index ``residence`` and columns ``workplace``
+        (both ``places``), and each row sums to 1.
+
+    Raises
+    ------
+    DataError
+        If the table is empty or malformed, names codes not in ``places``, or if a place
+        has no employed residents in the year used (naming the places and years).
+    """
+    key = ("year", "residence", "workplace")
+    require_columns(commuting, "commuting", (*key, "employed"))
+    require_unique(commuting, "commuting", key)
+    require_finite(commuting, "commuting", "employed", key)
+    require_nonnegative(commuting, "commuting", "employed", key)
+    places = [str(p) for p in places]
+    if len(set(places)) != len(places):
+        raise DataError("commuting_weight_matrices: places contain duplicates")
+    if commuting.empty:
+        raise DataError("commuting table is empty; commuting weights need at least one year")
+    pindex = pd.Index(places)
+    residence = commuting["residence"].astype(str)
+    workplace = commuting["workplace"].astype(str)
+    res_all = pindex.get_indexer(residence)
+    work_all = pindex.get_indexer(workplace)
+    if (res_all < 0).any() or (work_all < 0).any():
+        unknown = sorted(set(residence[res_all < 0]) | set(workplace[work_all < 0]))
+        raise DataError(
+            f"commuting table has residence/workplace codes not among the places: {fmt(unknown)}"
+        )
+    year_all = commuting["year"].to_numpy(dtype=np.int64)
+    employed_all = commuting["employed"].to_numpy(dtype=float)
+    available = sorted(set(year_all.tolist()))
+
+    matrices: dict[int, np.ndarray] = {}
+    out: dict[int, pd.DataFrame] = {}
+    for year in years:
+        used = nearest_year(available, int(year))
+        if used not in matrices:
+            rows = year_all == used
+            res, work = res_all[rows], work_all[rows]
+            counts = np.zeros((len(places), len(places)))
+            np.add.at(counts, (res, work), employed_all[rows])
+            empty = counts.sum(axis=1) == 0
+            if empty.any():
+                nobody = [places[i] for i in np.flatnonzero(empty)]
+                raise DataError(
+                    f"commuting table year {used} (used for year {int(year)}) has no "
+                    f"employed residents for places {fmt(nobody)}"
+                )
+            matrices[used] = commuting_weights(counts)
+        out[int(year)] = pd.DataFrame(
+            matrices[used].copy(),
+            index=pd.Index(places, name="residence", dtype="str"),
+            columns=pd.Index(places, name="workplace", dtype="str"),
+        )
+    return out
+
+
+def vra_lags(
+    ra: pd.DataFrame,
+    weights: Mapping[int, pd.DataFrame],
+    lags: Sequence[int] = (0, 1, 2),
+) -> pd.DataFrame:
+    """Commuting-weighted relative job growth and its lags (MODEL.md 2.1, 2.4).
+
+    ``VRA[i,t] = sum_j w_t[i,j] RA[j,t]`` uses the weights of year ``t``; the lag-``k``
+    column at year ``t`` is ``VRA[i,t-k]``.
+
+    Parameters
+    ----------
+    ra
+        Wide place x year frame of relative job growth (:func:`relative_job_growth`).
+    weights
+        ``{year: weights}`` (:func:`commuting_weight_matrices`); each a places x places
+        frame (index residence, columns workplace) over exactly the places of ``ra``
+        with rows summing to 1. Needed for every year of ``ra`` that has any non-missing
+        RA.
+    lags
+        Non-negative lags; lag 0 gives column ``vra_t``, lag k column ``vra_t{k}``.
+
+    Returns
+    -------
+    pd.DataFrame
+        Long frame: place, year, then one column per lag, one row per place and year of
+        ``ra`` (sorted). A lag reaching before the first year, or a missing RA, gives
+        NaN; the design builder chooses the estimation window.
+    """
+    lags = [int(k) for k in lags]
+    if any(k < 0 for k in lags) or len(set(lags)) != len(lags):
+        raise ValueError(f"lags must be distinct non-negative integers, got {lags}")
+    years = wide_years(ra, "ra")
+    ra = ra[years]
+    places = [str(p) for p in ra.index]
+    values = ra.to_numpy(dtype=float)
+    p, t = values.shape
+
+    vra = np.full((p, t), np.nan)
+    active = [k for k in range(t) if np.isfinite(values[:, k]).any()]
+    lacking = [years[k] for k in active if years[k] not in weights]
+    if lacking:
+        raise DataError(f"vra_lags: no commuting weights for years {fmt(lacking)}")
+    if active:
+        w = np.empty((len(active), p, p))
+        for n, k in enumerate(active):
+            w[n] = _aligned_weights(weights[years[k]], places, years[k])
+        vra[:, active] = weighted_growth(w, values[:, active])
+
+    cols: dict[str, np.ndarray] = {}
+    for k in lags:
+        shifted = np.full((p, t), np.nan)
+        if k < t:
+            shifted[:, k:] = vra[:, : t - k]
+        cols["vra_t" if k == 0 else f"vra_t{k}"] = shifted
+    return long_frame(places, years, **cols)
+
+
+def _aligned_weights(w: pd.DataFrame, places: list[str], year: int) -> np.ndarray:
+    """Weights of one year as an array ordered like ``places``, after checking it."""
+    rows = [str(x) for x in w.index]
+    cols = [str(x) for x in w.columns]
+    want = set(places)
+    for axis, codes in (("rows (residence)", rows), ("columns (workplace)", cols)):
+        if len(set(codes)) != len(codes):
+            raise DataError(f"commuting weights of year {year} have duplicated {axis}")
+        extra, missing = sorted(set(codes) - want), sorted(want - set(codes))
+        if extra or missing:
+            raise DataError(
+                f"commuting weights of year {year}: {axis} do not match the places of ra; "
+                f"missing {fmt(missing)}, extra {fmt(extra)}"
+            )
+    arr = w.to_numpy(dtype=float)
+    arr = arr[np.asarray(pd.Index(rows).get_indexer(places))][
+        :, np.asarray(pd.Index(cols).get_indexer(places))
+    ]
+    if not np.isfinite(arr).all():
+        raise DataError(f"commuting weights of year {year} have missing values")
+    sums = arr.sum(axis=1)
+    bad = np.abs(sums - 1) > _ROW_SUM_TOL
+    if bad.any():
+        raise DataError(
+            f"commuting weights of year {year}: rows do not sum to 1 for places "
+            f"{fmt([places[i] for i in np.flatnonzero(bad)])}"
+        )
+    return arr

@@ -1,0 +1,1 @@
+"""Model stage: the OLS baseline and the Bayesian models, all reading one Design."""

@@ -1,0 +1,1 @@
+"""Reporting stage: text and table renderers shared by the CLI, notebooks and reports."""

@@ -1,0 +1,105 @@
+"""The command line, end to end on small synthetic panels."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from attrbayes.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def panel_dir(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cli") / "panel"
+    result = runner.invoke(
+        app, ["data", "synth", "--out", str(path), "--places", "30", "--years", "2000:2009"]
+    )
+    assert result.exit_code == 0, result.output
+    return path
+
+
+def test_synth_writes_a_valid_panel_and_refuses_to_overwrite(panel_dir):
+    assert (panel_dir / "manifest.toml").is_file()
+    assert (panel_dir / "truth" / "attractiveness.parquet").is_file()
+    again = runner.invoke(app, ["data", "synth", "--out", str(panel_dir), "--places", "30"])
+    assert again.exit_code == 1
+    assert "already exists" in again.output
+    checked = runner.invoke(app, ["data", "validate", str(panel_dir)])
+    assert checked.exit_code == 0, checked.output
+    assert "valid" in checked.output
+    assert "30 places" in checked.output
+
+
+def test_ols_prints_r_style_and_writes_csv(panel_dir, tmp_path):
+    csv = tmp_path / "coef.csv"
+    args = ["ols", "--data", str(panel_dir), "--spec", "migration_2022", "--level",
+            "municipality", "--by-year", "--years", "2004:2009", "--csv", str(csv)]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "Coefficients:" in out
+    assert "Residual standard error" in out
+    assert "years=2004-2009" in out
+    assert "Year-by-year fits" in out
+    assert "Point residential attractiveness" in out
+    table = pd.read_csv(csv)
+    assert list(table.columns) == ["year", "term", "estimate", "std_error", "t", "p", "r2_adj", "n"]
+    assert sorted(table["year"].unique()) == list(range(2004, 2010))
+    assert set(table["term"]) == {"intercept", "vra_t", "vra_t1", "vra_t2", "centrality", "ds"}
+
+
+def test_ols_pooled_csv_has_no_year_column(panel_dir, tmp_path):
+    csv = tmp_path / "pooled.csv"
+    result = runner.invoke(
+        app, ["ols", "--data", str(panel_dir), "--spec", "migration_jobs", "--csv", str(csv)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "level=region" in result.output  # the spec's default level
+    assert list(pd.read_csv(csv).columns) == [
+        "term",
+        "estimate",
+        "std_error",
+        "t",
+        "p",
+        "r2_adj",
+        "n",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--spec", "migration_1999"], "no model spec named 'migration_1999'"),
+        (["--spec", "migration_jobs", "--years", "1990:2000"], "not all available"),
+        (["--spec", "migration_jobs", "--level", "parish"], "level must be one of"),
+        (["--spec", "migration_jobs", "--se", "magic"], "cov_type must be"),
+    ],
+)
+def test_ols_errors_are_clear(panel_dir, extra, message):
+    result = runner.invoke(app, ["ols", "--data", str(panel_dir), *extra])
+    assert result.exit_code == 1
+    assert message in " ".join(result.output.split())
+
+
+def test_missing_panel_is_reported(tmp_path):
+    result = runner.invoke(app, ["ols", "--data", str(tmp_path), "--spec", "migration_jobs"])
+    assert result.exit_code == 1
+    assert "no panel manifest" in result.output
+
+
+@pytest.mark.slow
+def test_demo_runs_on_the_default_panel(tmp_path):
+    result = runner.invoke(app, ["demo", "--out", str(tmp_path / "demo")])
+    assert result.exit_code == 0, result.output
+    for name in ("migration_jobs", "migration_2019", "migration_2019_jobcent", "migration_2022"):
+        assert f"{name} (region level)" in result.output
+    assert "published_2022" in result.output
+    assert "against the synthetic truth" in result.output
+    coef = pd.read_csv(tmp_path / "demo" / "ols_coefficients.csv")
+    assert set(coef["spec"]) == {
+        "migration_jobs", "migration_2019", "migration_2019_jobcent", "migration_2022"
+    }  # fmt: skip
+    assert (tmp_path / "demo" / "panel" / "manifest.toml").is_file()

@@ -1,0 +1,112 @@
+"""The design builder: levels, year windows, term selection and clear refusals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from attrbayes.config import load_spec
+from attrbayes.data.panel import Panel
+from attrbayes.exceptions import DataError, MissingTableError
+from attrbayes.features.design import build_design, compute_features, level_data
+
+
+@pytest.fixture(scope="module")
+def municipal(small_synthetic):
+    return compute_features(small_synthetic.panel, "municipality")
+
+
+@pytest.fixture(scope="module")
+def regional(small_synthetic):
+    return compute_features(small_synthetic.panel, "region")
+
+
+def test_default_window_starts_when_all_lags_exist(municipal):
+    design = build_design(municipal, load_spec("migration_2022"))
+    # jobs from 2000: RA from 2001, VRA lag 2 from 2003; components through 2010
+    assert design.years == (2003, 2010)
+    assert design.n == 40 * 8
+    assert list(design.matrix().columns) == [
+        "intercept", "vra_t", "vra_t1", "vra_t2", "centrality", "ds"
+    ]  # fmt: skip
+    assert design.frame[["y", *design.terms]].notna().all().all()
+
+
+def test_years_outside_the_window_are_refused_with_reasons(municipal):
+    with pytest.raises(
+        DataError, match=r"years with missing \['vra_t1', 'vra_t2'\] \[2001, 2002\]"
+    ):
+        build_design(municipal, load_spec("migration_2022"), years=(2001, 2005))
+    with pytest.raises(DataError, match=r"years without data \[2011, 2012\]"):
+        build_design(municipal, load_spec("migration_jobs"), years=(2008, 2012))
+
+
+def test_subset_of_years(municipal):
+    design = build_design(municipal, load_spec("migration_jobs"), years=(2004, 2006))
+    assert sorted(design.frame["year"].unique()) == [2004, 2005, 2006]
+
+
+def test_job_only_centrality_variant(municipal):
+    full = build_design(municipal, load_spec("migration_2019"))
+    jobs = build_design(municipal, load_spec("migration_2019_jobcent"))
+    np.testing.assert_allclose(jobs.frame["centrality"], municipal.frame.loc[
+        municipal.frame["year"].between(2003, 2010), "centrality_jobs"
+    ])  # fmt: skip
+    assert not np.allclose(full.frame["centrality"], jobs.frame["centrality"])
+
+
+def test_region_level_counts_are_sums_of_members(small_synthetic, regional):
+    panel = small_synthetic.panel
+    data = level_data(panel, "region")
+    by_region = panel.population_totals().groupby(panel.places.set_index("place")["region"]).sum()
+    pd.testing.assert_frame_equal(
+        data.population_totals().sort_index(), by_region.sort_index(), check_names=False
+    )
+    comp = data.tables["components"].groupby("year")["net_migration"].sum()
+    np.testing.assert_allclose(
+        comp, panel.table("components").groupby("year")["net_migration"].sum()
+    )
+    assert set(regional.frame["place"]) == set(panel.places["region"])
+
+
+def test_region_centrality_is_population_weighted(small_synthetic):
+    panel = small_synthetic.panel
+    units = level_data(panel, "region").units.set_index("place")
+    places = panel.places.set_index("place")
+    weight = panel.population_totals().mean(axis=1)
+    region = places["region"].iloc[0]
+    members = places.index[places["region"] == region]
+    expected = (places.loc[members, "centrality"] * weight[members]).sum() / weight[members].sum()
+    assert units.loc[region, "centrality"] == pytest.approx(expected)
+
+
+def test_missing_tables_are_named(small_synthetic):
+    tables = {k: v for k, v in small_synthetic.panel.tables.items() if k != "commuting"}
+    panel = Panel.from_tables(small_synthetic.panel.manifest, tables)
+    features = compute_features(panel, "municipality")
+    with pytest.raises(MissingTableError, match="'commuting'"):
+        build_design(features, load_spec("migration_jobs"))
+    assert "ds" not in features.missing  # DS needs no commuting
+    no_places_cols = small_synthetic.panel.places.drop(columns=["centrality_jobs"])
+    full = dict(small_synthetic.panel.tables)
+    panel = Panel.from_tables(small_synthetic.panel.manifest, {**full, "places": no_places_cols})
+    with pytest.raises(MissingTableError, match="centrality_jobs"):
+        build_design(compute_features(panel, "county"), load_spec("migration_2022"))
+    bare = Panel.from_tables(
+        small_synthetic.panel.manifest,
+        {k: small_synthetic.panel.tables[k] for k in ("places", "population")},
+    )
+    with pytest.raises(MissingTableError, match="components"):
+        compute_features(bare, "municipality")
+
+
+def test_subpopulation_total_equals_the_whole(municipal):
+    spec = load_spec("migration_jobs")
+    whole = build_design(municipal, spec)
+    total = build_design(municipal, spec, subpopulation=("total", "all"))
+    # the group 'total/all' is everyone, and its national rate is the immigration rate
+    np.testing.assert_allclose(total.y, whole.y, atol=1e-12)
+    young = build_design(municipal, spec, subpopulation=("female", "18-29"))
+    assert young.label == "female 18-29"
+    assert np.std(young.y) > np.std(whole.y)  # small groups are noisier
