@@ -117,10 +117,19 @@ def ols(
     level: Annotated[str | None, typer.Option(help="municipality, region or county.")] = None,
     years: Annotated[str | None, typer.Option(help="First:last year of the window.")] = None,
     by_year: Annotated[bool, typer.Option("--by-year", help="Also fit one OLS per year.")] = False,
+    periods: Annotated[
+        str | None, typer.Option(help="Sub-period fits, e.g. 2003:2011,2012:2021.")
+    ] = None,
+    subpopulations: Annotated[
+        bool, typer.Option("--subpopulations", help="Fits for men, women and age groups.")
+    ] = False,
     se: Annotated[str, typer.Option(help="Standard errors: nonrobust, HC1 or cluster.")] = (
         "nonrobust"
     ),
-    csv: Annotated[Path | None, typer.Option("--csv", help="Write the coefficient table.")] = None,
+    csv: Annotated[
+        Path | None,
+        typer.Option("--csv", help="Write the coefficient table (of the first series asked)."),
+    ] = None,
     top: Annotated[int, typer.Option(help="Show the N most and least attractive units.")] = 5,
 ) -> None:
     """Fit the OLS version of a net-migration spec and print it R-style."""
@@ -128,14 +137,22 @@ def ols(
         panel = read_panel(data)
         with _step("Building features and fitting"):
             result = run_ols(
-                panel, spec, level=level, years=parse_years(years), by_year=by_year, cov_type=se
+                panel,
+                spec,
+                level=level,
+                years=parse_years(years),
+                by_year=by_year,
+                periods=[parse_years(p) for p in periods.split(",")] if periods else None,
+                subpopulations=subpopulations,
+                cov_type=se,
             )
     except AttrbayesError as exc:
         _fail(exc)
     _echo(result.pooled.to_text())
-    if result.by_year is not None:
-        console.print("Year-by-year fits:", style="bold")
-        _echo(result.by_year.to_text())
+    titles = {"year": "Year-by-year fits", "period": "Sub-period fits", "group": "Sub-populations"}
+    for series in result.series:
+        console.print(f"{titles[series.key]}:", style="bold")
+        _echo(series.to_text())
     if top > 0:
         _print_attractiveness(result.pooled.attractiveness(), top)
     if csv is not None:

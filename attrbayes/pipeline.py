@@ -15,7 +15,15 @@ from attrbayes.config import ModelSpec, check_level, load_spec
 from attrbayes.data.panel import Panel, read_panel
 from attrbayes.data.synthetic import SynthConfig, SyntheticPanel, synthesize_panel
 from attrbayes.features.design import Features, build_design, compute_features
-from attrbayes.models.ols import CovType, OLSResult, OLSSeries, fit_by_year, fit_ols
+from attrbayes.models.ols import (
+    CovType,
+    OLSResult,
+    OLSSeries,
+    fit_by_year,
+    fit_ols,
+    fit_periods,
+    fit_subpopulations,
+)
 from attrbayes.reference import PUBLISHED
 
 DEMO_SPECS = ("migration_jobs", "migration_2019", "migration_2019_jobcent", "migration_2022")
@@ -28,9 +36,16 @@ class OLSRun:
     spec: ModelSpec
     pooled: OLSResult
     by_year: OLSSeries | None = None
+    periods: OLSSeries | None = None
+    groups: OLSSeries | None = None
+
+    @property
+    def series(self) -> list[OLSSeries]:
+        return [s for s in (self.by_year, self.periods, self.groups) if s is not None]
 
     def csv_table(self) -> pd.DataFrame:
-        return self.by_year.table() if self.by_year else self.pooled.coefficient_table()
+        """The pooled table, or the first series asked for (by year, period, group)."""
+        return self.series[0].table() if self.series else self.pooled.coefficient_table()
 
 
 def run_ols(
@@ -40,9 +55,12 @@ def run_ols(
     level: str | None = None,
     years: tuple[int, int] | None = None,
     by_year: bool = False,
+    periods: list[tuple[int, int]] | None = None,
+    subpopulations: bool = False,
     cov_type: CovType = "nonrobust",
 ) -> OLSRun:
-    """Fit the OLS version of a spec at a level, pooled and optionally year by year."""
+    """Fit the OLS version of a spec at a level: pooled, and optionally year by year, by
+    sub-period and by sub-population (men, women, the book's age groups)."""
     spec = load_spec(spec_name)
     level = check_level(level or spec.level)
     features = panel if isinstance(panel, Features) else compute_features(panel, level)
@@ -50,8 +68,17 @@ def run_ols(
         raise ValueError(f"features were computed at level {features.level}, not {level}")
     design = build_design(features, spec, years=years)
     pooled = fit_ols(design, cov_type=cov_type)
-    series = fit_by_year(design, cov_type=cov_type) if by_year else None
-    return OLSRun(spec, pooled, series)
+    return OLSRun(
+        spec,
+        pooled,
+        by_year=fit_by_year(design, cov_type=cov_type) if by_year else None,
+        periods=fit_periods(design, periods, cov_type=cov_type) if periods else None,
+        groups=(
+            fit_subpopulations(features, spec, years=design.years, cov_type=cov_type)
+            if subpopulations
+            else None
+        ),
+    )
 
 
 def comparison_table(

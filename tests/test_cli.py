@@ -51,6 +51,19 @@ def test_ols_prints_r_style_and_writes_csv(panel_dir, tmp_path):
     assert set(table["term"]) == {"intercept", "vra_t", "vra_t1", "vra_t2", "centrality", "ds"}
 
 
+def test_ols_periods_and_subpopulations(panel_dir, tmp_path):
+    csv = tmp_path / "periods.csv"
+    args = ["ols", "--data", str(panel_dir), "--spec", "migration_jobs", "--periods",
+            "2003:2005,2006:2009", "--subpopulations", "--csv", str(csv)]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "Sub-period fits" in result.output
+    assert "Sub-populations" in result.output
+    assert "total 60+" in result.output
+    table = pd.read_csv(csv)
+    assert sorted(table["period"].unique()) == ["2003-2005", "2006-2009"]
+
+
 def test_ols_pooled_csv_has_no_year_column(panel_dir, tmp_path):
     csv = tmp_path / "pooled.csv"
     result = runner.invoke(
