@@ -15,12 +15,20 @@ from rich.console import Console
 from rich.markup import escape
 
 from attrbayes import __version__
-from attrbayes.config import parse_years
+from attrbayes.config import SamplerConfig, parse_years
 from attrbayes.data.panel import read_panel
 from attrbayes.data.synthetic import SynthConfig
 from attrbayes.exceptions import AttrbayesError
 from attrbayes.io_utils import atomic_write_text
-from attrbayes.pipeline import comparison_table, run_demo, run_ols, synthesize_to
+from attrbayes.pipeline import (
+    comparison_table,
+    load_fit,
+    prepare_fit,
+    run_demo,
+    run_fit,
+    run_ols,
+    synthesize_to,
+)
 
 app = typer.Typer(
     help="attrbayes: the Norwegian attractiveness model of local growth, refitted.",
@@ -168,6 +176,154 @@ def _print_attractiveness(table: pd.DataFrame, top: int) -> None:
     )
     console.print(f"Point residential attractiveness (top and bottom {top}):", style="bold")
     _echo(shown.to_string(index=False))
+
+
+def _print_gate(fit, strict: bool) -> None:
+    report = fit.convergence()
+    style = "green" if report.passed else "bold red"
+    console.print(report.summary_line(), style=style)
+    if not report.passed:
+        _echo(report.message())
+        if strict:
+            err.print("error: the diagnostics gate failed and --strict was given")
+            raise typer.Exit(code=3)
+
+
+@app.command("fit")
+def fit(
+    data: Annotated[Path, typer.Option("--data", help="Panel directory.")],
+    spec: Annotated[str, typer.Option("--spec", help="Model spec name or TOML path.")],
+    out: Annotated[Path | None, typer.Option("--out", help="Run directory to write.")] = None,
+    level: Annotated[str | None, typer.Option(help="municipality, region or county.")] = None,
+    years: Annotated[str | None, typer.Option(help="First:last year of the window.")] = None,
+    priors: Annotated[str, typer.Option(help="Prior set name or TOML path.")] = (
+        "weakly_informative"
+    ),
+    sampler: Annotated[str, typer.Option(help="nutpie (default) or pymc.")] = "nutpie",
+    chains: Annotated[int, typer.Option(help="Chains.")] = 4,
+    draws: Annotated[int, typer.Option(help="Draws per chain after tuning.")] = 1000,
+    tune: Annotated[int, typer.Option(help="Tuning steps per chain.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = SamplerConfig().seed,
+    strict: Annotated[bool, typer.Option(help="Fail (exit 3) if the gate fails.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Validate data, spec and priors only.")
+    ] = False,
+    force: Annotated[bool, typer.Option(help="Replace an existing run directory.")] = False,
+) -> None:
+    """Fit a Bayesian model; writes RUN/fit.nc (NetCDF) and RUN/summary.csv."""
+    try:
+        if out is not None and (out / "fit.nc").exists() and not force and not dry_run:
+            raise AttrbayesError(f"{out / 'fit.nc'} already exists; pass --force to replace it")
+        if out is None and not dry_run:
+            raise AttrbayesError("give --out RUN (the run directory), or --dry-run")
+        with _step("Validating data, spec and priors"):
+            prepared = prepare_fit(
+                read_panel(data), spec, level=level, years=parse_years(years), priors=priors
+            )
+        console.print(prepared.describe(), markup=False)
+        if dry_run:
+            return
+        config = SamplerConfig(
+            sampler=sampler, chains=chains, draws=draws, tune=tune, seed=seed,
+            progress=_interactive(),
+        )  # fmt: skip
+        with _step(f"Sampling ({config.describe()})"):
+            result = run_fit(prepared, config, out)
+    except (AttrbayesError, ValueError) as exc:
+        _fail(exc)
+    t = result.timings
+    console.print(f"compile {t['compile_s']:.1f} s, sampling {t['sampling_s']:.1f} s")
+    _echo(result.summary().to_string(index=False, float_format=lambda v: f"{v:.5g}"))
+    console.print(f"Saved to {out / 'fit.nc'}")
+    _print_gate(result, strict)
+
+
+@app.command("attractiveness")
+def attractiveness(
+    run: Annotated[Path, typer.Argument(help="Run directory (or fit.nc).")],
+    years: Annotated[str | None, typer.Option(help="First:last year of the period.")] = None,
+    top: Annotated[int, typer.Option(help="Show the N most and least attractive.")] = 10,
+    csv: Annotated[Path | None, typer.Option("--csv", help="Write the full table.")] = None,
+) -> None:
+    """Residential attractiveness per place with intervals and rank distributions."""
+    try:
+        result = load_fit(run)
+        period = parse_years(years)
+        table = result.attractiveness(years=period)
+        ranks = result.ranks(years=period, top=top)
+    except (AttrbayesError, ValueError) as exc:
+        _fail(exc)
+    first, last = period or result.design.years
+    merged = table.merge(ranks.drop(columns="median_pct"), on="place")
+    merged = merged.sort_values("rank_median").reset_index(drop=True)
+    shown = pd.concat([merged.head(top), merged.tail(top)])
+    columns = {
+        "place": "place",
+        "pct_median": "% / yr",
+        "pct_lower_80": "80% lo",
+        "pct_upper_80": "80% hi",
+        "persons_median": "persons / yr",
+        "rank_median": "rank",
+        "rank_lower_80": "rank lo",
+        "rank_upper_80": "rank hi",
+        f"p_top_{top}": f"P(top {top})",
+        f"p_bottom_{top}": f"P(bottom {top})",
+    }
+    console.print(
+        f"Residential attractiveness {first}-{last}, {result.spec.name} "
+        f"({result.design.level}); intervals are 80 % equal-tailed",
+        style="bold",
+    )
+    _echo(shown[list(columns)].rename(columns=columns).to_string(
+        index=False, float_format=lambda v: f"{v:.3g}"
+    ))  # fmt: skip
+    if csv is not None:
+        atomic_write_text(csv, merged.to_csv(index=False))
+        console.print(f"Full table written to {csv}")
+
+
+@app.command("compare")
+def compare(
+    run: Annotated[Path, typer.Argument(help="Run directory (or fit.nc).")],
+    plot: Annotated[Path | None, typer.Option(help="Where to save the centrality plot.")] = None,
+) -> None:
+    """OLS beside the posterior (same design) and the centrality-path plot."""
+    from attrbayes.plots.centrality import centrality_path_data, plot_centrality_path
+    from attrbayes.reporting.comparison import ols_posterior_table
+
+    try:
+        result = load_fit(run)
+        table = ols_posterior_table(result)
+        target = plot or (run if run.is_dir() else run.parent) / "centrality_path.png"
+        if "centrality_path" in result.posterior:
+            figure = plot_centrality_path(centrality_path_data(result))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            figure.savefig(target, dpi=120)
+    except (AttrbayesError, ValueError) as exc:
+        _fail(exc)
+    console.print(f"OLS vs posterior, {result.spec.name} ({result.design.level}), 95 % intervals",
+                  style="bold")  # fmt: skip
+    _echo(table.to_string(index=False, float_format=lambda v: f"{v:.5f}"))
+    if "centrality_path" in result.posterior:
+        console.print(f"Centrality plot written to {target}")
+
+
+@app.command("loo")
+def loo(
+    runs: Annotated[list[Path], typer.Argument(help="Two or more run directories.")],
+) -> None:
+    """PSIS-LOO comparison of fits to the same observations."""
+    from attrbayes.diagnostics.checks import compare_fits
+
+    try:
+        fits = {str(r): load_fit(r) for r in runs}
+        result = compare_fits(fits)
+    except (AttrbayesError, ValueError) as exc:
+        _fail(exc)
+    _echo(result.table.to_string(float_format=lambda v: f"{v:.2f}"))
+    for name, bad in result.pareto_k_bad.items():
+        if bad:
+            console.print(f"{name}: {bad} observation(s) with Pareto k > 0.7 (LOO less reliable)")
 
 
 @app.command("demo")

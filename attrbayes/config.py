@@ -9,6 +9,24 @@ A spec in ``models/NAME.toml`` says what is estimated::
     centrality = "jobs"           # "full" SSB index or "jobs" (job-reachability only)
     level = "region"              # default level: municipality | region | county
 
+    [hierarchy]                   # Bayesian models only; OLS ignores these sections
+    year = true                   # year effects (national shocks, immigration waves)
+    group = true                  # region effects (county effects at region level)
+    place = true                  # unit effects, partially pooled within groups
+    parameterisation = "auto"     # year effects / centrality path: centred from 50 places
+
+    [time_varying]
+    centrality = "random_walk"    # "random_walk" | "hierarchical" | "constant"
+    immigration = false           # national net immigration predicts the level
+
+    [attractiveness]
+    ar1 = false                   # per-place AR(1) deviation over years
+
+    [likelihood]
+    family = "student_t"          # "student_t" | "normal"
+    noise = "size"                # "size": sigma^2 = floor^2 + (s*(pop/1e4)^-0.5)^2;
+                                  # "size_exponent": the exponent is estimated; "constant"
+
 Unknown keys are errors, and every error names the file, the key and the allowed values.
 """
 
@@ -28,6 +46,37 @@ SPEC_SCHEMA_VERSION = 1
 MIGRATION_TERMS = tuple(t for t in TERMS if t != "intercept")
 
 
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Hierarchy(_Section):
+    """Which effects enter the linear predictor of a Bayesian model."""
+
+    year: bool = True
+    group: bool = True
+    place: bool = True
+    # Year effects and the centrality path are seen in every place each year: centred
+    # suits many places, non-centred few. "auto" picks centred from 50 places.
+    parameterisation: Literal["auto", "centred", "non_centred"] = "auto"
+
+
+class TimeVarying(_Section):
+    """How the centrality coefficient varies over years."""
+
+    centrality: Literal["random_walk", "hierarchical", "constant"] = "random_walk"
+    immigration: bool = False
+
+
+class AttractivenessSpec(_Section):
+    ar1: bool = False
+
+
+class Likelihood(_Section):
+    family: Literal["student_t", "normal"] = "student_t"
+    noise: Literal["size", "size_exponent", "constant"] = "size"
+
+
 class ModelSpec(BaseModel):
     """A validated model specification."""
 
@@ -40,7 +89,20 @@ class ModelSpec(BaseModel):
     terms: tuple[str, ...]
     centrality: Literal["full", "jobs"] = "full"
     level: Literal["municipality", "region", "county"] = "region"
+    hierarchy: Hierarchy = Hierarchy()
+    time_varying: TimeVarying = TimeVarying()
+    attractiveness: AttractivenessSpec = AttractivenessSpec()
+    likelihood: Likelihood = Likelihood()
     source_text: str = ""
+
+    @property
+    def has_centrality(self) -> bool:
+        return "centrality" in self.terms
+
+    @property
+    def slope_terms(self) -> tuple[str, ...]:
+        """Terms with one constant coefficient (centrality has its own, time-varying)."""
+        return tuple(t for t in self.terms if t != "centrality")
 
     @field_validator("schema_version")
     @classmethod
@@ -86,21 +148,25 @@ def load_spec(name_or_path: str | Path) -> ModelSpec:
             )
     if not path.is_file():
         raise SpecError(f"{path}: spec file not found")
-    text = path.read_text(encoding="utf-8")
+    return parse_spec(path.read_text(encoding="utf-8"), name=path.stem, where=str(path))
+
+
+def parse_spec(text: str, *, name: str, where: str) -> ModelSpec:
+    """Validate spec TOML text (also used to re-check specs stored in results)."""
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"{path}: not valid TOML ({exc})") from exc
+        raise SpecError(f"{where}: not valid TOML ({exc})") from exc
     if "name" in raw or "source_text" in raw:
-        raise SpecError(f"{path}: key 'name' is taken from the file name; remove it")
+        raise SpecError(f"{where}: key 'name' is taken from the file name; remove it")
     try:
-        return ModelSpec(name=path.stem, source_text=text, **raw)
+        return ModelSpec(name=name, source_text=text, **raw)
     except ValidationError as exc:
         problems = "; ".join(
             f"key '{'.'.join(str(p) for p in e['loc'])}': {e['msg']}" for e in exc.errors()
         )
         allowed = sorted(set(ModelSpec.model_fields) - {"name", "source_text"})
-        raise SpecError(f"{path}: {problems} (allowed keys: {allowed})") from exc
+        raise SpecError(f"{where}: {problems} (allowed keys: {allowed})") from exc
 
 
 def parse_years(text: str | None) -> tuple[int, int] | None:
@@ -120,3 +186,41 @@ def check_level(level: str) -> str:
     if level not in LEVELS:
         raise SpecError(f"level must be one of {list(LEVELS)}, got {level!r}")
     return level
+
+
+class SamplerConfig(BaseModel):
+    """How to sample: which sampler, how long, with which seed.
+
+    ``sampler`` is "nutpie" (default), "pymc" (PyMC's own NUTS) or "prior" (prior draws
+    stand in for the posterior: for testing the result machinery without MCMC).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sampler: Literal["nutpie", "pymc", "prior"] = "nutpie"
+    chains: int = 4
+    draws: int = 1000
+    tune: int = 1000
+    seed: int = 20261128
+    target_accept: float = 0.8
+    adaptation: Literal["diag", "draw_diag", "low_rank"] = "diag"  # nutpie's mass matrix
+    cores: int | None = None
+    progress: bool = False
+
+    @field_validator("chains", "draws")
+    @classmethod
+    def _positive(cls, v: int) -> int:
+        if v < 1:
+            raise ValueError("must be at least 1")
+        return v
+
+    @classmethod
+    def tiny(cls, **kwargs: object) -> SamplerConfig:
+        """Small settings for tests and smoke runs (not for inference)."""
+        return cls(**{"chains": 2, "draws": 150, "tune": 150, **kwargs})
+
+    def describe(self) -> str:
+        return (
+            f"{self.sampler}: {self.chains} chains x {self.draws} draws after "
+            f"{self.tune} tuning, seed {self.seed}"
+        )

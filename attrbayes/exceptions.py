@@ -27,3 +27,11 @@ class NotFittedError(AttrbayesError):
 
 class ProjectionError(AttrbayesError):
     """A projection cannot be run with the given inputs."""
+
+
+class ConvergenceError(AttrbayesError):
+    """The diagnostics gate failed and strict mode was asked for."""
+
+
+class ConvergenceWarning(UserWarning):
+    """The diagnostics gate failed: estimates may not be trustworthy."""

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from attrbayes.config import ModelSpec, check_level, load_spec
+from attrbayes.config import ModelSpec, SamplerConfig, check_level, load_spec
 from attrbayes.data.panel import Panel, read_panel
 from attrbayes.data.synthetic import SynthConfig, SyntheticPanel, synthesize_panel
 from attrbayes.features.design import Features, build_design, compute_features
+from attrbayes.io_utils import atomic_write_text
 from attrbayes.models.ols import (
     CovType,
     OLSResult,
@@ -24,7 +25,12 @@ from attrbayes.models.ols import (
     fit_periods,
     fit_subpopulations,
 )
+from attrbayes.models.registry import model_class
+from attrbayes.priors import load_prior_set
 from attrbayes.reference import PUBLISHED
+from attrbayes.results import FitResult
+
+FIT_FILE = "fit.nc"
 
 DEMO_SPECS = ("migration_jobs", "migration_2019", "migration_2019_jobcent", "migration_2022")
 
@@ -140,3 +146,55 @@ def run_demo(out: Path, *, seed: int = SynthConfig.seed) -> DemoResult:
     truth = {k: float(params[k]) for k in ("vra_t", "vra_t1", "vra_t2", "centrality", "ds")}
     truth["intercept"] = float(params["intercept_pooled"])
     return DemoResult(panel_dir, synthetic, region_fits, municipality_fit, truth)
+
+
+@dataclass(frozen=True)
+class PreparedFit:
+    """A validated model, ready to sample (what ``fit --dry-run`` checks)."""
+
+    model: object
+    features: Features
+
+    def describe(self) -> str:
+        m = self.model
+        built = m.build()
+        n_free = sum(int(v.size.eval()) if hasattr(v, "size") else 1 for v in built.free_RVs)
+        d = m.design
+        return (
+            f"spec {m.spec.name} ({m.spec.kind}), level {d.level}, years {d.years[0]}-"
+            f"{d.years[1]}: {d.n} observations, {d.frame['place'].nunique()} places, "
+            f"{n_free} free parameters; priors {m.priors.name}"
+        )
+
+
+def prepare_fit(
+    panel: Panel | Features,
+    spec_name: str,
+    *,
+    level: str | None = None,
+    years: tuple[int, int] | None = None,
+    priors: str = "weakly_informative",
+) -> PreparedFit:
+    """Validate data, spec and priors and construct the model (no sampling)."""
+    spec = load_spec(spec_name)
+    level = check_level(level or spec.level)
+    features = panel if isinstance(panel, Features) else compute_features(panel, level)
+    design = build_design(features, spec, years=years)
+    model = model_class(spec.kind)(design, spec, load_prior_set(priors))
+    return PreparedFit(model, features)
+
+
+def run_fit(prepared: PreparedFit, sampler: SamplerConfig, out: Path | None = None) -> FitResult:
+    """Sample a prepared model; with ``out``, save ``fit.nc`` and ``summary.csv`` there."""
+    fit = prepared.model.fit(sampler)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        fit.save(out / FIT_FILE, overwrite=True)
+        atomic_write_text(out / "summary.csv", fit.summary().to_csv(index=False))
+    return fit
+
+
+def load_fit(run: Path) -> FitResult:
+    """Load ``RUN/fit.nc`` (or a path to the file itself)."""
+    path = run / FIT_FILE if run.is_dir() else run
+    return FitResult.load(path)

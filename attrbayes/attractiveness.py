@@ -1,0 +1,141 @@
+"""Residential attractiveness as a posterior quantity: per place and year, per period,
+in % of population and persons per year, with intervals and rank distributions.
+
+Attractiveness is the latent ``group + place (+ AR)`` part of the linear predictor
+(MODEL.md section 6.2). A model without place effects has no latent attractiveness; there
+the posterior residual ``y - mu`` stands in, as in the OLS world. Aggregates and ranks are
+computed per draw before any quantile is taken.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from attrbayes.constants import INTERVALS
+from attrbayes.exceptions import DataError
+from attrbayes.results import interval_frame
+
+
+def residential_draws(fit) -> xr.DataArray:
+    """Draws of residential attractiveness (rate per year) with dims draw, place, year."""
+    frame = fit.design.frame
+    places = np.sort(frame["place"].unique())
+    years = np.sort(frame["year"].unique())
+    post = fit.posterior
+    if "place_effect" not in post and "group_effect" not in post:
+        resid = fit.residual_draws()
+        return (
+            resid.assign_coords(
+                place=("obs", frame["place"].to_numpy()), year=("obs", frame["year"].to_numpy())
+            )
+            .set_index(obs=["place", "year"])
+            .unstack("obs")
+            .transpose("draw", "place", "year")
+        )
+    parts = []
+    if "group_effect" in post:
+        groups = frame.groupby("place")[fit.model().group_column].first().reindex(places)
+        effect = fit.draws("group_effect").sel(group=xr.DataArray(groups.to_numpy(), dims="place"))
+        parts.append(effect.drop_vars("group").assign_coords(place=places))
+    if "place_effect" in post:
+        parts.append(fit.draws("place_effect").sel(place=places))
+    if "ar" in post:
+        parts.append(fit.draws("ar").sel(place=places, year=years))
+    grid = xr.DataArray(
+        np.zeros((len(places), len(years))),
+        coords={"place": places, "year": years},
+        dims=("place", "year"),
+    )
+    total = sum(parts, grid).transpose("draw", "place", "year")
+    return total.rename("attractiveness")
+
+
+def population_array(fit) -> xr.DataArray:
+    """Population on 1 January by place and year, as used by the fit."""
+    frame = fit.design.frame.set_index(["place", "year"])["population"]
+    return xr.DataArray.from_series(frame).rename("population")
+
+
+def select_years(da: xr.DataArray, years: tuple[int, int] | None) -> xr.DataArray:
+    if years is None:
+        return da
+    first, last = years
+    kept = da.sel(year=slice(first, last))
+    if kept.sizes["year"] == 0:
+        available = (int(da.year.min()), int(da.year.max()))
+        raise DataError(f"no fitted years in {first}-{last}; the fit covers {available}")
+    return kept
+
+
+def attractiveness_table(
+    fit, *, years: tuple[int, int] | None = None, by: str = "period"
+) -> pd.DataFrame:
+    """Attractiveness with 50/80/95 % intervals, in % of population and persons per year.
+
+    ``by="period"``: the mean over the chosen years per draw, one row per place;
+    ``by="year"``: one row per place and year.
+    """
+    if by not in ("period", "year"):
+        raise ValueError(f"by must be 'period' or 'year', got {by!r}")
+    rate = select_years(residential_draws(fit), years)
+    persons = rate * population_array(fit).sel(year=rate.year)
+    if by == "period":
+        rate, persons = rate.mean("year"), persons.mean("year")
+    pct = interval_frame(rate * 100).add_prefix("pct_")
+    per = interval_frame(persons).add_prefix("persons_")
+    keys = ["place"] if by == "period" else ["place", "year"]
+    table = pd.concat(
+        [
+            pct.rename(columns={f"pct_{k}": k for k in keys}),
+            per.drop(columns=[f"persons_{k}" for k in keys]),
+        ],
+        axis=1,
+    )
+    return table.sort_values(
+        [*keys[1:], "pct_median"], ascending=[*([True] * (len(keys) - 1)), False]
+    )
+
+
+def rank_table(
+    fit, *, years: tuple[int, int] | None = None, top: int = 10, mass: float = 0.8
+) -> pd.DataFrame:
+    """Rank distribution of period attractiveness (rank 1 = most attractive).
+
+    Per draw the places are ranked; the table gives the median rank, its equal-tailed
+    ``mass`` interval, and the probabilities of being in the top and bottom ``top``.
+    """
+    period = select_years(residential_draws(fit), years).mean("year")
+    values = period.transpose("draw", "place").to_numpy()
+    n = values.shape[1]
+    if not 1 <= top <= n:
+        raise DataError(f"top must be between 1 and the number of places ({n}), got {top}")
+    order = np.argsort(-values, axis=1)
+    ranks = np.empty_like(order)
+    np.put_along_axis(ranks, order, np.arange(1, n + 1)[None, :], axis=1)
+    lo, hi = (1 - mass) / 2, 1 - (1 - mass) / 2
+    pct = round(mass * 100)
+    table = pd.DataFrame(
+        {
+            "place": period["place"].to_numpy(),
+            "median_pct": np.median(values, axis=0) * 100,
+            "rank_median": np.median(ranks, axis=0),
+            f"rank_lower_{pct}": np.quantile(ranks, lo, axis=0, method="inverted_cdf"),
+            f"rank_upper_{pct}": np.quantile(ranks, hi, axis=0, method="inverted_cdf"),
+            f"p_top_{top}": (ranks <= top).mean(axis=0),
+            f"p_bottom_{top}": (ranks > n - top).mean(axis=0),
+        }
+    )
+    return table.sort_values(["rank_median", "median_pct"], ascending=[True, False]).reset_index(
+        drop=True
+    )
+
+
+__all__ = [
+    "INTERVALS",
+    "attractiveness_table",
+    "population_array",
+    "rank_table",
+    "residential_draws",
+]

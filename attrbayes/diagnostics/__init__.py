@@ -1,0 +1,1 @@
+"""Diagnostics stage: the convergence gate, posterior predictive checks and LOO."""

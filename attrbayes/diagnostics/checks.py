@@ -1,0 +1,133 @@
+"""Posterior predictive checks and LOO model comparison.
+
+Both rebuild the model from a result's stored design, so they work on loaded fits too.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pymc as pm
+import xarray as xr
+
+from attrbayes.constants import INTERVALS
+from attrbayes.exceptions import DataError
+from attrbayes.inference import compare, loo, pareto_k
+from attrbayes.results import FitResult, design_hash, stack_draws
+
+
+def _thinned(fit: FitResult, max_draws: int) -> xr.Dataset:
+    post = fit.posterior
+    total = post.sizes["chain"] * post.sizes["draw"]
+    step = max(1, int(np.ceil(total / max_draws)))
+    return post.isel(draw=slice(None, None, step))
+
+
+def replicate(fit: FitResult, *, max_draws: int = 500, seed: int | None = None) -> xr.DataArray:
+    """Posterior predictive replicates of the dependent variable (draw, obs)."""
+    model = fit.model().build()
+    tree = xr.DataTree.from_dict({"posterior": _thinned(fit, max_draws)})
+    with model, warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        pp = pm.sample_posterior_predictive(
+            tree, var_names=["y"], random_seed=seed or fit.sampler.seed, progressbar=False
+        )
+    return stack_draws(pp["posterior_predictive"]["y"])
+
+
+@dataclass(frozen=True)
+class PPCReport:
+    """Observed data against posterior predictive replicates."""
+
+    coverage: pd.DataFrame  # interval mass -> share of observations inside
+    statistics: pd.DataFrame  # statistic -> observed, replicated median, p-value
+    replicates: xr.DataArray
+    observed: np.ndarray
+
+    def passed(self, tolerance: float = 0.1) -> bool:
+        """Coverage within ``tolerance`` of nominal at every mass."""
+        return bool((self.coverage["coverage"] - self.coverage["nominal"]).abs().max() <= tolerance)
+
+
+def _statistics(values: np.ndarray) -> dict[str, np.ndarray]:
+    return {
+        "mean": values.mean(axis=-1),
+        "sd": values.std(axis=-1),
+        "q05": np.quantile(values, 0.05, axis=-1),
+        "q95": np.quantile(values, 0.95, axis=-1),
+        "min": values.min(axis=-1),
+        "max": values.max(axis=-1),
+    }
+
+
+def posterior_predictive_check(fit: FitResult, *, max_draws: int = 500) -> PPCReport:
+    """Interval coverage of the observations and Bayesian p-values of summary statistics."""
+    reps = replicate(fit, max_draws=max_draws)
+    y = fit.design.y
+    values = reps.transpose("draw", "obs").to_numpy()
+    rows = []
+    for mass in INTERVALS:
+        lo, hi = np.quantile(values, [(1 - mass) / 2, 1 - (1 - mass) / 2], axis=0)
+        rows.append({"nominal": mass, "coverage": float(np.mean((y >= lo) & (y <= hi)))})
+    observed = _statistics(y[None, :])
+    replicated = _statistics(values)
+    stats = pd.DataFrame(
+        {
+            "observed": {k: float(v[0]) for k, v in observed.items()},
+            "replicated_median": {k: float(np.median(v)) for k, v in replicated.items()},
+            "p_value": {k: float(np.mean(replicated[k] >= observed[k][0])) for k in observed},
+        }
+    )
+    return PPCReport(pd.DataFrame(rows), stats, reps, y)
+
+
+def log_likelihood(fit: FitResult) -> xr.DataTree:
+    """The fit's tree with a ``log_likelihood`` group (computed from the rebuilt model)."""
+    model = fit.model().build()
+    tree = xr.DataTree.from_dict(
+        {"posterior": fit.posterior, "observed_data": fit.tree["observed_data"].to_dataset()}
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        return pm.compute_log_likelihood(tree, model=model, progressbar=False)
+
+
+@dataclass(frozen=True)
+class LOOComparison:
+    """LOO comparison of fits to the same observations."""
+
+    table: pd.DataFrame
+    pareto_k_bad: dict[str, int]  # observations with k > 0.7 per model
+
+
+def compare_fits(fits: Mapping[str, FitResult]) -> LOOComparison:
+    """PSIS-LOO comparison; the fits must share the same observations (place, year, y)."""
+    if len(fits) < 2:
+        raise DataError("LOO comparison needs at least two fits")
+    keys = {}
+    for name, fit in fits.items():
+        frame = fit.design.frame[["place", "year", "y"]]
+        keys[name] = pd.util.hash_pandas_object(frame, index=False).sum()
+    if len(set(keys.values())) != 1:
+        raise DataError(
+            "LOO needs the same observations in every fit; these differ in places, years or "
+            f"dependent variable: {sorted(keys)}. Fit them on the same panel, level and years."
+        )
+    trees = {name: log_likelihood(fit) for name, fit in fits.items()}
+    bad = {name: int(np.sum(pareto_k(loo(tree)) > 0.7)) for name, tree in trees.items()}
+    return LOOComparison(compare(trees), bad)
+
+
+__all__ = [
+    "LOOComparison",
+    "PPCReport",
+    "compare_fits",
+    "design_hash",
+    "log_likelihood",
+    "posterior_predictive_check",
+    "replicate",
+]

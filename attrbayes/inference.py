@@ -1,0 +1,62 @@
+"""The only module that calls ArviZ: convergence statistics, LOO and model comparison.
+
+ArviZ 1.x changed many APIs; keeping every call here means a future change touches one
+file. Functions take and return plain xarray / pandas objects.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+
+def flatten(ds: xr.Dataset, var_names: Sequence[str] | None = None) -> pd.Series:
+    """Scalars of a dataset as a Series labelled ``name`` or ``name[coord, ...]``."""
+    out: dict[str, float] = {}
+    for name in var_names or list(ds.data_vars):
+        da = ds[name]
+        if da.ndim == 0:
+            out[name] = float(da)
+            continue
+        stacked = da.stack(_cell=da.dims)
+        for label, value in zip(stacked["_cell"].to_index(), stacked.values, strict=True):
+            key = label if isinstance(label, tuple) else (label,)
+            out[f"{name}[{', '.join(str(k) for k in key)}]"] = float(value)
+    return pd.Series(out, dtype=float)
+
+
+def convergence_table(tree: xr.DataTree, var_names: Sequence[str] | None = None) -> pd.DataFrame:
+    """R-hat and bulk / tail ESS of every scalar in the posterior."""
+    with warnings.catch_warnings():
+        # constant draws (e.g. fixed deterministics) give NaN diagnostics and a warning
+        warnings.simplefilter("ignore", RuntimeWarning)
+        rhat = az.rhat(tree, var_names=var_names).dataset
+        bulk = az.ess(tree, method="bulk", var_names=var_names).dataset
+        tail = az.ess(tree, method="tail", var_names=var_names).dataset
+    return pd.DataFrame(
+        {"rhat": flatten(rhat), "ess_bulk": flatten(bulk), "ess_tail": flatten(tail)}
+    )
+
+
+def bfmi(tree: xr.DataTree) -> np.ndarray:
+    """E-BFMI per chain (needs the sampler's energy)."""
+    return np.asarray(az.bfmi(tree)["energy"].values, dtype=float)
+
+
+def loo(tree: xr.DataTree, var_name: str = "y") -> az.ELPDData:
+    """PSIS-LOO from the tree's log_likelihood group."""
+    return az.loo(tree, pointwise=True, var_name=var_name)
+
+
+def compare(trees: Mapping[str, xr.DataTree], var_name: str = "y") -> pd.DataFrame:
+    """LOO comparison (rank, elpd_loo, p_loo, elpd_diff, weight, se, dse, ...)."""
+    return az.compare(dict(trees), var_name=var_name)
+
+
+def pareto_k(elpd: az.ELPDData) -> np.ndarray:
+    return np.asarray(elpd.pareto_k).ravel()

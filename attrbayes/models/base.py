@@ -1,0 +1,124 @@
+"""The Bayesian model lifecycle: validate on creation, ``build()`` the graph, ``fit()``.
+
+Constructors only check their inputs; ``build()`` returns a fresh PyMC model; ``fit()``
+samples it with the configured sampler and returns an immutable result object.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+import numpy as np
+import pymc as pm
+import xarray as xr
+
+from attrbayes.config import ModelSpec, SamplerConfig
+from attrbayes.features.design import Design
+from attrbayes.priors import PriorSet, load_prior_set
+
+
+class BayesModel(ABC):
+    """A Bayesian model of one design, spec and prior set."""
+
+    kind: ClassVar[str]
+    # Per-observation deterministics left out of the trace (recomputed on demand).
+    unstored: ClassVar[tuple[str, ...]] = ("mu",)
+
+    def __init__(self, design: Design, spec: ModelSpec, priors: PriorSet | None = None) -> None:
+        self.design = design
+        self.spec = spec
+        self.priors = priors or load_prior_set()
+        self.validate()
+
+    @abstractmethod
+    def validate(self) -> None:
+        """Raise a clear error if design, spec and priors do not fit together."""
+
+    @abstractmethod
+    def build(self) -> pm.Model:
+        """A new PyMC model of the design."""
+
+    @abstractmethod
+    def result(self, tree: xr.DataTree, sampler: SamplerConfig, timings: dict[str, float]):
+        """Wrap sampled draws in this model's result class."""
+
+    def fit(self, sampler: SamplerConfig | None = None):
+        """Sample the posterior and return the model's result object."""
+        sampler = sampler or SamplerConfig()
+        tree, timings = sample(self.build(), sampler, exclude=self.unstored)
+        return self.result(tree, sampler, timings)
+
+
+def sample(
+    model: pm.Model, config: SamplerConfig, *, exclude: tuple[str, ...] = ()
+) -> tuple[xr.DataTree, dict[str, float]]:
+    """Draw from ``model`` with nutpie, PyMC's NUTS or (for tests) the prior.
+
+    Variables named in ``exclude`` are not stored (large per-observation deterministics).
+    """
+    keep = [v.name for v in (*model.free_RVs, *model.deterministics) if v.name not in exclude]
+    cores = config.cores or min(config.chains, os.cpu_count() or 1)
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    if config.sampler == "nutpie":
+        import nutpie  # imported here: compiling pulls in numba
+
+        compiled = nutpie.compile_pymc_model(model, var_names=keep)
+        timings["compile_s"] = time.perf_counter() - start
+        start = time.perf_counter()
+        tree = nutpie.sample(
+            compiled,
+            chains=config.chains,
+            draws=config.draws,
+            tune=config.tune,
+            seed=config.seed,
+            cores=cores,
+            progress_bar=config.progress,
+            adaptation=config.adaptation,
+        )
+    elif config.sampler == "pymc":
+        with model, warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            tree = pm.sample(
+                draws=config.draws,
+                tune=config.tune,
+                chains=config.chains,
+                cores=cores,
+                random_seed=config.seed,
+                target_accept=config.target_accept,
+                progressbar=config.progress,
+                compute_convergence_checks=False,
+                var_names=keep,
+            )
+        timings["compile_s"] = 0.0
+    else:
+        tree = _prior_as_posterior(model, config, keep)
+        timings["compile_s"] = 0.0
+    timings["sampling_s"] = time.perf_counter() - start
+    return tree, timings
+
+
+def _prior_as_posterior(model: pm.Model, config: SamplerConfig, keep: list[str]) -> xr.DataTree:
+    """Prior draws shaped as (chain, draw): exercises the result machinery without MCMC."""
+    with model:
+        prior = pm.sample_prior_predictive(
+            draws=config.chains * config.draws, random_seed=config.seed
+        )
+    ds = prior["prior"].to_dataset()
+    ds = ds[[n for n in keep if n in ds.data_vars]].isel(chain=0, drop=True)
+    ds = ds.assign_coords(
+        chain=("draw", np.repeat(np.arange(config.chains), config.draws)),
+        draw=("draw", np.tile(np.arange(config.draws), config.chains)),
+    )
+    posterior = (
+        ds.rename_dims(draw="_s")
+        .set_index(_s=["chain", "draw"])
+        .unstack("_s")
+        .transpose("chain", "draw", ...)
+    )
+    observed = prior["observed_data"].to_dataset() if "observed_data" in prior else xr.Dataset()
+    return xr.DataTree.from_dict({"posterior": posterior, "observed_data": observed})

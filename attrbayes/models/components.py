@@ -1,0 +1,139 @@
+"""Reusable pieces of PyMC graphs, all non-centred.
+
+Each helper adds named variables to the current model context; the migration model (and the
+job-growth model after it) compose them. Effects are written as ``scale * z`` with standard
+normal ``z`` so that the sampler sees unit-scale variables whatever the data say.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+
+from attrbayes.config import Likelihood
+from attrbayes.priors import PriorSet
+
+# Population at which the noise scale ``noise_scale`` is stated (10,000 inhabitants).
+NOISE_REFERENCE_POPULATION = 10_000.0
+
+
+def hierarchical_effect(
+    name: str, priors: PriorSet, prior_key: str, dim: str, *, centred: bool = False
+) -> pt.TensorVariable:
+    """Zero-sum effects ``name`` over ``dim`` with a prior scale ``prior_key``.
+
+    The zero-sum constraint keeps the intercept identified. Non-centred (``sigma * z``)
+    suits effects the data say little about; centred suits effects each backed by many
+    observations (a year seen in hundreds of places), where the non-centred form would
+    correlate ``z`` with ``sigma``.
+    """
+    sigma = priors[prior_key].create(prior_key)
+    if centred:
+        return pm.ZeroSumNormal(name, sigma=sigma, dims=dim)
+    raw = pm.ZeroSumNormal(f"{name}_raw", sigma=1.0, dims=dim)
+    return pm.Deterministic(name, sigma * raw, dims=dim)
+
+
+def time_varying_coefficient(
+    name: str,
+    priors: PriorSet,
+    *,
+    kind: str,
+    dim: str,
+    centred: bool = False,
+    covariate: np.ndarray | None = None,
+) -> pt.TensorVariable:
+    """A coefficient path ``{name}_path`` over ``dim``; ``name`` is its level.
+
+    ``kind`` "random_walk": a Gaussian random walk, ``name`` its mean over the years;
+    "hierarchical": yearly deviations around a common mean ``name``; "constant": no
+    variation. Centred random walks sample the yearly steps, non-centred ones the steps
+    divided by their scale; both keep the level as a separate coordinate.
+    ``covariate`` (national net immigration) shifts the path linearly; it is centred, so
+    the level keeps its meaning.
+    """
+    n = len(pm.modelcontext(None).coords[dim])
+    if kind == "constant":
+        path = priors[name].create(name) + pt.zeros(n)
+    elif kind == "hierarchical":
+        level = priors[name].create(name)
+        sigma = priors[f"{name}_sigma"].create(f"{name}_sigma")
+        if centred:
+            path = pm.Normal(f"{name}_year", level, sigma, dims=dim)
+        else:
+            path = level + sigma * pm.Normal(f"{name}_z", 0.0, 1.0, dims=dim)
+    elif centred:
+        # Centred yearly steps (the data inform every year); the walk starts at 0 and is
+        # centred, so the level stays a coordinate of its own and nothing is unidentified.
+        level = priors[name].create(name)
+        sigma = priors[f"{name}_sigma"].create(f"{name}_sigma")
+        model = pm.modelcontext(None)
+        model.add_coord(f"{dim}_step", model.coords[dim][1:])
+        steps = pm.Normal(f"{name}_step", 0.0, sigma, dims=f"{dim}_step")
+        walk = pt.concatenate([pt.zeros(1), pt.cumsum(steps)])
+        path = level + walk - walk.mean()
+    else:
+        level = priors[name].create(name)
+        sigma = priors[f"{name}_sigma"].create(f"{name}_sigma")
+        steps = pt.cumsum(pm.Normal(f"{name}_z", 0.0, 1.0, dims=dim))
+        path = level + sigma * (steps - steps.mean())
+    if covariate is not None:
+        slope = priors[f"{name}_immigration"].create(f"{name}_immigration")
+        path = path + slope * (np.asarray(covariate, dtype=float) - np.mean(covariate))
+    return pm.Deterministic(f"{name}_path", path, dims=dim)
+
+
+def ar1_matrix(phi: pt.TensorVariable, n: int) -> pt.TensorVariable:
+    """Lower-triangular ``L`` with ``z = L @ e`` a stationary AR(1) for iid standard ``e``.
+
+    ``L[t, s] = phi^(t-s)`` for ``s <= t``, with the first column scaled by
+    ``1 / sqrt(1 - phi^2)`` so that the process starts in its stationary distribution.
+    """
+    lags = np.subtract.outer(np.arange(n), np.arange(n))
+    powers = pt.switch(lags >= 0, phi ** np.maximum(lags, 0), 0.0)
+    return pt.set_subtensor(powers[:, 0], powers[:, 0] / pt.sqrt(1 - phi**2))
+
+
+def ar1_process(name: str, priors: PriorSet, dims: tuple[str, str]) -> pt.TensorVariable:
+    """Per-place AR(1) deviations over years (non-centred through :func:`ar1_matrix`)."""
+    phi = priors["ar_phi"].create("ar_phi")
+    sigma = priors["sigma_ar"].create("sigma_ar")
+    raw = pm.Normal(f"{name}_raw", 0.0, 1.0, dims=dims)
+    n_years = len(pm.modelcontext(None).coords[dims[1]])
+    return pm.Deterministic(name, sigma * pt.dot(raw, ar1_matrix(phi, n_years).T), dims=dims)
+
+
+def noise_sd(priors: PriorSet, population: np.ndarray, spec: Likelihood) -> pt.TensorVariable:
+    """Observation noise sd: ``sqrt(floor^2 + (s * (pop / 10,000)^-k)^2)``.
+
+    ``k`` is 0.5 (sampling noise of a rate) unless ``noise = "size_exponent"`` estimates
+    it; ``noise = "constant"`` gives one sd for all places.
+    """
+    floor = priors["noise_floor"].create("noise_floor")
+    if spec.noise == "constant":
+        return floor
+    scale = priors["noise_scale"].create("noise_scale")
+    relative = np.asarray(population, dtype=float) / NOISE_REFERENCE_POPULATION
+    if spec.noise == "size_exponent":
+        exponent = priors["noise_exponent"].create("noise_exponent")
+        size_part = scale * relative ** (-exponent)
+    else:
+        size_part = scale / np.sqrt(relative)
+    return pt.sqrt(floor**2 + size_part**2)
+
+
+def likelihood(
+    name: str,
+    priors: PriorSet,
+    spec: Likelihood,
+    mu: pt.TensorVariable,
+    sigma: pt.TensorVariable,
+    observed: np.ndarray,
+    dim: str,
+) -> pt.TensorVariable:
+    """Student-t (heavy tails for refugee-settlement years) or normal likelihood."""
+    if spec.family == "student_t":
+        nu = priors["nu"].create("nu")
+        return pm.StudentT(name, nu=nu, mu=mu, sigma=sigma, observed=observed, dims=dim)
+    return pm.Normal(name, mu=mu, sigma=sigma, observed=observed, dims=dim)

@@ -1,0 +1,154 @@
+"""The hierarchical net-migration model (MODEL.md sections 2 and 6).
+
+For unit i in group g(i) and year t::
+
+    NM[i,t] ~ StudentT(nu, mu[i,t], sigma[i,t])
+    mu[i,t] = a + b0 VRA[i,t] + b1 VRA[i,t-1] + b2 VRA[i,t-2] + c[t] C[i] + d DS[i,t]
+              (+ s ST[i]) + year[t] + group[g(i)] + place[i] (+ ar[i,t])
+    sigma[i,t]^2 = floor^2 + (s_noise * (pop[i,t] / 10,000)^-k)^2
+
+``c[t]`` is the time-varying centrality coefficient (random walk or hierarchical yearly
+deviations around its mean ``centrality``, optionally shifted by national net
+immigration); year, group and place effects are zero-sum and non-centred; ``ar`` is an
+optional stationary AR(1) per place. Residential attractiveness is the latent
+``group + place (+ ar)``: how much better a place does than its structure predicts, net of
+the year's national shock and of observation noise. Groups are regions at municipality
+level and counties at region level.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pymc as pm
+import xarray as xr
+
+from attrbayes.config import ModelSpec, SamplerConfig
+from attrbayes.exceptions import SpecError
+from attrbayes.features.design import Design
+from attrbayes.models.base import BayesModel
+from attrbayes.models.components import (
+    ar1_process,
+    hierarchical_effect,
+    likelihood,
+    noise_sd,
+    time_varying_coefficient,
+)
+from attrbayes.priors import PriorSet
+
+GROUP_OF_LEVEL = {"municipality": "region", "region": "county", "county": None}
+AUTO_CENTRED_MIN_PLACES = 50
+
+
+class MigrationModel(BayesModel):
+    """Hierarchical net-migration model; see the module docstring for the equation."""
+
+    kind = "migration"
+
+    def __init__(self, design: Design, spec: ModelSpec, priors: PriorSet | None = None) -> None:
+        super().__init__(design, spec, priors)
+
+    # -- validation ------------------------------------------------------------------
+    def validate(self) -> None:
+        spec, design = self.spec, self.design
+        if spec.kind != self.kind:
+            raise SpecError(f"spec {spec.name} is of kind {spec.kind!r}, not {self.kind!r}")
+        if tuple(design.terms) != tuple(spec.terms):
+            raise SpecError(
+                f"design terms {list(design.terms)} differ from spec {spec.name}'s "
+                f"{list(spec.terms)}; build the design from this spec"
+            )
+        years = self.years
+        if spec.attractiveness.ar1 and len(years) < 3:
+            raise SpecError(f"spec {spec.name}: an AR(1) needs at least 3 years, got {len(years)}")
+        if spec.hierarchy.year and len(years) < 2:
+            raise SpecError(f"spec {spec.name}: year effects need at least 2 years")
+        if spec.time_varying.immigration and not spec.has_centrality:
+            raise SpecError(
+                f"spec {spec.name}: [time_varying] immigration needs the 'centrality' term"
+            )
+        counts = self.design.frame.groupby("place").size()
+        if spec.attractiveness.ar1 and counts.nunique() != 1:
+            raise SpecError(f"spec {spec.name}: the AR(1) needs every place in every year")
+
+    # -- indexing ---------------------------------------------------------------------
+    @property
+    def years(self) -> np.ndarray:
+        return np.sort(self.design.frame["year"].unique())
+
+    @property
+    def group_column(self) -> str | None:
+        column = GROUP_OF_LEVEL[self.design.level]
+        return column if self.spec.hierarchy.group and column else None
+
+    def coords(self) -> dict[str, np.ndarray]:
+        frame = self.design.frame
+        coords = {
+            "obs": np.arange(len(frame)),
+            "place": np.sort(frame["place"].unique()),
+            "year": self.years,
+        }
+        if self.group_column:
+            coords["group"] = np.sort(frame[self.group_column].unique())
+        return coords
+
+    @property
+    def centred_years(self) -> bool:
+        """Whether year effects and the centrality path use the centred form."""
+        choice = self.spec.hierarchy.parameterisation
+        if choice == "auto":
+            return self.design.frame["place"].nunique() >= AUTO_CENTRED_MIN_PLACES
+        return choice == "centred"
+
+    def national_immigration(self) -> np.ndarray:
+        rates = self.design.frame.groupby("year")["national_rate"].first()
+        return rates.reindex(self.years).to_numpy(dtype=float)
+
+    # -- the graph --------------------------------------------------------------------
+    def build(self) -> pm.Model:
+        spec, priors, frame = self.spec, self.priors, self.design.frame
+        coords = self.coords()
+        place_idx = pd.Index(coords["place"]).get_indexer(frame["place"])
+        year_idx = pd.Index(coords["year"]).get_indexer(frame["year"])
+        with pm.Model(coords=coords) as model:
+            mu = priors["intercept"].create("intercept")
+            for term in spec.slope_terms:
+                mu = mu + priors[term].create(term) * frame[term].to_numpy(dtype=float)
+            if spec.has_centrality:
+                path = time_varying_coefficient(
+                    "centrality",
+                    priors,
+                    kind=spec.time_varying.centrality,
+                    dim="year",
+                    centred=self.centred_years,
+                    covariate=self.national_immigration()
+                    if spec.time_varying.immigration
+                    else None,
+                )
+                mu = mu + path[year_idx] * frame["centrality"].to_numpy(dtype=float)
+            if spec.hierarchy.year:
+                year_effect = hierarchical_effect(
+                    "year_effect", priors, "sigma_year", "year", centred=self.centred_years
+                )
+                mu = mu + year_effect[year_idx]
+            if self.group_column:
+                groups = frame.groupby("place")[self.group_column].first().reindex(coords["place"])
+                group_idx = pd.Index(coords["group"]).get_indexer(groups)
+                effect = hierarchical_effect("group_effect", priors, "sigma_group", "group")
+                mu = mu + effect[group_idx][place_idx]
+            if spec.hierarchy.place:
+                mu = (
+                    mu
+                    + hierarchical_effect("place_effect", priors, "sigma_place", "place")[place_idx]
+                )
+            if spec.attractiveness.ar1:
+                mu = mu + ar1_process("ar", priors, ("place", "year"))[place_idx, year_idx]
+            mu = pm.Deterministic("mu", mu, dims="obs")  # not stored; see BayesModel.unstored
+            sigma = noise_sd(priors, frame["population"].to_numpy(), spec.likelihood)
+            likelihood("y", priors, spec.likelihood, mu, sigma, self.design.y, "obs")
+        return model
+
+    def result(self, tree: xr.DataTree, sampler: SamplerConfig, timings: dict[str, float]):
+        from attrbayes.results import MigrationFit
+
+        return MigrationFit.create(tree, self, sampler, timings)

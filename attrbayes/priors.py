@@ -1,0 +1,176 @@
+"""Prior sets: validated TOML data with stated provenance.
+
+A prior set ``priors/NAME.toml`` opens with a ``[provenance]`` table (where the numbers come
+from and how they were scaled) and has one table per parameter in the pymc-extras ``Prior``
+dict shape::
+
+    [provenance]
+    source = "..."
+    scaling = "..."
+
+    [vra_t]
+    dist = "Normal"
+    kwargs = { mu = 0.0, sigma = 0.5 }
+
+Every parameter of :data:`PARAMETERS` must be given; unknown keys, unknown distributions and
+invalid arguments are errors naming the file and key.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pymc as pm
+
+from attrbayes.exceptions import PriorError
+
+# Parameter -> what it is (units: rates, i.e. share of population per year).
+PARAMETERS: dict[str, str] = {
+    "intercept": "national level of relative net migration",
+    "vra_t": "coefficient of commuting-weighted relative job growth, same year",
+    "vra_t1": "coefficient of VRA lagged one year",
+    "vra_t2": "coefficient of VRA lagged two years",
+    "ds": "coefficient of demographic employment supply",
+    "students": "coefficient of the students share",
+    "centrality": "mean centrality coefficient over the years",
+    "centrality_sigma": "scale of the centrality coefficient's yearly steps or deviations",
+    "centrality_immigration": "change of the centrality coefficient per unit national net "
+    "immigration rate",
+    "sigma_year": "scale of year effects",
+    "sigma_group": "scale of region (county at region level) effects",
+    "sigma_place": "scale of place effects within groups",
+    "ar_phi": "persistence (AR(1) coefficient) of residential attractiveness",
+    "sigma_ar": "innovation scale of the AR(1) attractiveness deviation",
+    "noise_scale": "noise sd of a place of 10,000 inhabitants",
+    "noise_floor": "noise sd floor of the largest places",
+    "noise_exponent": "exponent of population in the noise scale (when estimated)",
+    "nu": "degrees of freedom of the Student-t likelihood",
+}
+
+DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
+    "Normal": ("mu", "sigma"),
+    "HalfNormal": ("sigma",),
+    "StudentT": ("nu", "mu", "sigma"),
+    "HalfStudentT": ("nu", "sigma"),
+    "Gamma": ("alpha", "beta"),
+    "Beta": ("alpha", "beta"),
+    "Exponential": ("lam",),
+    "LogNormal": ("mu", "sigma"),
+    "TruncatedNormal": ("mu", "sigma", "lower", "upper"),
+    "Uniform": ("lower", "upper"),
+}
+
+
+# Arguments PyMC lets default.
+_DEFAULTS: dict[str, tuple[str, ...]] = {
+    "Normal": ("mu",),
+    "StudentT": ("mu",),
+    "LogNormal": ("mu",),
+    "TruncatedNormal": ("mu", "lower", "upper"),
+}
+
+
+@dataclass(frozen=True)
+class Prior:
+    """One prior: a PyMC distribution name and its keyword arguments."""
+
+    dist: str
+    kwargs: dict[str, float]
+
+    def create(self, name: str, **kwargs: Any) -> Any:
+        """Add this prior as a random variable to the current PyMC model."""
+        return getattr(pm, self.dist)(name, **self.kwargs, **kwargs)
+
+    def describe(self) -> str:
+        args = ", ".join(f"{k}={v:g}" for k, v in self.kwargs.items())
+        return f"{self.dist}({args})"
+
+
+@dataclass(frozen=True)
+class PriorSet:
+    """A validated prior set with its provenance and source text."""
+
+    name: str
+    provenance: dict[str, str]
+    priors: dict[str, Prior]
+    source_text: str
+
+    def __getitem__(self, key: str) -> Prior:
+        return self.priors[key]
+
+    def table(self) -> list[tuple[str, str, str]]:
+        return [(k, p.describe(), PARAMETERS[k]) for k, p in self.priors.items()]
+
+
+def priors_dir() -> Path:
+    """Where prior sets are looked up: $ATTRBAYES_PRIORS, else the project's ``priors/``."""
+    env = os.environ.get("ATTRBAYES_PRIORS")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "priors"
+
+
+def available_prior_sets() -> list[str]:
+    return sorted(p.stem for p in priors_dir().glob("*.toml"))
+
+
+def load_prior_set(name_or_path: str | Path = "weakly_informative") -> PriorSet:
+    """Load and validate a prior set by name (``priors/NAME.toml``) or path."""
+    path = Path(name_or_path)
+    if path.suffix != ".toml":
+        path = priors_dir() / f"{name_or_path}.toml"
+        if not path.is_file():
+            raise PriorError(
+                f"no prior set named {str(name_or_path)!r} in {priors_dir()}; "
+                f"available: {available_prior_sets()}"
+            )
+    text = path.read_text(encoding="utf-8")
+    return parse_prior_set(text, name=path.stem, where=str(path))
+
+
+def parse_prior_set(text: str, *, name: str, where: str) -> PriorSet:
+    """Validate prior-set TOML text (also used to re-check sets stored in results)."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PriorError(f"{where}: not valid TOML ({exc})") from exc
+    provenance = raw.pop("provenance", None)
+    if not isinstance(provenance, dict) or not provenance.get("source"):
+        raise PriorError(
+            f"{where}: a [provenance] table with a 'source' (where the numbers come from) "
+            "is required"
+        )
+    unknown = sorted(set(raw) - set(PARAMETERS))
+    if unknown:
+        raise PriorError(f"{where}: unknown key(s) {unknown}; allowed: {list(PARAMETERS)}")
+    missing = [k for k in PARAMETERS if k not in raw]
+    if missing:
+        raise PriorError(f"{where}: missing prior(s) for {missing}")
+    priors = {key: _parse_prior(raw[key], f"{where}, key '{key}'") for key in PARAMETERS}
+    return PriorSet(name=name, provenance=provenance, priors=priors, source_text=text)
+
+
+def _parse_prior(entry: Any, where: str) -> Prior:
+    if not isinstance(entry, dict) or set(entry) - {"dist", "kwargs"} or "dist" not in entry:
+        raise PriorError(f"{where}: expected a table with 'dist' and 'kwargs', got {entry!r}")
+    dist = entry["dist"]
+    if dist not in DISTRIBUTIONS:
+        raise PriorError(f"{where}: unknown dist {dist!r}; allowed: {sorted(DISTRIBUTIONS)}")
+    kwargs = entry.get("kwargs", {})
+    allowed = DISTRIBUTIONS[dist]
+    bad = sorted(set(kwargs) - set(allowed))
+    if bad:
+        raise PriorError(f"{where}: {dist} takes {list(allowed)}, not {bad}")
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in kwargs.values()):
+        raise PriorError(f"{where}: kwargs must be numbers, got {kwargs}")
+    nonpositive = [k for k in ("sigma", "lam", "alpha", "beta", "nu") if kwargs.get(k, 1) <= 0]
+    if nonpositive:
+        raise PriorError(f"{where}: {dist} needs positive {nonpositive}, got {kwargs}")
+    if kwargs.get("lower", -float("inf")) >= kwargs.get("upper", float("inf")):
+        raise PriorError(f"{where}: lower must be below upper, got {kwargs}")
+    missing = [k for k in allowed if k not in kwargs and k not in _DEFAULTS.get(dist, ())]
+    if missing:
+        raise PriorError(f"{where}: {dist} needs {missing}")
+    return Prior(dist=dist, kwargs={k: float(v) for k, v in kwargs.items()})

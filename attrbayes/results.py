@@ -1,0 +1,335 @@
+"""Immutable result objects of Bayesian fits, saved as NetCDF with their provenance.
+
+A result holds an ``xarray.DataTree`` with the posterior, the sampler statistics, the
+observed data and a ``fit_data`` group with the design, so a saved file describes itself.
+Root attributes store the spec and prior-set TOML, a SHA-256 of the design, the sampler
+settings and seed, timings and package versions; :meth:`FitResult.load` re-checks them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from attrbayes import __version__
+from attrbayes.config import ModelSpec, SamplerConfig, parse_spec
+from attrbayes.constants import INTERVALS
+from attrbayes.exceptions import DataError
+from attrbayes.features.design import Design
+from attrbayes.inference import convergence_table
+from attrbayes.priors import PriorSet, parse_prior_set
+
+RESULT_SCHEMA = 1
+_PACKAGES = ("attrbayes", "pymc", "pytensor", "nutpie", "arviz", "xarray", "numpy", "pandas")
+
+
+def package_versions() -> dict[str, str]:
+    out = {}
+    for name in _PACKAGES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def design_hash(design: Design) -> str:
+    """SHA-256 of the design's values and labels: identifies the data a fit used."""
+    frame = design.frame
+    digest = hashlib.sha256()
+    digest.update(json.dumps([list(frame.columns), list(design.terms), design.level]).encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def stack_draws(da: xr.DataArray) -> xr.DataArray:
+    """Merge ``chain`` and ``draw`` into one ``draw`` dimension numbered 0..S-1."""
+    stacked = da.stack(_sample=("chain", "draw"))
+    n = stacked.sizes["_sample"]
+    stacked = stacked.drop_vars(["_sample", "chain", "draw"]).rename(_sample="draw")
+    return stacked.assign_coords(draw=np.arange(n)).transpose("draw", ...)
+
+
+def interval_frame(da: xr.DataArray, *, masses: tuple[float, ...] = INTERVALS) -> pd.DataFrame:
+    """Mean, median and equal-tailed intervals over ``draw``, one row per other coordinate."""
+    stats = {"mean": da.mean("draw"), "median": da.median("draw")}
+    for mass in masses:
+        lo, hi = (1 - mass) / 2, 1 - (1 - mass) / 2
+        q = da.quantile([lo, hi], dim="draw")
+        pct = round(mass * 100)
+        stats[f"lower_{pct}"] = q.sel(quantile=lo, drop=True)
+        stats[f"upper_{pct}"] = q.sel(quantile=hi, drop=True)
+    ds = xr.Dataset(stats)
+    if not ds.dims:
+        return pd.DataFrame({k: [float(v)] for k, v in ds.items()})
+    return ds.to_dataframe().reset_index()
+
+
+def _design_to_dataset(design: Design) -> xr.Dataset:
+    ds = xr.Dataset.from_dataframe(design.frame.rename_axis("obs"))
+    ds.attrs.update(
+        terms=json.dumps(list(design.terms)),
+        level=design.level,
+        spec_name=design.spec_name,
+        years=json.dumps(list(design.years)),
+        label=design.label,
+    )
+    return ds
+
+
+def _design_from_dataset(ds: xr.Dataset) -> Design:
+    frame = ds.to_dataframe().reset_index(drop=True)
+    for col in ("place", "region", "county"):
+        if col in frame.columns:
+            frame[col] = frame[col].astype(str)
+    return Design(
+        frame=frame,
+        terms=tuple(json.loads(ds.attrs["terms"])),
+        level=str(ds.attrs["level"]),
+        spec_name=str(ds.attrs["spec_name"]),
+        years=tuple(json.loads(ds.attrs["years"])),
+        label=str(ds.attrs["label"]),
+    )
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """A fitted Bayesian model: draws plus everything needed to interpret and re-check them."""
+
+    tree: xr.DataTree
+    spec: ModelSpec
+    priors: PriorSet
+    design: Design
+    sampler: SamplerConfig
+
+    kind: ClassVar[str] = "base"
+    # Parameters reported by summary(), in order, when present in the posterior.
+    summary_vars: ClassVar[tuple[str, ...]] = ()
+
+    # -- construction -------------------------------------------------------------------
+    @classmethod
+    def create(cls, tree: xr.DataTree, model: Any, sampler: SamplerConfig, timings: dict) -> Self:
+        """Attach the design and provenance to freshly sampled draws."""
+        nodes = {path: node.to_dataset() for path, node in tree.subtree_with_keys if path != "."}
+        nodes["fit_data"] = _design_to_dataset(model.design)
+        new = xr.DataTree.from_dict(nodes)
+        new.attrs.update(
+            attrbayes_result_schema=RESULT_SCHEMA,
+            attrbayes_version=__version__,
+            model_kind=cls.kind,
+            spec_name=model.spec.name,
+            spec_toml=model.spec.source_text,
+            prior_name=model.priors.name,
+            prior_toml=model.priors.source_text,
+            data_hash=design_hash(model.design),
+            sampler=model_sampler_json(sampler),
+            seed=sampler.seed,
+            timings=json.dumps(timings),
+            package_versions=json.dumps(package_versions()),
+            created=dt.datetime.now(dt.UTC).isoformat(),
+        )
+        return cls(new, model.spec, model.priors, model.design, sampler)
+
+    # -- access -------------------------------------------------------------------------
+    @property
+    def posterior(self) -> xr.Dataset:
+        return self.tree["posterior"].to_dataset()
+
+    @property
+    def timings(self) -> dict[str, float]:
+        return json.loads(self.tree.attrs["timings"])
+
+    def draws(self, name: str) -> xr.DataArray:
+        """Posterior draws of ``name`` with chains merged into one ``draw`` dimension."""
+        if name not in self.posterior:
+            raise KeyError(f"no posterior variable {name!r}; have {sorted(self.posterior)}")
+        return stack_draws(self.posterior[name])
+
+    def summary(self, *, prob: float = 0.95, paths: bool = False) -> pd.DataFrame:
+        """Posterior table: term, estimate (median), sd, lower, upper, rhat, ess_bulk,
+        ess_tail. ``paths`` adds the yearly centrality coefficients and year effects."""
+        names = [n for n in self.summary_vars if n in self.posterior]
+        if paths:
+            names += [n for n in ("centrality_path", "year_effect") if n in self.posterior]
+        rows = []
+        conv = convergence_table(self.tree, var_names=names)
+        lo, hi = (1 - prob) / 2, 1 - (1 - prob) / 2
+        for name in names:
+            da = self.draws(name)
+            stat = xr.Dataset(
+                {
+                    "estimate": da.median("draw"),
+                    "sd": da.std("draw"),
+                    "lower": da.quantile(lo, "draw", keep_attrs=False).drop_vars("quantile"),
+                    "upper": da.quantile(hi, "draw", keep_attrs=False).drop_vars("quantile"),
+                }
+            )
+            for label, values in _labelled(name, stat).items():
+                rows.append({"term": label, **values})
+        table = pd.DataFrame(rows).set_index("term").join(conv)
+        return table.reset_index()
+
+    def convergence(self):
+        """The diagnostics gate's report (R-hat, ESS, divergences, E-BFMI)."""
+        from attrbayes.diagnostics.convergence import gate
+
+        return gate(self.tree)
+
+    # -- persistence --------------------------------------------------------------------
+    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write the result as NetCDF (atomically; refuses to replace unless asked)."""
+        target = Path(path)
+        if target.exists() and not overwrite:
+            raise DataError(f"{target} already exists; pass overwrite=True (CLI: --force)")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".nc", dir=target.parent)
+        os.close(fd)
+        try:
+            _serialisable(self.tree).to_netcdf(tmp, engine="h5netcdf")
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return target
+
+    @staticmethod
+    def load(path: str | Path) -> FitResult:
+        """Read a saved result, re-checking schema, spec, priors and data hash."""
+        from attrbayes.models.registry import result_class
+
+        source = Path(path)
+        if not source.is_file():
+            raise DataError(f"{source}: no saved fit here")
+        try:
+            tree = xr.open_datatree(source, engine="h5netcdf").load()
+        except Exception as exc:  # h5py / xarray raise many types for foreign files
+            raise DataError(f"{source}: cannot be read as a saved fit ({exc})") from exc
+        attrs = tree.attrs
+        schema = attrs.get("attrbayes_result_schema")
+        if schema != RESULT_SCHEMA:
+            raise DataError(
+                f"{source}: result schema {schema!r} is not supported (expected {RESULT_SCHEMA})"
+            )
+        cls = result_class(str(attrs["model_kind"]))
+        where = f"{source} (stored spec)"
+        spec = parse_spec(str(attrs["spec_toml"]), name=str(attrs["spec_name"]), where=where)
+        priors = parse_prior_set(
+            str(attrs["prior_toml"]), name=str(attrs["prior_name"]), where=f"{source} (priors)"
+        )
+        design = _design_from_dataset(tree["fit_data"].to_dataset())
+        if design_hash(design) != attrs["data_hash"]:
+            raise DataError(f"{source}: the stored design does not match its hash; file altered?")
+        sampler = SamplerConfig(**json.loads(str(attrs["sampler"])))
+        stored = json.loads(str(attrs["package_versions"]))
+        changed = {k: (v, package_versions().get(k)) for k, v in stored.items()
+                   if package_versions().get(k) != v}  # fmt: skip
+        if changed:
+            warnings.warn(
+                f"{source} was written with other package versions {changed}; "
+                "results load, but refits may differ",
+                UserWarning,
+                stacklevel=2,
+            )
+        return cls(tree, spec, priors, design, sampler)
+
+
+def model_sampler_json(sampler: SamplerConfig) -> str:
+    return sampler.model_dump_json()
+
+
+def _labelled(name: str, stat: xr.Dataset) -> dict[str, dict[str, float]]:
+    """Rows of a per-variable statistics dataset, labelled like ``name[coord]``."""
+    if not stat.dims:
+        return {name: {k: float(v) for k, v in stat.items()}}
+    frame = stat.to_dataframe()
+    out = {}
+    for key, row in frame.iterrows():
+        label = ", ".join(str(k) for k in (key if isinstance(key, tuple) else (key,)))
+        out[f"{name}[{label}]"] = {k: float(row[k]) for k in stat.data_vars}
+    return out
+
+
+def _serialisable(tree: xr.DataTree) -> xr.DataTree:
+    """Object-typed sampler fields (messages, often None) become strings for NetCDF."""
+    nodes = {}
+    for path, node in tree.subtree_with_keys:
+        ds = node.to_dataset()
+        for name, da in ds.data_vars.items():
+            if da.dtype == object:
+                ds[name] = da.astype(str)
+        nodes[path if path != "." else "/"] = ds
+    out = xr.DataTree.from_dict(nodes)
+    out.attrs.update(tree.attrs)
+    return out
+
+
+@dataclass(frozen=True)
+class MigrationFit(FitResult):
+    """A fitted :class:`~attrbayes.models.migration.MigrationModel`."""
+
+    kind: ClassVar[str] = "migration"
+    summary_vars: ClassVar[tuple[str, ...]] = (
+        "intercept", "vra_t", "vra_t1", "vra_t2", "centrality", "ds", "students",
+        "centrality_sigma", "centrality_immigration", "sigma_year", "sigma_group",
+        "sigma_place", "ar_phi", "sigma_ar", "noise_scale", "noise_floor", "noise_exponent",
+        "nu",
+    )  # fmt: skip
+
+    def model(self):
+        """The model object this result came from (rebuilt from the stored design)."""
+        from attrbayes.models.registry import model_class
+
+        return model_class(self.kind)(self.design, self.spec, self.priors)
+
+    def mu_draws(self, *, max_draws: int | None = 1000) -> xr.DataArray:
+        """Draws of the linear predictor per observation (draw, obs), recomputed from the
+        posterior with the model graph; thinned to at most ``max_draws``."""
+        import pymc as pm
+
+        posterior = self.posterior
+        total = posterior.sizes["chain"] * posterior.sizes["draw"]
+        if max_draws is not None and total > max_draws:
+            posterior = posterior.isel(draw=slice(None, None, int(np.ceil(total / max_draws))))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            mu = pm.compute_deterministics(
+                posterior, var_names=["mu"], model=self.model().build(), progressbar=False
+            )["mu"]
+        return stack_draws(mu)
+
+    def residual_draws(self, *, max_draws: int | None = 1000) -> xr.DataArray:
+        """Posterior residuals ``y - mu`` (draw, obs)."""
+        mu = self.mu_draws(max_draws=max_draws)
+        return xr.DataArray(self.design.y, dims="obs") - mu
+
+    def centrality_table(self) -> pd.DataFrame:
+        """The time-varying centrality coefficient by year with 50/80/95 % intervals."""
+        if "centrality_path" not in self.posterior:
+            raise DataError(f"spec {self.spec.name} has no centrality term")
+        return interval_frame(self.draws("centrality_path"))
+
+    def attractiveness(
+        self, *, years: tuple[int, int] | None = None, by: str = "period"
+    ) -> pd.DataFrame:
+        """Residential attractiveness per place (and year), see :mod:`attrbayes.attractiveness`."""
+        from attrbayes.attractiveness import attractiveness_table
+
+        return attractiveness_table(self, years=years, by=by)
+
+    def ranks(self, *, years: tuple[int, int] | None = None, top: int = 10) -> pd.DataFrame:
+        """Rank distribution of period attractiveness (median rank, 80 % interval, P(top))."""
+        from attrbayes.attractiveness import rank_table
+
+        return rank_table(self, years=years, top=top)

@@ -1,0 +1,226 @@
+"""The hierarchical migration model: structure, validation and the result machinery.
+
+Draws here come from the prior (``SamplerConfig(sampler="prior")``): fast, and enough to
+test shapes, intervals, ranks and persistence. Real sampling is in test_migration_mcmc.py.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from attrbayes.config import SamplerConfig, load_spec, parse_spec
+from attrbayes.exceptions import ConvergenceError, ConvergenceWarning, DataError, SpecError
+from attrbayes.features.design import build_design, compute_features
+from attrbayes.models.components import ar1_matrix
+from attrbayes.models.migration import MigrationModel
+from attrbayes.priors import load_prior_set
+from attrbayes.results import FitResult, MigrationFit
+
+
+@pytest.fixture(scope="module")
+def features(small_synthetic):
+    return compute_features(small_synthetic.panel, "municipality")
+
+
+@pytest.fixture(scope="module")
+def model(features):
+    spec = load_spec("migration_2022")
+    return MigrationModel(build_design(features, spec), spec)
+
+
+@pytest.fixture(scope="module")
+def prior_fit(model) -> MigrationFit:
+    return model.fit(SamplerConfig(sampler="prior", chains=2, draws=100))
+
+
+def _spec(text: str):
+    base = 'kind = "migration"\nterms = ["vra_t", "vra_t1", "vra_t2", "centrality", "ds"]\n'
+    return parse_spec(base + text, name="test_spec", where="test")
+
+
+def test_graph_has_the_specified_parts(model):
+    built = model.build()
+    names = {v.name for v in built.free_RVs}
+    assert {"intercept", "vra_t", "vra_t1", "vra_t2", "ds", "centrality", "nu"} <= names
+    assert {"sigma_year", "sigma_group", "sigma_place", "noise_scale", "noise_floor"} <= names
+    # 40 places < 50: the non-centred forms are chosen automatically
+    assert {"year_effect_raw", "centrality_z", "place_effect_raw"} <= names
+    assert len(built.coords["place"]) == 40
+    assert list(built.coords["year"]) == list(range(2003, 2011))
+    assert len(built.coords["group"]) == model.design.frame["region"].nunique()
+    assert "centrality_path" in {v.name for v in built.deterministics}
+
+
+def test_switches_change_the_graph(features):
+    def names(text: str) -> set[str]:
+        spec = _spec(text)
+        built = MigrationModel(build_design(features, spec), spec).build()
+        return {v.name for v in built.free_RVs}
+
+    centred = names('[hierarchy]\nparameterisation = "centred"\n')
+    assert {"year_effect", "centrality_step"} <= centred
+    assert "year_effect_raw" not in centred
+    pooled = names(
+        "[hierarchy]\nyear = false\ngroup = false\nplace = false\n"
+        '[time_varying]\ncentrality = "constant"\n'
+        '[likelihood]\nfamily = "normal"\nnoise = "constant"\n'
+    )
+    assert pooled == {"intercept", "vra_t", "vra_t1", "vra_t2", "ds", "centrality", "noise_floor"}
+    assert {"ar_phi", "sigma_ar", "ar_raw"} <= names("[attractiveness]\nar1 = true\n")
+    assert "centrality_immigration" in names("[time_varying]\nimmigration = true\n")
+    assert "noise_exponent" in names('[likelihood]\nnoise = "size_exponent"\n')
+    assert "centrality_year" in names(
+        '[hierarchy]\nparameterisation = "centred"\n[time_varying]\ncentrality = "hierarchical"\n'
+    )
+
+
+def test_constructor_validates(features):
+    spec = load_spec("migration_2022")
+    other = build_design(features, load_spec("migration_jobs"))
+    with pytest.raises(SpecError, match="design terms"):
+        MigrationModel(other, spec)
+    jobs_only = parse_spec(
+        'terms = ["vra_t"]\n[time_varying]\nimmigration = true\n', name="x", where="x"
+    )
+    with pytest.raises(SpecError, match="immigration needs the 'centrality' term"):
+        MigrationModel(build_design(features, jobs_only), jobs_only)
+    short = build_design(features, spec, years=(2009, 2010))
+    ar = _spec("[attractiveness]\nar1 = true\n")
+    with pytest.raises(SpecError, match="at least 3 years"):
+        MigrationModel(short, ar)
+
+
+def test_ar1_matrix_gives_a_stationary_ar1():
+    """Hand check: Var(z_t) = 1/(1-phi^2) for all t and Corr(z_t, z_t+1) = phi."""
+    phi = 0.6
+    L = ar1_matrix(np.float64(phi), 5).eval()
+    cov = L @ L.T
+    np.testing.assert_allclose(np.diag(cov), 1 / (1 - phi**2))
+    np.testing.assert_allclose(cov[1, 2] / cov[1, 1], phi)
+    np.testing.assert_allclose(cov[0, 3] / cov[0, 0], phi**3)
+    assert np.allclose(np.triu(L, 1), 0)
+
+
+def test_summary_layout_and_intervals(prior_fit):
+    table = prior_fit.summary()
+    assert list(table.columns[:5]) == ["term", "estimate", "sd", "lower", "upper"]
+    assert {"rhat", "ess_bulk", "ess_tail"} <= set(table.columns)
+    assert table["term"].tolist()[:6] == [
+        "intercept",
+        "vra_t",
+        "vra_t1",
+        "vra_t2",
+        "centrality",
+        "ds",
+    ]
+    assert (table["lower"] <= table["estimate"]).all()
+    assert (table["estimate"] <= table["upper"]).all()
+    paths = prior_fit.summary(paths=True)["term"]
+    assert "centrality_path[2003]" in set(paths)
+    assert "year_effect[2010]" in set(paths)
+
+
+def test_centrality_level_is_the_mean_of_the_path(prior_fit):
+    level = prior_fit.draws("centrality")
+    path = prior_fit.draws("centrality_path")
+    np.testing.assert_allclose(level, path.mean("year"), atol=1e-10)
+
+
+def test_attractiveness_is_group_plus_place_effect(prior_fit, model):
+    table = prior_fit.attractiveness(by="year").set_index(["place", "year"])
+    group = prior_fit.draws("group_effect")
+    place = prior_fit.draws("place_effect")
+    frame = model.design.frame
+    code = frame["place"].iloc[0]
+    region = frame.loc[frame["place"] == code, "region"].iloc[0]
+    draws = (group.sel(group=region) + place.sel(place=code)) * 100
+    assert table.loc[(code, 2005), "pct_median"] == pytest.approx(float(draws.median()))
+    pop = frame.set_index(["place", "year"]).loc[(code, 2005), "population"]
+    assert table.loc[(code, 2005), "persons_median"] == pytest.approx(
+        float((draws / 100 * pop).median())
+    )
+    nested = ["lower_95", "lower_80", "lower_50", "median", "upper_50", "upper_80", "upper_95"]
+    values = table[[f"pct_{c}" for c in nested]].to_numpy()
+    assert (np.diff(values, axis=1) >= -1e-12).all()
+
+
+def test_period_means_are_taken_per_draw(prior_fit):
+    period = prior_fit.attractiveness(years=(2004, 2006)).set_index("place")
+    yearly = prior_fit.attractiveness(years=(2004, 2006), by="year")
+    assert len(period) == 40
+    assert set(yearly["year"]) == {2004, 2005, 2006}
+    # without AR the attractiveness is constant over years: the period mean equals a year
+    first = yearly[yearly["year"] == 2004].set_index("place")
+    np.testing.assert_allclose(period["pct_median"], first.loc[period.index, "pct_median"])
+    with pytest.raises(DataError, match="no fitted years in 2030-2031"):
+        prior_fit.attractiveness(years=(2030, 2031))
+
+
+def test_rank_distribution(prior_fit):
+    ranks = prior_fit.ranks(top=5)
+    assert len(ranks) == 40
+    assert ranks["rank_median"].between(1, 40).all()
+    # every draw puts exactly five places in its top five
+    assert ranks["p_top_5"].sum() == pytest.approx(5.0)
+    assert ranks["p_bottom_5"].sum() == pytest.approx(5.0)
+    assert (ranks["rank_lower_80"] <= ranks["rank_median"]).all()
+    assert ranks["rank_median"].is_monotonic_increasing
+    with pytest.raises(DataError, match="top must be between"):
+        prior_fit.ranks(top=0)
+
+
+def test_save_load_round_trip_keeps_everything(prior_fit, tmp_path):
+    path = prior_fit.save(tmp_path / "fit.nc")
+    loaded = FitResult.load(path)
+    assert isinstance(loaded, MigrationFit)
+    assert loaded.spec == prior_fit.spec
+    assert loaded.priors == prior_fit.priors
+    assert loaded.sampler == prior_fit.sampler
+    pd.testing.assert_frame_equal(loaded.design.frame, prior_fit.design.frame)
+    assert loaded.design.terms == prior_fit.design.terms
+    assert loaded.design.years == prior_fit.design.years
+    xr.testing.assert_allclose(loaded.posterior, prior_fit.posterior)
+    assert loaded.tree.attrs["seed"] == prior_fit.sampler.seed
+    assert "pymc" in loaded.tree.attrs["package_versions"]
+    pd.testing.assert_frame_equal(loaded.summary(), prior_fit.summary())
+    with pytest.raises(DataError, match="already exists"):
+        prior_fit.save(path)
+
+
+def test_load_detects_altered_files(prior_fit, tmp_path):
+    tree = prior_fit.tree.copy()
+    tree.attrs["data_hash"] = "0" * 64
+    FitResult(tree, prior_fit.spec, prior_fit.priors, prior_fit.design, prior_fit.sampler).save(
+        tmp_path / "bad.nc"
+    )
+    with pytest.raises(DataError, match="does not match its hash"):
+        FitResult.load(tmp_path / "bad.nc")
+    tree.attrs["attrbayes_result_schema"] = 99
+    FitResult(tree, prior_fit.spec, prior_fit.priors, prior_fit.design, prior_fit.sampler).save(
+        tmp_path / "old.nc"
+    )
+    with pytest.raises(DataError, match="schema 99 is not supported"):
+        FitResult.load(tmp_path / "old.nc")
+    with pytest.raises(DataError, match="no saved fit"):
+        FitResult.load(tmp_path / "missing.nc")
+
+
+def test_gate_refuses_draws_that_are_not_mcmc(prior_fit):
+    report = prior_fit.convergence()
+    assert not report.passed
+    assert any("did not come from MCMC" in p for p in report.problems)
+    with pytest.warns(ConvergenceWarning, match="diagnostics gate FAILED"):
+        report.enforce()
+    with pytest.raises(ConvergenceError, match="worst parameters"):
+        report.enforce(strict=True)
+
+
+def test_published_priors_load_with_provenance():
+    priors = load_prior_set("published_2022")
+    assert "Vareide" in priors.provenance["source"]
+    assert priors["vra_t"].kwargs == {"mu": 0.1361, "sigma": 0.027}
+    weak = load_prior_set()
+    assert weak.name == "weakly_informative"
