@@ -50,13 +50,24 @@ def bfmi(tree: xr.DataTree) -> np.ndarray:
 
 def loo(tree: xr.DataTree, var_name: str = "y") -> az.ELPDData:
     """PSIS-LOO from the tree's log_likelihood group."""
-    return az.loo(tree, pointwise=True, var_name=var_name)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Estimated shape parameter of Pareto")
+        return az.loo(tree, pointwise=True, var_name=var_name)
 
 
 def compare(trees: Mapping[str, xr.DataTree], var_name: str = "y") -> pd.DataFrame:
     """LOO comparison (rank, elpd_loo, p_loo, elpd_diff, weight, se, dse, ...)."""
-    return az.compare(dict(trees), var_name=var_name)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Estimated shape parameter of Pareto")
+        return az.compare(dict(trees), var_name=var_name, round_to=None)
 
 
-def pareto_k(elpd: az.ELPDData) -> np.ndarray:
-    return np.asarray(elpd.pareto_k).ravel()
+def pareto_k_threshold(n_samples: int) -> float:
+    """Above this k, PSIS-LOO is unreliable for an observation (Vehtari et al. 2024)."""
+    return min(1 - 1 / np.log10(n_samples), 0.7) if n_samples > 1 else 0.7
+
+
+def high_pareto_k(elpd: az.ELPDData, n_samples: int) -> int:
+    """How many observations have a Pareto k above the reliability threshold."""
+    k = np.asarray(elpd.pareto_k).ravel()
+    return int(np.sum(k > pareto_k_threshold(n_samples)))

@@ -218,9 +218,9 @@ class FitResult:
             raise DataError(f"{source}: cannot be read as a saved fit ({exc})") from exc
         attrs = tree.attrs
         schema = attrs.get("attrbayes_result_schema")
-        if schema != RESULT_SCHEMA:
+        if schema is None or int(schema) != RESULT_SCHEMA:
             raise DataError(
-                f"{source}: result schema {schema!r} is not supported (expected {RESULT_SCHEMA})"
+                f"{source}: result schema {schema} is not supported (expected {RESULT_SCHEMA})"
             )
         cls = result_class(str(attrs["model_kind"]))
         where = f"{source} (stored spec)"

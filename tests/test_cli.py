@@ -105,14 +105,17 @@ def test_missing_panel_is_reported(tmp_path):
 
 @pytest.mark.slow
 def test_demo_runs_on_the_default_panel(tmp_path):
-    result = runner.invoke(app, ["demo", "--out", str(tmp_path / "demo")])
+    result = runner.invoke(app, ["demo", "--out", str(tmp_path / "demo"), "--quick"])
     assert result.exit_code == 0, result.output
     for name in ("migration_jobs", "migration_2019", "migration_2019_jobcent", "migration_2022"):
         assert f"{name} (region level)" in result.output
     assert "published_2022" in result.output
-    assert "against the synthetic truth" in result.output
     coef = pd.read_csv(tmp_path / "demo" / "ols_coefficients.csv")
     assert set(coef["spec"]) == {
         "migration_jobs", "migration_2019", "migration_2019_jobcent", "migration_2022"
     }  # fmt: skip
     assert (tmp_path / "demo" / "panel" / "manifest.toml").is_file()
+    assert "OLS vs posterior vs truth" in result.output
+    assert "diagnostics gate" in result.output
+    assert (tmp_path / "demo" / "migration_2022" / "fit.nc").is_file()
+    assert (tmp_path / "demo" / "migration_2022" / "centrality_path.png").is_file()

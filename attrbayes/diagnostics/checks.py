@@ -16,7 +16,7 @@ import xarray as xr
 
 from attrbayes.constants import INTERVALS
 from attrbayes.exceptions import DataError
-from attrbayes.inference import compare, loo, pareto_k
+from attrbayes.inference import compare, high_pareto_k, loo
 from attrbayes.results import FitResult, design_hash, stack_draws
 
 
@@ -88,9 +88,8 @@ def posterior_predictive_check(fit: FitResult, *, max_draws: int = 500) -> PPCRe
 def log_likelihood(fit: FitResult) -> xr.DataTree:
     """The fit's tree with a ``log_likelihood`` group (computed from the rebuilt model)."""
     model = fit.model().build()
-    tree = xr.DataTree.from_dict(
-        {"posterior": fit.posterior, "observed_data": fit.tree["observed_data"].to_dataset()}
-    )
+    observed = xr.Dataset({"y": ("obs", fit.design.y)}, coords={"obs": np.arange(fit.design.n)})
+    tree = xr.DataTree.from_dict({"posterior": fit.posterior, "observed_data": observed})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         return pm.compute_log_likelihood(tree, model=model, progressbar=False)
@@ -101,7 +100,7 @@ class LOOComparison:
     """LOO comparison of fits to the same observations."""
 
     table: pd.DataFrame
-    pareto_k_bad: dict[str, int]  # observations with k > 0.7 per model
+    pareto_k_bad: dict[str, int]  # observations above the Pareto k threshold, per model
 
 
 def compare_fits(fits: Mapping[str, FitResult]) -> LOOComparison:
@@ -118,7 +117,10 @@ def compare_fits(fits: Mapping[str, FitResult]) -> LOOComparison:
             f"dependent variable: {sorted(keys)}. Fit them on the same panel, level and years."
         )
     trees = {name: log_likelihood(fit) for name, fit in fits.items()}
-    bad = {name: int(np.sum(pareto_k(loo(tree)) > 0.7)) for name, tree in trees.items()}
+    bad = {
+        name: high_pareto_k(loo(tree), fit.posterior.sizes["chain"] * fit.posterior.sizes["draw"])
+        for (name, tree), fit in zip(trees.items(), fits.values(), strict=True)
+    }
     return LOOComparison(compare(trees), bad)
 
 

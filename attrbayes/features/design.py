@@ -251,7 +251,7 @@ def build_design(
             f"{lacking} {incomplete}. Available: {_ranges(complete)}"
         )
     rows = frame[frame["year"].between(first, last)]
-    columns = ["place", "year", "y", *spec.terms, "population", "net_migration"]
+    columns = ["place", "year", "y", *spec.terms, "population", "net_migration", "national_rate"]
     columns += [c for c in ("region", "county", "centrality_class") if c in rows.columns]
     return Design(
         rows[columns].reset_index(drop=True),
