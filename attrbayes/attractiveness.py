@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from attrbayes.constants import INTERVALS
 from attrbayes.exceptions import DataError
 from attrbayes.results import interval_frame
 
@@ -130,12 +129,3 @@ def rank_table(
     return table.sort_values(["rank_median", "median_pct"], ascending=[True, False]).reset_index(
         drop=True
     )
-
-
-__all__ = [
-    "INTERVALS",
-    "attractiveness_table",
-    "population_array",
-    "rank_table",
-    "residential_draws",
-]

@@ -308,6 +308,29 @@ def compare(
         console.print(f"Centrality plot written to {target}")
 
 
+@app.command("diagnose")
+def diagnose(
+    run: Annotated[Path, typer.Argument(help="Run directory (or fit.nc).")],
+    draws: Annotated[int, typer.Option(help="Posterior draws used for the PPC.")] = 500,
+) -> None:
+    """The diagnostics gate and a posterior predictive check of a saved fit."""
+    from attrbayes.diagnostics.checks import posterior_predictive_check
+
+    try:
+        result = load_fit(run)
+        report = result.convergence()
+        ppc = posterior_predictive_check(result, max_draws=draws)
+    except (AttrbayesError, ValueError) as exc:
+        _fail(exc)
+    _echo(report.message())
+    console.print("Posterior predictive check: share of observations inside the central "
+                  "predictive intervals", style="bold")  # fmt: skip
+    _echo(ppc.coverage.to_string(index=False))
+    console.print("Summary statistics: observed vs replicated (p = P(replicated >= observed))",
+                  style="bold")  # fmt: skip
+    _echo(ppc.statistics.to_string(float_format=lambda v: f"{v:.4g}"))
+
+
 @app.command("loo")
 def loo(
     runs: Annotated[list[Path], typer.Argument(help="Two or more run directories.")],

@@ -136,18 +136,26 @@ def available_specs() -> list[str]:
     return sorted(p.stem for p in models_dir().glob("*.toml"))
 
 
-def load_spec(name_or_path: str | Path) -> ModelSpec:
-    """Load a spec by name (``models/NAME.toml``) or by path to a TOML file."""
+def resolve_toml(
+    name_or_path: str | Path, directory: Path, what: str, error: type[Exception]
+) -> Path:
+    """A TOML file given by path, or by name in ``directory``; clear errors otherwise."""
     path = Path(name_or_path)
     if path.suffix != ".toml":
-        path = models_dir() / f"{name_or_path}.toml"
+        path = directory / f"{name_or_path}.toml"
         if not path.is_file():
-            raise SpecError(
-                f"no model spec named {str(name_or_path)!r} in {models_dir()}; "
-                f"available: {available_specs()}"
+            available = sorted(p.stem for p in directory.glob("*.toml"))
+            raise error(
+                f"no {what} named {str(name_or_path)!r} in {directory}; available: {available}"
             )
     if not path.is_file():
-        raise SpecError(f"{path}: spec file not found")
+        raise error(f"{path}: {what} file not found")
+    return path
+
+
+def load_spec(name_or_path: str | Path) -> ModelSpec:
+    """Load a spec by name (``models/NAME.toml``) or by path to a TOML file."""
+    path = resolve_toml(name_or_path, models_dir(), "model spec", SpecError)
     return parse_spec(path.read_text(encoding="utf-8"), name=path.stem, where=str(path))
 
 

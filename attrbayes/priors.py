@@ -26,6 +26,7 @@ from typing import Any
 
 import pymc as pm
 
+from attrbayes.config import resolve_toml
 from attrbayes.exceptions import PriorError
 
 # Parameter -> what it is (units: rates, i.e. share of population per year).
@@ -118,14 +119,7 @@ def available_prior_sets() -> list[str]:
 
 def load_prior_set(name_or_path: str | Path = "weakly_informative") -> PriorSet:
     """Load and validate a prior set by name (``priors/NAME.toml``) or path."""
-    path = Path(name_or_path)
-    if path.suffix != ".toml":
-        path = priors_dir() / f"{name_or_path}.toml"
-        if not path.is_file():
-            raise PriorError(
-                f"no prior set named {str(name_or_path)!r} in {priors_dir()}; "
-                f"available: {available_prior_sets()}"
-            )
+    path = resolve_toml(name_or_path, priors_dir(), "prior set", PriorError)
     text = path.read_text(encoding="utf-8")
     return parse_prior_set(text, name=path.stem, where=str(path))
 

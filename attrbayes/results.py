@@ -134,7 +134,7 @@ class FitResult:
             prior_name=model.priors.name,
             prior_toml=model.priors.source_text,
             data_hash=design_hash(model.design),
-            sampler=model_sampler_json(sampler),
+            sampler=sampler.model_dump_json(),
             seed=sampler.seed,
             timings=json.dumps(timings),
             package_versions=json.dumps(package_versions()),
@@ -243,10 +243,6 @@ class FitResult:
                 stacklevel=2,
             )
         return cls(tree, spec, priors, design, sampler)
-
-
-def model_sampler_json(sampler: SamplerConfig) -> str:
-    return sampler.model_dump_json()
 
 
 def _labelled(name: str, stat: xr.Dataset) -> dict[str, dict[str, float]]:

@@ -86,6 +86,14 @@ def test_compare_command(runs):
     assert (runs["hier"] / "centrality_path.png").is_file()
 
 
+def test_diagnose_command(runs):
+    result = runner.invoke(app, ["diagnose", str(runs["hier"]), "--draws", "100"])
+    assert result.exit_code == 0, result.output
+    assert "diagnostics gate" in result.output
+    assert "coverage" in result.output
+    assert "p_value" in result.output
+
+
 def test_loo_command(runs):
     result = runner.invoke(app, ["loo", str(runs["hier"]), str(runs["pooled"])])
     assert result.exit_code == 0, result.output

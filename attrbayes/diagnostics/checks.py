@@ -17,7 +17,7 @@ import xarray as xr
 from attrbayes.constants import INTERVALS
 from attrbayes.exceptions import DataError
 from attrbayes.inference import compare, high_pareto_k, loo
-from attrbayes.results import FitResult, design_hash, stack_draws
+from attrbayes.results import FitResult, stack_draws
 
 
 def _thinned(fit: FitResult, max_draws: int) -> xr.Dataset:
@@ -122,14 +122,3 @@ def compare_fits(fits: Mapping[str, FitResult]) -> LOOComparison:
         for (name, tree), fit in zip(trees.items(), fits.values(), strict=True)
     }
     return LOOComparison(compare(trees), bad)
-
-
-__all__ = [
-    "LOOComparison",
-    "PPCReport",
-    "compare_fits",
-    "design_hash",
-    "log_likelihood",
-    "posterior_predictive_check",
-    "replicate",
-]

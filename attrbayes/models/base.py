@@ -84,6 +84,7 @@ def sample(
         with model, warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
             tree = pm.sample(
+                nuts_sampler="pymc",  # PyMC 6 would otherwise pick nutpie when installed
                 draws=config.draws,
                 tune=config.tune,
                 chains=config.chains,

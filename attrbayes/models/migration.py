@@ -23,9 +23,8 @@ import pandas as pd
 import pymc as pm
 import xarray as xr
 
-from attrbayes.config import ModelSpec, SamplerConfig
+from attrbayes.config import SamplerConfig
 from attrbayes.exceptions import SpecError
-from attrbayes.features.design import Design
 from attrbayes.models.base import BayesModel
 from attrbayes.models.components import (
     ar1_process,
@@ -34,7 +33,6 @@ from attrbayes.models.components import (
     noise_sd,
     time_varying_coefficient,
 )
-from attrbayes.priors import PriorSet
 
 GROUP_OF_LEVEL = {"municipality": "region", "region": "county", "county": None}
 AUTO_CENTRED_MIN_PLACES = 50
@@ -44,9 +42,6 @@ class MigrationModel(BayesModel):
     """Hierarchical net-migration model; see the module docstring for the equation."""
 
     kind = "migration"
-
-    def __init__(self, design: Design, spec: ModelSpec, priors: PriorSet | None = None) -> None:
-        super().__init__(design, spec, priors)
 
     # -- validation ------------------------------------------------------------------
     def validate(self) -> None:

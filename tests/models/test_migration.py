@@ -224,3 +224,11 @@ def test_published_priors_load_with_provenance():
     assert priors["vra_t"].kwargs == {"mu": 0.1361, "sigma": 0.027}
     weak = load_prior_set()
     assert weak.name == "weakly_informative"
+
+
+def test_region_level_uses_counties_as_groups(small_synthetic):
+    spec = load_spec("migration_2022")
+    design = build_design(compute_features(small_synthetic.panel, "region"), spec)
+    built = MigrationModel(design, spec).build()
+    assert set(built.coords["place"]) == set(small_synthetic.panel.places["region"])
+    assert set(built.coords["group"]) == set(small_synthetic.panel.places["county"])
