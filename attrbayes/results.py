@@ -308,7 +308,7 @@ class MigrationFit(FitResult):
     def residual_draws(self, *, max_draws: int | None = 1000) -> xr.DataArray:
         """Posterior residuals ``y - mu`` (draw, obs)."""
         mu = self.mu_draws(max_draws=max_draws)
-        return xr.DataArray(self.design.y, dims="obs") - mu
+        return (xr.DataArray(self.design.y, dims="obs") - mu).transpose("draw", "obs")
 
     def centrality_table(self) -> pd.DataFrame:
         """The time-varying centrality coefficient by year with 50/80/95 % intervals."""

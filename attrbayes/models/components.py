@@ -35,6 +35,70 @@ def hierarchical_effect(
     return pm.Deterministic(name, sigma * raw, dims=dim)
 
 
+def nested_place_effects(
+    priors: PriorSet,
+    expected: pt.TensorVariable,
+    *,
+    place_group: np.ndarray | None,
+    centred: np.ndarray,
+) -> pt.TensorVariable:
+    """Group effects and place effects nested in them; returns each place's level.
+
+    Place ``i`` in group ``g`` has level ``u[i] = expected[i] + group[g] + place[i]`` with
+    ``place[i] ~ Normal(0, sigma_place)``. Places flagged in ``centred`` sample ``u[i]``
+    directly, the others ``place[i] / sigma_place``: the centred form suits places whose
+    own data pin their level down, the non-centred form places with little data. Group
+    effects are zero-sum and non-centred. Adds ``group_effect`` (when there are groups)
+    and ``place_effect`` deterministics.
+    """
+    n_places = len(centred)
+    group = pt.zeros(n_places)
+    if place_group is not None:
+        sigma_g = priors["sigma_group"].create("sigma_group")
+        raw = pm.ZeroSumNormal("group_effect_raw", sigma=1.0, dims="group")
+        group = pm.Deterministic("group_effect", sigma_g * raw, dims="group")[place_group]
+    sigma = priors["sigma_place"].create("sigma_place")
+    mean = expected + group
+    total = pt.zeros(n_places)
+    if centred.any():
+        idx = np.flatnonzero(centred)
+        level = pm.Normal("place_level", mu=mean[idx], sigma=sigma, shape=len(idx))
+        total = pt.set_subtensor(total[idx], level)
+    if not centred.all():
+        idx = np.flatnonzero(~centred)
+        z = pm.Normal("place_effect_z", 0.0, 1.0, shape=len(idx))
+        total = pt.set_subtensor(total[idx], mean[idx] + sigma * z)
+    pm.Deterministic("place_effect", total - mean, dims="place")
+    return total
+
+
+def informative_places(
+    y: np.ndarray, X: np.ndarray, place_idx: np.ndarray, population: np.ndarray
+) -> np.ndarray:
+    """Which places' own data pin their level down better than the spread between places.
+
+    From pooled OLS residuals: a place is informative when the sampling variance of its
+    mean residual is below the between-place variance of the mean residuals (method of
+    moments). The within-place variance follows the likelihood's noise model,
+    ``a + b / population`` fitted across places, so places seen in few years do not look
+    precise by chance. Informative places get the centred parameterisation.
+    """
+    n_places = len(population)
+    beta, *_ = np.linalg.lstsq(X, y, rcond=None)
+    resid = y - X @ beta
+    counts = np.bincount(place_idx, minlength=n_places)
+    means = np.bincount(place_idx, weights=resid, minlength=n_places) / counts
+    squares = np.bincount(place_idx, weights=(resid - means[place_idx]) ** 2, minlength=n_places)
+    dof = np.maximum(counts - 1, 0)
+    design = np.column_stack([np.ones(n_places), 1 / population]) * np.sqrt(dof)[:, None]
+    target = np.where(dof > 0, squares / np.maximum(dof, 1), 0.0) * np.sqrt(dof)
+    coef, *_ = np.linalg.lstsq(design, target, rcond=None)
+    variance = np.maximum(coef[0] + coef[1] / population, 1e-12)
+    noise = variance / counts
+    between = max(np.var(means) - np.mean(noise), 1e-12)
+    return noise < between
+
+
 def time_varying_coefficient(
     name: str,
     priors: PriorSet,
@@ -43,8 +107,8 @@ def time_varying_coefficient(
     dim: str,
     centred: bool = False,
     covariate: np.ndarray | None = None,
-) -> pt.TensorVariable:
-    """A coefficient path ``{name}_path`` over ``dim``; ``name`` is its level.
+) -> tuple[pt.TensorVariable, pt.TensorVariable]:
+    """A coefficient path ``{name}_path`` over ``dim`` and its level ``name``.
 
     ``kind`` "random_walk": a Gaussian random walk, ``name`` its mean over the years;
     "hierarchical": yearly deviations around a common mean ``name``; "constant": no
@@ -55,7 +119,8 @@ def time_varying_coefficient(
     """
     n = len(pm.modelcontext(None).coords[dim])
     if kind == "constant":
-        path = priors[name].create(name) + pt.zeros(n)
+        level = priors[name].create(name)
+        path = level + pt.zeros(n)
     elif kind == "hierarchical":
         level = priors[name].create(name)
         sigma = priors[f"{name}_sigma"].create(f"{name}_sigma")
@@ -81,7 +146,7 @@ def time_varying_coefficient(
     if covariate is not None:
         slope = priors[f"{name}_immigration"].create(f"{name}_immigration")
         path = path + slope * (np.asarray(covariate, dtype=float) - np.mean(covariate))
-    return pm.Deterministic(f"{name}_path", path, dims=dim)
+    return level, pm.Deterministic(f"{name}_path", path, dims=dim)
 
 
 def ar1_matrix(phi: pt.TensorVariable, n: int) -> pt.TensorVariable:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pymc as pm
+import pytensor.tensor as pt
 import xarray as xr
 
 from attrbayes.config import SamplerConfig
@@ -29,7 +30,9 @@ from attrbayes.models.base import BayesModel
 from attrbayes.models.components import (
     ar1_process,
     hierarchical_effect,
+    informative_places,
     likelihood,
+    nested_place_effects,
     noise_sd,
     time_varying_coefficient,
 )
@@ -95,22 +98,57 @@ class MigrationModel(BayesModel):
             return self.design.frame["place"].nunique() >= AUTO_CENTRED_MIN_PLACES
         return choice == "centred"
 
+    def place_groups(self, coords: dict[str, np.ndarray]) -> np.ndarray | None:
+        """Index of each place's group, or None without group effects."""
+        if not self.group_column:
+            return None
+        groups = self.design.frame.groupby("place")[self.group_column].first()
+        return pd.Index(coords["group"]).get_indexer(groups.reindex(coords["place"]))
+
+    def centred_places(self, coords: dict[str, np.ndarray], place_idx: np.ndarray) -> np.ndarray:
+        """Per place: centred (data-rich) or non-centred parameterisation of its effect."""
+        choice = self.spec.hierarchy.parameterisation
+        if choice != "auto":
+            return np.full(len(coords["place"]), choice == "centred")
+        X = self.design.matrix().to_numpy(dtype=float)
+        population = self.design.frame.groupby("place")["population"].mean()
+        return informative_places(
+            self.design.y, X, place_idx, population.reindex(coords["place"]).to_numpy()
+        )
+
     def national_immigration(self) -> np.ndarray:
         rates = self.design.frame.groupby("year")["national_rate"].first()
         return rates.reindex(self.years).to_numpy(dtype=float)
 
+    def place_constant_terms(self) -> list[str]:
+        """Slope terms that do not vary over years within a place (e.g. students share)."""
+        frame = self.design.frame
+        varies = frame.groupby("place")[list(self.spec.slope_terms)].nunique().max() > 1
+        return [t for t in self.spec.slope_terms if not varies[t]]
+
     # -- the graph --------------------------------------------------------------------
     def build(self) -> pm.Model:
+        """The PyMC model. Everything constant within a place (intercept, centrality level
+        x C, place-constant slopes) forms the place's expected level, which the place
+        effects are centred on, so intercept and slopes stay uncorrelated with the
+        effects of data-rich places."""
         spec, priors, frame = self.spec, self.priors, self.design.frame
         coords = self.coords()
         place_idx = pd.Index(coords["place"]).get_indexer(frame["place"])
         year_idx = pd.Index(coords["year"]).get_indexer(frame["year"])
+        first_row = frame.groupby("place").head(1).set_index("place").reindex(coords["place"])
+        constant = self.place_constant_terms()
         with pm.Model(coords=coords) as model:
-            mu = priors["intercept"].create("intercept")
+            level = priors["intercept"].create("intercept") + pt.zeros(len(coords["place"]))
+            mu = pt.zeros(len(frame))
             for term in spec.slope_terms:
-                mu = mu + priors[term].create(term) * frame[term].to_numpy(dtype=float)
+                coef = priors[term].create(term)
+                if term in constant:
+                    level = level + coef * first_row[term].to_numpy(dtype=float)
+                else:
+                    mu = mu + coef * frame[term].to_numpy(dtype=float)
             if spec.has_centrality:
-                path = time_varying_coefficient(
+                mean, path = time_varying_coefficient(
                     "centrality",
                     priors,
                     kind=spec.time_varying.centrality,
@@ -120,22 +158,24 @@ class MigrationModel(BayesModel):
                     if spec.time_varying.immigration
                     else None,
                 )
-                mu = mu + path[year_idx] * frame["centrality"].to_numpy(dtype=float)
+                level = level + mean * first_row["centrality"].to_numpy(dtype=float)
+                mu = mu + (path - mean)[year_idx] * frame["centrality"].to_numpy(dtype=float)
             if spec.hierarchy.year:
                 year_effect = hierarchical_effect(
                     "year_effect", priors, "sigma_year", "year", centred=self.centred_years
                 )
                 mu = mu + year_effect[year_idx]
-            if self.group_column:
-                groups = frame.groupby("place")[self.group_column].first().reindex(coords["place"])
-                group_idx = pd.Index(coords["group"]).get_indexer(groups)
-                effect = hierarchical_effect("group_effect", priors, "sigma_group", "group")
-                mu = mu + effect[group_idx][place_idx]
             if spec.hierarchy.place:
-                mu = (
-                    mu
-                    + hierarchical_effect("place_effect", priors, "sigma_place", "place")[place_idx]
+                level = nested_place_effects(
+                    priors,
+                    level,
+                    place_group=self.place_groups(coords),
+                    centred=self.centred_places(coords, place_idx),
                 )
+            elif self.group_column:
+                group = hierarchical_effect("group_effect", priors, "sigma_group", "group")
+                level = level + group[self.place_groups(coords)]
+            mu = mu + level[place_idx]
             if spec.attractiveness.ar1:
                 mu = mu + ar1_process("ar", priors, ("place", "year"))[place_idx, year_idx]
             mu = pm.Deterministic("mu", mu, dims="obs")  # not stored; see BayesModel.unstored

@@ -46,8 +46,10 @@ def test_graph_has_the_specified_parts(model):
     names = {v.name for v in built.free_RVs}
     assert {"intercept", "vra_t", "vra_t1", "vra_t2", "ds", "centrality", "nu"} <= names
     assert {"sigma_year", "sigma_group", "sigma_place", "noise_scale", "noise_floor"} <= names
-    # 40 places < 50: the non-centred forms are chosen automatically
-    assert {"year_effect_raw", "centrality_z", "place_effect_raw"} <= names
+    # 40 places < 50: year effects and the walk are non-centred; place effects are
+    # centred where the place's own data are informative, non-centred elsewhere
+    assert {"year_effect_raw", "centrality_z", "group_effect_raw"} <= names
+    assert {"place_level", "place_effect_z"} & names
     assert len(built.coords["place"]) == 40
     assert list(built.coords["year"]) == list(range(2003, 2011))
     assert len(built.coords["group"]) == model.design.frame["region"].nunique()
@@ -61,8 +63,9 @@ def test_switches_change_the_graph(features):
         return {v.name for v in built.free_RVs}
 
     centred = names('[hierarchy]\nparameterisation = "centred"\n')
-    assert {"year_effect", "centrality_step"} <= centred
-    assert "year_effect_raw" not in centred
+    assert {"year_effect", "centrality_step", "place_level"} <= centred
+    assert not {"year_effect_raw", "place_effect_z"} & centred
+    assert "place_effect_z" in names('[hierarchy]\nparameterisation = "non_centred"\n')
     pooled = names(
         "[hierarchy]\nyear = false\ngroup = false\nplace = false\n"
         '[time_varying]\ncentrality = "constant"\n'
@@ -232,3 +235,44 @@ def test_region_level_uses_counties_as_groups(small_synthetic):
     built = MigrationModel(design, spec).build()
     assert set(built.coords["place"]) == set(small_synthetic.panel.places["region"])
     assert set(built.coords["group"]) == set(small_synthetic.panel.places["county"])
+
+
+def test_pooled_model_uses_posterior_residuals(features):
+    spec = load_spec("migration_2022_pooled")
+    design = build_design(features, spec)
+    fit = MigrationModel(design, spec).fit(SamplerConfig(sampler="prior", chains=1, draws=50))
+    resid = fit.residual_draws()
+    mu = fit.mu_draws()
+    np.testing.assert_allclose(resid + mu, np.broadcast_to(design.y, resid.shape))
+    # mu is the linear predictor: intercept + slopes x regressors + centrality x C
+    draw0 = {k: float(fit.draws(k)[0]) for k in ("intercept", "vra_t", "vra_t1", "vra_t2", "ds")}
+    frame = design.frame
+    expected = draw0["intercept"] + sum(
+        draw0[t] * frame[t] for t in ("vra_t", "vra_t1", "vra_t2", "ds")
+    )
+    expected = expected + float(fit.draws("centrality")[0]) * frame["centrality"]
+    np.testing.assert_allclose(mu.isel(draw=0), expected, rtol=1e-8)
+    table = fit.attractiveness()
+    assert len(table) == 40
+    by_year = fit.attractiveness(by="year").set_index(["place", "year"])
+    code = frame["place"].iloc[0]
+    first = frame.index[(frame["place"] == code) & (frame["year"] == 2003)][0]
+    assert by_year.loc[(code, 2003), "pct_median"] == pytest.approx(
+        float(resid.isel(obs=first).median()) * 100
+    )
+
+
+def test_informative_places_are_the_data_rich_ones():
+    """Large places (small noise) have their level pinned down by their own data and are
+    centred; small places (noise of a rate ~ 1/sqrt(population)) are not."""
+    from attrbayes.models.components import informative_places
+
+    rng = np.random.default_rng(0)
+    population = np.where(np.arange(40) < 20, 100_000.0, 300.0)
+    levels = rng.normal(0, 0.003, 40)
+    idx = np.repeat(np.arange(40), 10)
+    sd = 0.5 / np.sqrt(population)
+    y = levels[idx] + rng.normal(0, 1, len(idx)) * sd[idx]
+    flags = informative_places(y, np.ones((len(y), 1)), idx, population)
+    assert flags[:20].all()
+    assert not flags[20:].any()
