@@ -13,7 +13,7 @@ A spec in ``models/NAME.toml`` says what is estimated::
     year = true                   # year effects (national shocks, immigration waves)
     group = true                  # region effects (county effects at region level)
     place = true                  # unit effects, partially pooled within groups
-    parameterisation = "auto"     # year effects / centrality path: centred from 50 places
+    parameterisation = "auto"     # "auto" | "centred" | "non_centred" (sampler geometry only)
 
     [time_varying]
     centrality = "random_walk"    # "random_walk" | "hierarchical" | "constant"
@@ -56,8 +56,8 @@ class Hierarchy(_Section):
     year: bool = True
     group: bool = True
     place: bool = True
-    # Year effects and the centrality path are seen in every place each year: centred
-    # suits many places, non-centred few. "auto" picks centred from 50 places.
+    # "auto": place effects centred where the place's own data are informative, year
+    # effects and centrality steps centred from 50 places; or force one form for all.
     parameterisation: Literal["auto", "centred", "non_centred"] = "auto"
 
 
