@@ -59,7 +59,7 @@ def compare(trees: Mapping[str, xr.DataTree], var_name: str = "y") -> pd.DataFra
     """LOO comparison (rank, elpd_loo, p_loo, elpd_diff, weight, se, dse, ...)."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Estimated shape parameter of Pareto")
-        return az.compare(dict(trees), var_name=var_name, round_to=None)
+        return az.compare(dict(trees), var_name=var_name, round_to="none")
 
 
 def pareto_k_threshold(n_samples: int) -> float:

@@ -161,12 +161,18 @@ def ar1_matrix(phi: pt.TensorVariable, n: int) -> pt.TensorVariable:
 
 
 def ar1_process(name: str, priors: PriorSet, dims: tuple[str, str]) -> pt.TensorVariable:
-    """Per-place AR(1) deviations over years (non-centred through :func:`ar1_matrix`)."""
+    """Per-place AR(1) deviations over years (non-centred through :func:`ar1_matrix`).
+
+    Each place's deviations are centred on their mean over the years, so the place effect
+    keeps the place's level and the AR(1) only its movement around it (otherwise a
+    persistence near 1 lets the process and the place effect trade the level).
+    """
     phi = priors["ar_phi"].create("ar_phi")
     sigma = priors["sigma_ar"].create("sigma_ar")
     raw = pm.Normal(f"{name}_raw", 0.0, 1.0, dims=dims)
     n_years = len(pm.modelcontext(None).coords[dims[1]])
-    return pm.Deterministic(name, sigma * pt.dot(raw, ar1_matrix(phi, n_years).T), dims=dims)
+    process = sigma * pt.dot(raw, ar1_matrix(phi, n_years).T)
+    return pm.Deterministic(name, process - process.mean(axis=1, keepdims=True), dims=dims)
 
 
 def noise_sd(priors: PriorSet, population: np.ndarray, spec: Likelihood) -> pt.TensorVariable:

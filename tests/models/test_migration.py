@@ -276,3 +276,14 @@ def test_informative_places_are_the_data_rich_ones():
     flags = informative_places(y, np.ones((len(y), 1)), idx, population)
     assert flags[:20].all()
     assert not flags[20:].any()
+
+
+def test_ar_deviations_average_zero_per_place(features):
+    spec = _spec("[attractiveness]\nar1 = true\n")
+    fit = MigrationModel(build_design(features, spec), spec).fit(
+        SamplerConfig(sampler="prior", chains=1, draws=20)
+    )
+    ar = fit.draws("ar")
+    np.testing.assert_allclose(ar.mean("year"), 0, atol=1e-12)
+    yearly = fit.attractiveness(by="year").set_index(["place", "year"])
+    assert yearly["pct_median"].groupby(level="place").nunique().max() > 1  # varies by year
