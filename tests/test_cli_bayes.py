@@ -101,3 +101,15 @@ def test_loo_command(runs):
     missing = runner.invoke(app, ["loo", str(runs["hier"])])
     assert missing.exit_code == 1
     assert "at least two fits" in missing.output
+
+
+def test_strict_turns_a_failed_gate_into_exit_code_3(runs, tmp_path):
+    result = runner.invoke(
+        app,
+        ["fit", "--data", str(runs["panel"]), "--spec", "migration_2022_pooled", "--level",
+         "municipality", "--sampler", "pymc", "--chains", "1", "--draws", "30", "--tune", "30",
+         "--out", str(tmp_path / "strict"), "--strict"],
+    )  # fmt: skip
+    assert result.exit_code == 3, result.output
+    assert "diagnostics gate FAILED" in result.output
+    assert (tmp_path / "strict" / "fit.nc").is_file()  # the draws are kept for inspection
