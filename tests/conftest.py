@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from pathlib import Path
+
 import pytest
 
 from attrbayes.data.synthetic import SyntheticPanel, synthesize_panel
@@ -24,3 +28,22 @@ def small_panel_dir(tmp_path_factory: pytest.TempPathFactory, small_synthetic: S
     path = tmp_path_factory.mktemp("panels") / "small"
     small_synthetic.write(path)
     return path
+
+
+SHARED_RAW = Path(__file__).resolve().parents[2] / "shared" / "data" / "raw"
+
+
+@pytest.fixture(scope="session")
+def shared_file() -> Callable[[str], Path]:
+    """A file of ../shared/data/raw; skipped locally when absent, an error under CI
+    (CI has ../shared beside the checkout)."""
+
+    def find(relative: str) -> Path:
+        path = SHARED_RAW / relative
+        if not path.is_file():
+            if os.environ.get("CI"):
+                pytest.fail(f"{path} is missing (CI expects ../shared beside the checkout)")
+            pytest.skip(f"{path} not available")
+        return path
+
+    return find

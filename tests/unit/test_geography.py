@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
@@ -17,8 +14,6 @@ from attrbayes.data.geography import (
 )
 from attrbayes.exceptions import DataError
 from attrbayes.features.aggregate import aggregate_places
-
-SHARED = Path(__file__).resolve().parents[3] / "shared/data/raw/csdata_fhi"
 
 
 def _toy() -> Crosswalk:
@@ -60,20 +55,14 @@ def test_unknown_codes_and_bad_weights_fail():
         Crosswalk(rows, "bad")
 
 
-def _shared_file(name: str) -> Path:
-    path = SHARED / name
-    if not path.is_file():
-        if os.environ.get("CI"):  # CI has ../shared beside the checkout: absence is an error
-            pytest.fail(f"{path} is missing")
-        pytest.skip("shared data not available")
-    return path
-
-
-def test_real_codes_go_back_to_the_356_municipalities_of_2020():
-    crosswalk = read_csdata_crosswalk(_shared_file("municip_redistricting_to_b2024_1940_2034.csv"))
+def test_real_codes_go_back_to_the_356_municipalities_of_2020(shared_file):
+    crosswalk = read_csdata_crosswalk(
+        shared_file("csdata_fhi/municip_redistricting_to_b2024_1940_2034.csv")
+    )
     back = codes_2024_to_2020(crosswalk)
     pop = pd.read_csv(
-        _shared_file("population_municip_b2024_age_sex_2005_2026.csv.gz"), dtype={"municip": str}
+        shared_file("csdata_fhi/population_municip_b2024_age_sex_2005_2026.csv.gz"),
+        dtype={"municip": str},
     )
     year = pop[pop["year"] == 2022].groupby(["municip", "year"], as_index=False)["pop_jan1"].sum()
     year = year.rename(columns={"municip": "place", "pop_jan1": "population"})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import os
 import tempfile
 from pathlib import Path
 
@@ -93,14 +92,11 @@ def test_malformed_exports_are_refused(tmp_path):
         read_statbank_csv(tmp_path / "missing.csv")
 
 
-def test_reads_the_shared_ssb_export_when_present():
+def test_reads_a_real_ssb_export(shared_file):
     """A real statbank export from ../shared (table 10211, Latin-1)."""
-    path = Path(__file__).resolve().parents[3] / "shared/data/raw/ssb_national_misc"
-    source = path / "ssb10211_population_national_by_age_bothsexes_1846_2023_latin1.csv.gz"
-    if not source.is_file():
-        if os.environ.get("CI"):  # CI has ../shared beside the checkout: absence is an error
-            pytest.fail(f"{source} is missing")
-        pytest.skip("shared data not available")
+    source = shared_file(
+        "ssb_national_misc/ssb10211_population_national_by_age_bothsexes_1846_2023_latin1.csv.gz"
+    )
 
     with tempfile.TemporaryDirectory() as tmp:
         plain = Path(tmp) / "10211.csv"
