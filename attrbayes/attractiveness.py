@@ -78,7 +78,7 @@ def attractiveness_table(
     """
     if by not in ("period", "year"):
         raise ValueError(f"by must be 'period' or 'year', got {by!r}")
-    rate = select_years(residential_draws(fit), years)
+    rate = select_years(fit.residential, years)
     persons = rate * population_array(fit).sel(year=rate.year)
     if by == "period":
         rate, persons = rate.mean("year"), persons.mean("year")
@@ -105,7 +105,7 @@ def rank_table(
     Per draw the places are ranked; the table gives the median rank, its equal-tailed
     ``mass`` interval, and the probabilities of being in the top and bottom ``top``.
     """
-    period = select_years(residential_draws(fit), years).mean("year")
+    period = select_years(fit.residential, years).mean("year")
     values = period.transpose("draw", "place").to_numpy()
     n = values.shape[1]
     if not 1 <= top <= n:

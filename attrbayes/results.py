@@ -15,6 +15,7 @@ import os
 import tempfile
 import warnings
 from dataclasses import dataclass
+from functools import cached_property
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, ClassVar, Self
@@ -309,6 +310,13 @@ class MigrationFit(FitResult):
         """Posterior residuals ``y - mu`` (draw, obs)."""
         mu = self.mu_draws(max_draws=max_draws)
         return (xr.DataArray(self.design.y, dims="obs") - mu).transpose("draw", "obs")
+
+    @cached_property
+    def residential(self) -> xr.DataArray:
+        """Draws of residential attractiveness (draw, place, year); computed once."""
+        from attrbayes.attractiveness import residential_draws
+
+        return residential_draws(self)
 
     def centrality_table(self) -> pd.DataFrame:
         """The time-varying centrality coefficient by year with 50/80/95 % intervals."""
