@@ -92,6 +92,9 @@ def attractiveness_table(
         ],
         axis=1,
     )
+    if "name" in fit.design.frame.columns:
+        names = fit.design.frame.groupby("place")["name"].first()
+        table.insert(1, "name", table["place"].map(names))
     return table.sort_values(
         [*keys[1:], "pct_median"], ascending=[*([True] * (len(keys) - 1)), False]
     )
@@ -126,6 +129,20 @@ def rank_table(
             f"p_bottom_{top}": (ranks > n - top).mean(axis=0),
         }
     )
+    if "name" in fit.design.frame.columns:
+        names = fit.design.frame.groupby("place")["name"].first()
+        table.insert(1, "name", table["place"].map(names))
     return table.sort_values(["rank_median", "median_pct"], ascending=[True, False]).reset_index(
         drop=True
     )
+
+
+def ranked_attractiveness(
+    fit, *, years: tuple[int, int] | None = None, top: int = 10
+) -> pd.DataFrame:
+    """Period attractiveness with its rank distribution, ordered by median rank."""
+    table = attractiveness_table(fit, years=years)
+    ranks = rank_table(fit, years=years, top=top).drop(columns="median_pct")
+    keys = [c for c in ("place", "name") if c in ranks.columns]
+    merged = table.merge(ranks, on=keys)
+    return merged.sort_values("rank_median").reset_index(drop=True)

@@ -249,16 +249,14 @@ def attractiveness(
     try:
         result = load_fit(run)
         period = parse_years(years)
-        table = result.attractiveness(years=period)
-        ranks = result.ranks(years=period, top=top)
+        merged = result.ranked_attractiveness(years=period, top=top)
     except (AttrbayesError, ValueError) as exc:
         _fail(exc)
     first, last = period or result.design.years
-    merged = table.merge(ranks.drop(columns="median_pct"), on="place")
-    merged = merged.sort_values("rank_median").reset_index(drop=True)
     shown = pd.concat([merged.head(top), merged.tail(top)])
     columns = {
         "place": "place",
+        "name": "name",
         "pct_median": "% / yr",
         "pct_lower_80": "80% lo",
         "pct_upper_80": "80% hi",
@@ -400,10 +398,9 @@ def demo(
     figure = plot_centrality_path(centrality_path_data(bayes))
     figure.savefig(out / "migration_2022" / "centrality_path.png", dpi=120)
     console.rule("Residential attractiveness (posterior), most and least attractive")
-    att = bayes.attractiveness().merge(bayes.ranks(top=10).drop(columns="median_pct"), on="place")
-    att = att.sort_values("rank_median")
+    att = bayes.ranked_attractiveness(top=10)
     shown = pd.concat([att.head(5), att.tail(5)])
-    columns = ["place", "pct_median", "pct_lower_80", "pct_upper_80", "rank_median",
+    columns = ["place", "name", "pct_median", "pct_lower_80", "pct_upper_80", "rank_median",
                "rank_lower_80", "rank_upper_80", "p_top_10", "p_bottom_10"]  # fmt: skip
     _echo(shown[columns].to_string(index=False, float_format=lambda v: f"{v:.3g}"))
     console.print(

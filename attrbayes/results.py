@@ -92,7 +92,7 @@ def _design_to_dataset(design: Design) -> xr.Dataset:
 
 def _design_from_dataset(ds: xr.Dataset) -> Design:
     frame = ds.to_dataframe().reset_index(drop=True)
-    for col in ("place", "region", "county"):
+    for col in ("place", "name", "region", "county"):
         if col in frame.columns:
             frame[col] = frame[col].astype(str)
     return Design(
@@ -331,6 +331,14 @@ class MigrationFit(FitResult):
         from attrbayes.attractiveness import attractiveness_table
 
         return attractiveness_table(self, years=years, by=by)
+
+    def ranked_attractiveness(
+        self, *, years: tuple[int, int] | None = None, top: int = 10
+    ) -> pd.DataFrame:
+        """Period attractiveness and its rank distribution in one table."""
+        from attrbayes.attractiveness import ranked_attractiveness
+
+        return ranked_attractiveness(self, years=years, top=top)
 
     def ranks(self, *, years: tuple[int, int] | None = None, top: int = 10) -> pd.DataFrame:
         """Rank distribution of period attractiveness (median rank, 80 % interval, P(top))."""

@@ -150,7 +150,7 @@ def compute_features(panel: Panel, level: str = "municipality") -> Features:
         frame["students"] = frame["place"].map(attrs["students_share"])
     else:
         missing["students"] = "places.parquet has no 'students_share' column"
-    for col in ("region", "county", "centrality_class"):
+    for col in ("name", "region", "county", "centrality_class"):
         if col in attrs.columns:
             frame[col] = frame["place"].map(attrs[col])
     return Features(level=level, frame=frame.reset_index(drop=True), data=data, missing=missing)
@@ -252,7 +252,7 @@ def build_design(
         )
     rows = frame[frame["year"].between(first, last)]
     columns = ["place", "year", "y", *spec.terms, "population", "net_migration", "national_rate"]
-    columns += [c for c in ("region", "county", "centrality_class") if c in rows.columns]
+    columns += [c for c in ("name", "region", "county", "centrality_class") if c in rows.columns]
     return Design(
         rows[columns].reset_index(drop=True),
         tuple(spec.terms),

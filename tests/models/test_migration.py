@@ -287,3 +287,12 @@ def test_ar_deviations_average_zero_per_place(features):
     np.testing.assert_allclose(ar.mean("year"), 0, atol=1e-12)
     yearly = fit.attractiveness(by="year").set_index(["place", "year"])
     assert yearly["pct_median"].groupby(level="place").nunique().max() > 1  # varies by year
+
+
+def test_ranked_attractiveness_carries_names_and_ranks(prior_fit, small_synthetic):
+    table = prior_fit.ranked_attractiveness(top=5)
+    names = small_synthetic.panel.places.set_index("place")["name"]
+    assert (table["name"] == table["place"].map(names)).all()
+    assert {"pct_median", "persons_median", "rank_median", "p_top_5"} <= set(table.columns)
+    assert table["rank_median"].is_monotonic_increasing
+    assert len(table) == 40
