@@ -63,6 +63,14 @@ def stack_draws(da: xr.DataArray) -> xr.DataArray:
     return stacked.assign_coords(draw=np.arange(n)).transpose("draw", ...)
 
 
+def thin(posterior: xr.Dataset, max_draws: int | None) -> xr.Dataset:
+    """Every k-th draw of each chain, so that at most ``max_draws`` remain in all."""
+    total = posterior.sizes["chain"] * posterior.sizes["draw"]
+    if max_draws is None or total <= max_draws:
+        return posterior
+    return posterior.isel(draw=slice(None, None, int(np.ceil(total / max_draws))))
+
+
 def interval_frame(da: xr.DataArray, *, masses: tuple[float, ...] = INTERVALS) -> pd.DataFrame:
     """Mean, median and equal-tailed intervals over ``draw``, one row per other coordinate."""
     stats = {"mean": da.mean("draw"), "median": da.median("draw")}
@@ -295,15 +303,12 @@ class MigrationFit(FitResult):
         posterior with the model graph; thinned to at most ``max_draws``."""
         import pymc as pm
 
-        posterior = self.posterior
-        total = posterior.sizes["chain"] * posterior.sizes["draw"]
-        if max_draws is not None and total > max_draws:
-            posterior = posterior.isel(draw=slice(None, None, int(np.ceil(total / max_draws))))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)
-            mu = pm.compute_deterministics(
-                posterior, var_names=["mu"], model=self.model().build(), progressbar=False
-            )["mu"]
+        mu = pm.compute_deterministics(
+            thin(self.posterior, max_draws),
+            var_names=["mu"],
+            model=self.model().build(),
+            progressbar=False,
+        )["mu"]
         return stack_draws(mu)
 
     def residual_draws(self, *, max_draws: int | None = 1000) -> xr.DataArray:

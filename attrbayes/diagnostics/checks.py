@@ -5,7 +5,6 @@ Both rebuild the model from a result's stored design, so they work on loaded fit
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -17,22 +16,14 @@ import xarray as xr
 from attrbayes.constants import INTERVALS
 from attrbayes.exceptions import DataError
 from attrbayes.inference import compare, high_pareto_k, loo
-from attrbayes.results import FitResult, stack_draws
-
-
-def _thinned(fit: FitResult, max_draws: int) -> xr.Dataset:
-    post = fit.posterior
-    total = post.sizes["chain"] * post.sizes["draw"]
-    step = max(1, int(np.ceil(total / max_draws)))
-    return post.isel(draw=slice(None, None, step))
+from attrbayes.results import FitResult, stack_draws, thin
 
 
 def replicate(fit: FitResult, *, max_draws: int = 500, seed: int | None = None) -> xr.DataArray:
     """Posterior predictive replicates of the dependent variable (draw, obs)."""
     model = fit.model().build()
-    tree = xr.DataTree.from_dict({"posterior": _thinned(fit, max_draws)})
-    with model, warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)
+    tree = xr.DataTree.from_dict({"posterior": thin(fit.posterior, max_draws)})
+    with model:
         pp = pm.sample_posterior_predictive(
             tree, var_names=["y"], random_seed=seed or fit.sampler.seed, progressbar=False
         )
@@ -90,9 +81,7 @@ def log_likelihood(fit: FitResult) -> xr.DataTree:
     model = fit.model().build()
     observed = xr.Dataset({"y": ("obs", fit.design.y)}, coords={"obs": np.arange(fit.design.n)})
     tree = xr.DataTree.from_dict({"posterior": fit.posterior, "observed_data": observed})
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)
-        return pm.compute_log_likelihood(tree, model=model, progressbar=False)
+    return pm.compute_log_likelihood(tree, model=model, progressbar=False)
 
 
 @dataclass(frozen=True)

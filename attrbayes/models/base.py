@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import time
-import warnings
 from abc import ABC, abstractmethod
 from typing import ClassVar
 
@@ -81,8 +80,7 @@ def sample(
             adaptation=config.adaptation,
         )
     elif config.sampler == "pymc":
-        with model, warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)
+        with model:
             tree = pm.sample(
                 nuts_sampler="pymc",  # PyMC 6 would otherwise pick nutpie when installed
                 draws=config.draws,

@@ -296,3 +296,12 @@ def test_ranked_attractiveness_carries_names_and_ranks(prior_fit, small_syntheti
     assert {"pct_median", "persons_median", "rank_median", "p_top_5"} <= set(table.columns)
     assert table["rank_median"].is_monotonic_increasing
     assert len(table) == 40
+
+
+def test_thinning_keeps_at_most_the_asked_draws():
+    from attrbayes.results import thin
+
+    post = xr.Dataset({"a": (("chain", "draw"), np.zeros((4, 100)))})
+    assert thin(post, 150).sizes["draw"] == 34  # every 3rd draw: 4 x 34 = 136 <= 150
+    assert thin(post, 1000).sizes["draw"] == 100
+    assert thin(post, None).sizes["draw"] == 100
