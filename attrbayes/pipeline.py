@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from attrbayes.config import ModelSpec, SamplerConfig, check_level, load_spec
+from attrbayes.constants import TERMS
 from attrbayes.data.panel import Panel, read_panel
 from attrbayes.data.synthetic import SynthConfig, SyntheticPanel, synthesize_panel
 from attrbayes.features.design import Features, build_design, compute_features
@@ -102,17 +103,7 @@ def comparison_table(
     if truth is not None:
         columns["truth"] = pd.Series(truth)
     table = pd.DataFrame(columns)
-    order = [
-        "intercept",
-        "vra_t",
-        "vra_t1",
-        "vra_t2",
-        "centrality",
-        "ds",
-        "students",
-        "r2_adj",
-        "n",
-    ]
+    order = [*TERMS, "r2_adj", "n"]
     return table.reindex([t for t in order if t in table.index])
 
 
