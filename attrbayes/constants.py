@@ -25,8 +25,15 @@ AGES: Final = tuple(range(MAX_AGE + 1))
 DS_AGE_MIN: Final = 14
 DS_AGE_MAX: Final = 74
 
-SECTORS: Final = ("private", "municipal", "county", "state")
+SECTORS: Final = ("private", "municipal", "county", "state", "public", "total")
 PUBLIC_SECTORS: Final = ("municipal", "county", "state")
+# The ways one place-year's jobs may be broken down by sector: the full split, private
+# and undivided public (Telemarksforsking's series), or the total alone (SSB 11618).
+SECTOR_BREAKDOWNS: Final = (
+    frozenset({"private", *PUBLIC_SECTORS}),
+    frozenset({"private", "public"}),
+    frozenset({"total"}),
+)
 
 # The 25 private industries of MODEL.md section 4, with their group and whether their
 # jobs follow local population (manufacturing and primary industries do not).

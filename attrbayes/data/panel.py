@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from attrbayes import __version__
+from attrbayes.constants import SECTOR_BREAKDOWNS
 from attrbayes.data.schema import (
     DEFAULT_BALANCE_TOLERANCE,
     SCHEMA_VERSION,
@@ -47,6 +48,9 @@ class Manifest:
         default_factory=lambda: dict(DEFAULT_BALANCE_TOLERANCE)
     )
     provenance: Mapping[str, Any] = field(default_factory=dict)
+    # table -> years whose level is not comparable with the year before (a source change):
+    # growth into such a year is left undefined rather than read across the break
+    series_breaks: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
 
     @property
@@ -117,9 +121,15 @@ class Panel:
             index="place", columns="year", values="population", aggfunc="sum"
         ).reindex(self.place_codes)
 
-    def write(self, path: str | Path, *, overwrite: bool = False) -> Path:
+    def write(
+        self,
+        path: str | Path,
+        *,
+        overwrite: bool = False,
+        extra_files: Mapping[str, str] | None = None,
+    ) -> Path:
         """Write the panel atomically (temporary directory, then rename)."""
-        return write_panel(self, path, overwrite=overwrite)
+        return write_panel(self, path, overwrite=overwrite, extra_files=extra_files)
 
 
 # ---------------------------------------------------------------------------------------
@@ -157,8 +167,22 @@ def read_panel(path: str | Path) -> Panel:
     return panel
 
 
-def write_panel(panel: Panel, path: str | Path, *, overwrite: bool = False) -> Path:
-    """Write ``panel`` to directory ``path`` atomically; refuse to replace unless asked."""
+def write_panel(
+    panel: Panel,
+    path: str | Path,
+    *,
+    overwrite: bool = False,
+    extra_files: Mapping[str, str] | None = None,
+) -> Path:
+    """Write ``panel`` to directory ``path`` atomically; refuse to replace unless asked.
+
+    ``extra_files`` (name -> text, e.g. a build report) are written in the same step; they
+    may not be Parquet files or the manifest.
+    """
+    extra = dict(extra_files or {})
+    clash = [n for n in extra if n.endswith(".parquet") or n == MANIFEST or "/" in n]
+    if clash:
+        raise DataError(f"extra panel files {clash} would clash with the panel's own files")
     target = Path(path)
     if target.exists() and not overwrite:
         raise DataError(
@@ -170,6 +194,8 @@ def write_panel(panel: Panel, path: str | Path, *, overwrite: bool = False) -> P
         for name, df in panel.tables.items():
             df.to_parquet(tmp / TABLES[name].file, index=False)
         (tmp / MANIFEST).write_text(_manifest_toml(panel.manifest), encoding="utf-8")
+        for name, text in extra.items():
+            (tmp / name).write_text(text, encoding="utf-8")
         _replace_dir(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -202,6 +228,7 @@ def _read_manifest(path: Path) -> Manifest:
         "last_year",
         "balance_tolerance",
         "provenance",
+        "series_breaks",
     }
     unknown = sorted(set(raw) - allowed)
     if unknown:
@@ -230,6 +257,12 @@ def _read_manifest(path: Path) -> Manifest:
             f"{path}: balance_tolerance has unknown key(s) {bad}; allowed: {sorted(tol)}"
         )
     tol.update({k: float(v) for k, v in given.items()})
+    breaks = raw.get("series_breaks", {})
+    for table, years in breaks.items():
+        if table not in TABLES:
+            raise DataError(f"{path}: series_breaks names unknown table '{table}'")
+        if not (isinstance(years, list) and all(isinstance(y, int) for y in years)):
+            raise DataError(f"{path}: series_breaks.{table} must be a list of years")
     return Manifest(
         name=str(raw["name"]),
         description=str(raw.get("description", "")),
@@ -238,6 +271,7 @@ def _read_manifest(path: Path) -> Manifest:
         last_year=raw["last_year"],
         balance_tolerance=tol,
         provenance=raw.get("provenance", {}),
+        series_breaks={t: tuple(y) for t, y in breaks.items()},
         schema_version=version,
     )
 
@@ -267,8 +301,12 @@ def _manifest_toml(m: Manifest) -> str:
         "[balance_tolerance]",
         *(f"{k} = {_toml_value(v)}" for k, v in m.balance_tolerance.items()),
         "",
-        "[provenance]",
     ]
+    if m.series_breaks:
+        lines += ["[series_breaks]"]
+        lines += [f"{t} = {_toml_value(list(y))}" for t, y in m.series_breaks.items()]
+        lines += [""]
+    lines += ["[provenance]"]
     stamp = {"attrbayes_version": __version__, "written": dt.datetime.now(dt.UTC).isoformat()}
     prov = {**m.provenance, **stamp}  # the latest write stamps the file
     lines += [f"{k} = {_toml_value(v)}" for k, v in prov.items()]
@@ -412,9 +450,20 @@ def _validate(panel: Panel, root: Path | None = None) -> None:
                 )
 
     pop = panel.tables["population"]
+    pop_years = sorted(set(pop["year"]))
+    gaps = sorted(set(range(pop_years[0], pop_years[-1] + 1)) - set(pop_years)) if pop_years else []
+    if gaps:
+        raise DataError(f"{where('population')}: years must be consecutive; missing {gaps}")
     _check_complete(
-        pop, where("population"), {"place": sorted(codes), "year": sorted(years)}, ("sex", "age")
+        pop, where("population"), {"place": sorted(codes), "year": pop_years}, ("sex", "age")
     )
+    for table, break_years in m.series_breaks.items():
+        outside = [y for y in break_years if y not in years]
+        if outside:
+            raise DataError(
+                f"manifest: series_breaks.{table} years {outside} are outside "
+                f"{m.first_year}-{m.last_year}"
+            )
     for name in ("components", "jobs", "migration_groups"):
         if name in panel.tables:
             df = panel.tables[name]
@@ -424,6 +473,8 @@ def _validate(panel: Panel, root: Path | None = None) -> None:
     if "components" in panel.tables:
         _check_split(panel.tables["components"], where("components"))
         _check_balance(panel, where("components"))
+    if "jobs" in panel.tables:
+        _check_sectors(panel.tables["jobs"], where("jobs"))
     if "jobs" in panel.tables and "jobs_industry" in panel.tables:
         _check_industry_sum(panel, where("jobs_industry"))
 
@@ -501,6 +552,18 @@ def _check_balance(panel: Panel, where: str) -> None:
             f"fails beyond the tolerance ({tol['persons']} persons + {tol['relative']:.4%} of "
             f"population; set [balance_tolerance] in {MANIFEST}); "
             + _rows(res, bad, ["place", "year", "pop_start", "pop_end", "residual"])
+        )
+
+
+def _check_sectors(jobs: pd.DataFrame, where: str) -> None:
+    """Each place-year's sectors must be one whole breakdown, so they sum to all jobs."""
+    sets = jobs.groupby(["place", "year"])["sector"].agg(frozenset)
+    bad = sets[~sets.isin(SECTOR_BREAKDOWNS)]
+    if len(bad):
+        shown = {k: sorted(v) for k, v in bad.head(_MAX_SHOWN).items()}
+        raise DataError(
+            f"{where}, column 'sector': each place-year needs exactly one breakdown of "
+            f"{[sorted(b) for b in SECTOR_BREAKDOWNS]}; {len(bad)} do not, e.g. {shown}"
         )
 
 

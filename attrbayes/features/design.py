@@ -121,6 +121,9 @@ def compute_features(panel: Panel, level: str = "municipality") -> Features:
         jobs_total = data.tables["jobs"].groupby(["place", "year"], as_index=False)["jobs"].sum()
     if jobs_total is not None and panel.has("commuting"):
         ra = relative_job_growth(data.tables["jobs"]).reindex(codes)
+        # growth into a break year compares two different sources: leave it undefined
+        breaks = [y for y in panel.manifest.series_breaks.get("jobs", ()) if y in ra.columns]
+        ra[breaks] = np.nan
         weights = commuting_weight_matrices(data.tables["commuting"], codes, list(ra.columns))
         frame = frame.merge(vra_lags(ra, weights), on=["place", "year"], how="left")
     else:

@@ -722,3 +722,74 @@ def test_from_tables_copies_and_validates(valid: Panel):
     bad = set_value(places, places.index[[0]], "centrality", 1001.0)
     with pytest.raises(DataError, match=msg("places.parquet, column 'centrality'", "<= 1000")):
         Panel.from_tables(valid.manifest, {"places": bad, "population": valid.tables["population"]})
+
+
+# ---------------------------------------------------------------------------------------
+# real-data shapes: population years of its own, sector breakdowns, series breaks
+# ---------------------------------------------------------------------------------------
+def test_population_may_cover_fewer_years_than_the_manifest(panel_dir: Path):
+    # real panels have jobs years before the first population year (the VRA lags)
+    edit(panel_dir, "population", lambda df: df[df["year"] >= 2002])
+    edit(panel_dir, "components", lambda df: df[df["year"] >= 2002])
+    panel = read_panel(panel_dir)
+    assert sorted(set(panel.tables["population"]["year"])) == list(range(2002, 2007))
+    assert panel.years == range(2000, 2007)
+
+
+def test_population_years_must_be_consecutive(panel_dir: Path):
+    edit(panel_dir, "population", lambda df: df[df["year"] != 2003])
+    with pytest.raises(DataError, match=msg("population.parquet", "consecutive", "[2003]")):
+        read_panel(panel_dir)
+
+
+def _undivided_jobs(df: pd.DataFrame, year: int, *, total: bool) -> pd.DataFrame:
+    """Replace the public split (or every sector) of ``year`` by one undivided row."""
+    keep = df[df["year"] != year]
+    rows = df[df["year"] == year]
+    if total:
+        merged = rows.groupby(["place", "year"], as_index=False)["jobs"].sum()
+        merged["sector"] = "total"
+    else:
+        public = rows[rows["sector"] != "private"]
+        merged = public.groupby(["place", "year"], as_index=False)["jobs"].sum()
+        merged["sector"] = "public"
+        merged = pd.concat([rows[rows["sector"] == "private"], merged])
+    return pd.concat([keep, merged[keep.columns]], ignore_index=True)
+
+
+def test_undivided_public_and_total_jobs_are_valid_breakdowns(panel_dir: Path, valid: Panel):
+    edit(panel_dir, "jobs", lambda df: _undivided_jobs(df, 2005, total=False))
+    edit(panel_dir, "jobs", lambda df: _undivided_jobs(df, 2006, total=True))
+    jobs = read_panel(panel_dir).tables["jobs"]
+    assert set(jobs.loc[jobs["year"] == 2005, "sector"]) == {"private", "public"}
+    assert set(jobs.loc[jobs["year"] == 2006, "sector"]) == {"total"}
+    sums = jobs.groupby("year")["jobs"].sum()
+    assert sums.to_dict() == valid.tables["jobs"].groupby("year")["jobs"].sum().to_dict()
+
+
+def test_mixed_sector_breakdown_is_refused(panel_dir: Path):
+    # a total beside the private sector would count private jobs twice
+    def add_total(df: pd.DataFrame) -> pd.DataFrame:
+        extra = df[(df["year"] == 2004) & (df["sector"] == "private")].assign(sector="total")
+        return pd.concat([df, extra], ignore_index=True)
+
+    edit(panel_dir, "jobs", add_total)
+    with pytest.raises(DataError, match=msg("jobs.parquet", "'sector'", "exactly one breakdown")):
+        read_panel(panel_dir)
+
+
+def test_series_breaks_round_trip_and_are_checked(tmp_path: Path, valid: Panel, panel_dir: Path):
+    manifest = dataclasses.replace(valid.manifest, series_breaks={"jobs": (2004,)})
+    panel = Panel.from_tables(manifest, valid.tables)
+    back = read_panel(write_panel(panel, tmp_path / "p", extra_files={"REPORT.md": "# hi\n"}))
+    assert back.manifest.series_breaks == {"jobs": (2004,)}
+    assert (tmp_path / "p" / "REPORT.md").read_text() == "# hi\n"
+    edit_manifest(panel_dir, "[provenance]", "[series_breaks]\njobs = [1990]\n\n[provenance]")
+    with pytest.raises(DataError, match=msg("series_breaks.jobs", "[1990]", "outside")):
+        read_panel(panel_dir)
+
+
+def test_extra_files_may_not_replace_tables(tmp_path: Path, valid: Panel):
+    with pytest.raises(DataError, match="clash"):
+        write_panel(valid, tmp_path / "p", extra_files={"jobs.parquet": ""})
+    assert not (tmp_path / "p").exists()

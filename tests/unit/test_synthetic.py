@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from attrbayes.constants import AGE_GROUPS, INDUSTRIES, SECTORS
+from attrbayes.constants import AGE_GROUPS, INDUSTRIES, PUBLIC_SECTORS
 from attrbayes.data import balance_residuals, read_panel
 from attrbayes.data.synthetic import SynthConfig, read_truth, synthesize_panel
 from attrbayes.exceptions import DataError
@@ -51,7 +51,7 @@ def test_default_panel_is_norway_like(default_synthetic):
     share = own / last.groupby("residence")["employed"].sum()
     assert share.min() < 0.25
     assert share.max() > 0.85
-    assert set(panel.table("jobs")["sector"]) == set(SECTORS)
+    assert set(panel.table("jobs")["sector"]) == {"private", *PUBLIC_SECTORS}
     assert set(panel.table("jobs_industry")["industry"]) == set(INDUSTRIES)
 
 
