@@ -19,16 +19,21 @@ from attrbayes.config import SamplerConfig, parse_years
 from attrbayes.data.panel import read_panel
 from attrbayes.data.synthetic import SynthConfig
 from attrbayes.exceptions import AttrbayesError
+from attrbayes.features.design import compute_features
 from attrbayes.io_utils import atomic_write_text
 from attrbayes.pipeline import (
+    REAL_DRAWS,
+    build_real_to,
     comparison_table,
     load_fit,
     prepare_fit,
     run_demo,
     run_fit,
     run_ols,
+    run_real_demo,
     synthesize_to,
 )
+from attrbayes.reporting.replication import replication_table
 
 app = typer.Typer(
     help="attrbayes: the Norwegian attractiveness model of local growth, refitted.",
@@ -116,6 +121,171 @@ def data_validate(path: Annotated[Path, typer.Argument(help="Panel directory.")]
     )
     tables = ", ".join(f"{name} ({len(df):,} rows)" for name, df in panel.tables.items())
     console.print(f"tables: {tables}")
+
+
+_PLACES_HELP = (
+    "CSV or Parquet with place, name, region, county, centrality (0-1000), centrality_class "
+    "(1-6); required to write a panel (SSB's tables do not hold them)."
+)
+_STRUCTURE_HELP = "Harmonise codes to the 2020 or 2024 municipal structure (needs --crosswalk)."
+_CROSSWALK_HELP = (
+    "FHI csdata crosswalk CSV (municip_redistricting_to_b2024); default structure 2024."
+)
+
+
+def _finish_ssb_panel(build, out: Path, places, years, crosswalk, source: str, force: bool):
+    """Print the conversion report, then assemble, validate and write the panel."""
+    from attrbayes.data import ssb_panel
+
+    try:
+        panel = ssb_panel.assemble_panel(
+            build, places=places, years=years, crosswalk=crosswalk, source=source
+        )
+        ssb_panel.write_build(panel, build, out, overwrite=force)
+    except AttrbayesError as exc:
+        _echo(ssb_panel.report_text(build))
+        _fail(exc)
+    _echo(ssb_panel.report_text(build))
+    m = panel.manifest
+    console.print(
+        f"Panel written to [bold]{out}[/bold] ({len(panel.places)} places, "
+        f"{m.first_year}-{m.last_year}, structure {m.structure}; report in "
+        f"{out / ssb_panel.REPORT_FILE})"
+    )
+
+
+@data_app.command("fetch-ssb")
+def data_fetch_ssb(
+    out: Annotated[Path, typer.Option("--out", help="Directory to write the panel to.")],
+    years: Annotated[str | None, typer.Option(help="First:last year (default: all).")] = None,
+    cache: Annotated[Path, typer.Option(help="Directory for SSB's raw answers.")] = Path(
+        "runs/ssb-cache"
+    ),
+    structure: Annotated[str | None, typer.Option(help=_STRUCTURE_HELP)] = None,
+    crosswalk: Annotated[Path | None, typer.Option(help=_CROSSWALK_HELP)] = None,
+    places: Annotated[Path | None, typer.Option(help=_PLACES_HELP)] = None,
+    tables: Annotated[
+        str | None, typer.Option(help="Comma-separated SSB table ids (default: the registry's).")
+    ] = None,
+    refresh: Annotated[bool, typer.Option(help="Ask SSB again instead of the cache.")] = False,
+    progress: Annotated[bool, typer.Option(help="Progress bar (on a terminal only).")] = True,
+    force: Annotated[bool, typer.Option(help="Replace an existing directory.")] = False,
+) -> None:
+    """Fetch SSB's tables (PxWebApi v2; cached, rate-limited) and build a panel."""
+    from attrbayes.data import ssb_panel
+    from attrbayes.data.ssb_tables import SSB_TABLES
+
+    try:
+        if out.exists() and not force:
+            raise AttrbayesError(f"{out} already exists; pass --force to replace it")
+        span = parse_years(years)
+        cw = ssb_panel.load_crosswalk(crosswalk, structure)
+        place_table = ssb_panel.read_places(places) if places is not None else None
+        ids = (
+            [t.strip() for t in tables.split(",") if t.strip()]
+            if tables
+            else [t.id for t in SSB_TABLES.values() if t.default]
+        )
+        with ssb_panel.open_client(cache, refresh=refresh) as client:
+            build = ssb_panel.fetch_tables(client, ids, span, progress=progress and _interactive())
+    except AttrbayesError as exc:
+        _fail(exc)
+    console.print(f"SSB answers cached in {cache}")
+    _finish_ssb_panel(build, out, place_table, span, cw, "SSB PxWebApi v2", force)
+
+
+@data_app.command("import")
+def data_import(
+    files: Annotated[
+        list[Path],
+        typer.Option("--from", help="Statbank CSV export(s) (the title line names the table)."),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Directory to write the panel to.")],
+    more: Annotated[list[Path] | None, typer.Argument(help="More CSV exports.")] = None,
+    places: Annotated[Path | None, typer.Option(help=_PLACES_HELP)] = None,
+    years: Annotated[str | None, typer.Option(help="First:last year (default: all).")] = None,
+    structure: Annotated[str | None, typer.Option(help=_STRUCTURE_HELP)] = None,
+    crosswalk: Annotated[Path | None, typer.Option(help=_CROSSWALK_HELP)] = None,
+    force: Annotated[bool, typer.Option(help="Replace an existing directory.")] = False,
+) -> None:
+    """Import statbank CSV exports (07459, 06913, 03321, ...) into a panel."""
+    from attrbayes.data import ssb_panel
+
+    try:
+        if out.exists() and not force:
+            raise AttrbayesError(f"{out} already exists; pass --force to replace it")
+        span = parse_years(years)
+        cw = ssb_panel.load_crosswalk(crosswalk, structure)
+        place_table = ssb_panel.read_places(places) if places is not None else None
+        build = ssb_panel.import_exports([*files, *(more or [])])
+    except AttrbayesError as exc:
+        _fail(exc)
+    _finish_ssb_panel(build, out, place_table, span, cw, "statbank CSV exports", force)
+
+
+@data_app.command("build-real")
+def data_build_real(
+    raw: Annotated[Path, typer.Option("--raw", help="The raw folder (shared/data/raw).")],
+    out: Annotated[Path, typer.Option("--out", help="Directory to write the panel to.")],
+    structure: Annotated[str, typer.Option(help="Municipal structure: 2017, 2020 or 2024.")] = (
+        "2020"
+    ),
+    force: Annotated[bool, typer.Option(help="Replace an existing directory.")] = False,
+) -> None:
+    """Build the real Norwegian panel from the public raw files (see SOURCES.md)."""
+    try:
+        with _step(f"Building the real panel ({structure} structure) from {raw}"):
+            panel, report = build_real_to(raw, out, structure, overwrite=force)
+    except AttrbayesError as exc:
+        _fail(exc)
+    _print_build_report(panel, report, out)
+
+
+def _print_build_report(panel, report, out: Path) -> None:
+    m = panel.manifest
+
+    def say(text: str) -> None:
+        console.print(text, soft_wrap=True)
+
+    say(
+        f"Panel '{m.name}' written to [bold]{out}[/bold]: {len(panel.places)} places, "
+        f"{panel.places['region'].nunique()} regions, years {m.first_year}-{m.last_year}"
+    )
+    for key, value in report.checks.items():
+        say(f"  {key}: {value:,.6g}" if isinstance(value, float) else f"  {key}: {value}")
+    err_all = report.residual_method.iloc[-1] if not report.residual_method.empty else None
+    if err_all is not None:
+        say(
+            f"  residual-method net migration error (2005-2016): mean abs "
+            f"{err_all['mean_abs_error_pp']:.3f} pp of population vs sd of net migration "
+            f"{err_all['sd_observed_nm_pp']:.3f} pp"
+        )
+    say(f"Not in the sources: {', '.join(report.missing)}")
+    say(f"Full report: {out / 'BUILD_REPORT.md'}")
+
+
+@app.command("replicate")
+def replicate(
+    data: Annotated[Path, typer.Option("--data", help="Panel directory.")],
+    years: Annotated[str | None, typer.Option(help="First:last year of the window.")] = None,
+    csv: Annotated[Path | None, typer.Option("--csv", help="Write the table as CSV.")] = None,
+) -> None:
+    """Refit the book's OLS versions at region and municipality level beside the published
+    estimates; versions the panel cannot support say why."""
+    try:
+        window = parse_years(years) if years else None
+        panel = read_panel(data)
+        with _step("Refitting the published model versions"):
+            result = replication_table(
+                [compute_features(panel, level) for level in ("region", "municipality")],
+                years=window,
+            )
+    except AttrbayesError as exc:
+        _fail(exc)
+    _echo(result.to_text())
+    if csv is not None:
+        atomic_write_text(csv, result.table.to_csv(index=False))
+        console.print(f"Table written to {csv}")
 
 
 @app.command("ols")
@@ -354,15 +524,28 @@ def demo(
     quick: Annotated[
         bool, typer.Option(help="Tiny MCMC settings (a smoke run; not for inference).")
     ] = False,
+    real: Annotated[
+        Path | None,
+        typer.Option(help="Run on real Norwegian data built from this raw folder instead."),
+    ] = None,
+    structure: Annotated[str, typer.Option(help="Municipal structure for --real.")] = "2020",
 ) -> None:
     """The main job on the embedded default: synthesise, build features, fit OLS and the
-    Bayesian model, compare them with the published estimates and the synthetic truth."""
+    Bayesian model, compare them with the published estimates and the synthetic truth.
+    With --real RAW the same job runs on the real panel built from RAW."""
     from attrbayes.plots.centrality import centrality_path_data, plot_centrality_path
     from attrbayes.reporting.comparison import ols_posterior_table
 
     start = time.perf_counter()
     sampler = SamplerConfig.tiny() if quick else SamplerConfig()
     sampler = sampler.model_copy(update={"progress": _interactive()})
+    if real is not None:
+        if not quick:  # 1000 draws left sigma_group's R-hat at 1.010 on the real panel
+            sampler = sampler.model_copy(update={"draws": REAL_DRAWS})
+        _demo_real(real, out if out != Path("runs/demo") else Path("runs/demo-real"),
+                   structure, sampler)  # fmt: skip
+        console.print(f"\nDone in {time.perf_counter() - start:.1f} s")
+        return
     try:
         with _step(
             f"Synthesising the default panel, fitting OLS and the Bayesian model into {out}"
@@ -398,17 +581,48 @@ def demo(
     figure = plot_centrality_path(centrality_path_data(bayes))
     figure.savefig(out / "migration_2022" / "centrality_path.png", dpi=120)
     console.rule("Residential attractiveness (posterior), most and least attractive")
-    att = bayes.ranked_attractiveness(top=10)
-    shown = pd.concat([att.head(5), att.tail(5)])
-    columns = ["place", "name", "pct_median", "pct_lower_80", "pct_upper_80", "rank_median",
-               "rank_lower_80", "rank_upper_80", "p_top_10", "p_bottom_10"]  # fmt: skip
-    _echo(shown[columns].to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    _print_ranked(bayes, 5)
     console.print(
         "\nOLS ignores the drifting centrality coefficient, year effects and persistent\n"
         "attractiveness (which feeds back into DS and job growth); the hierarchical model\n"
         "accounts for them. Attractiveness is in % of population per year (80 % intervals)."
     )
     console.print(f"\nDone in {time.perf_counter() - start:.1f} s; outputs in {out}")
+
+
+def _demo_real(raw: Path, out: Path, structure: str, sampler: SamplerConfig) -> None:
+    """``demo --real``: the real panel, the published-model replication, the Bayesian fit."""
+    from attrbayes.plots.centrality import centrality_path_data, plot_centrality_path
+
+    try:
+        with _step(f"Building the real panel from {raw}, refitting OLS and the Bayesian model"):
+            result = run_real_demo(raw, out, structure=structure, sampler=sampler)
+    except AttrbayesError as exc:
+        _fail(exc)
+    panel = read_panel(result.panel_dir)
+    _print_build_report(panel, result.report, result.panel_dir)
+    console.rule("The published OLS versions refitted on the real panel")
+    _echo(result.replication.to_text())
+    atomic_write_text(out / "replication.csv", result.replication.table.to_csv(index=False))
+    bayes = result.bayes
+    console.rule(f"Bayesian {bayes.spec.name}, municipality level")
+    _echo(bayes.summary().to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    _print_gate(bayes, strict=False)
+    console.rule("Time-varying centrality coefficient (posterior median, 80 % interval)")
+    _echo(bayes.centrality_table().to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    figure = plot_centrality_path(centrality_path_data(bayes))
+    figure.savefig(out / bayes.spec.name / "centrality_path.png", dpi=120)
+    console.rule("Residential attractiveness (posterior): top and bottom 10 municipalities")
+    _print_ranked(bayes, 10)
+
+
+def _print_ranked(fit, each: int) -> None:
+    """The ``each`` most and least attractive places with 80 % intervals and rank odds."""
+    att = fit.ranked_attractiveness(top=10)
+    shown = pd.concat([att.head(each), att.tail(each)])
+    columns = ["place", "name", "pct_median", "pct_lower_80", "pct_upper_80", "rank_median",
+               "rank_lower_80", "rank_upper_80", "p_top_10", "p_bottom_10"]  # fmt: skip
+    _echo(shown[columns].to_string(index=False, float_format=lambda v: f"{v:.3g}"))
 
 
 def main() -> None:  # pragma: no cover - console entry

@@ -47,3 +47,13 @@ def shared_file() -> Callable[[str], Path]:
         return path
 
     return find
+
+
+@pytest.fixture(scope="session")
+def shared_raw() -> Path:
+    """The raw folder ../shared/data/raw (skipped locally when absent, an error under CI)."""
+    if not SHARED_RAW.is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"{SHARED_RAW} is missing (CI expects ../shared beside the checkout)")
+        pytest.skip(f"{SHARED_RAW} not available")
+    return SHARED_RAW

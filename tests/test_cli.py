@@ -119,3 +119,46 @@ def test_demo_runs_on_the_default_panel(tmp_path):
     assert "diagnostics gate" in result.output
     assert (tmp_path / "demo" / "migration_2022" / "fit.nc").is_file()
     assert (tmp_path / "demo" / "migration_2022" / "centrality_path.png").is_file()
+
+
+def test_build_real_and_replicate(shared_raw, tmp_path):
+    out = tmp_path / "real"
+    result = runner.invoke(app, ["data", "build-real", "--raw", str(shared_raw), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "356 places, 85 regions, years 2003-2026" in result.output
+    assert "population 1 Jan 2016, Oslo 0301: 658,390" in result.output
+    assert (out / "BUILD_REPORT.md").read_text().startswith("# Real panel, 2020 structure")
+    again = runner.invoke(app, ["data", "build-real", "--raw", str(shared_raw), "--out", str(out)])
+    assert again.exit_code == 1
+    assert "already exists" in again.output
+    csv = tmp_path / "replication.csv"
+    rep = runner.invoke(app, ["replicate", "--data", str(out), "--csv", str(csv)])
+    assert rep.exit_code == 0, rep.output
+    assert "Years fitted at region level: 2006-2016" in rep.output
+    assert "Not refitted: migration_2022" in rep.output
+    table = pd.read_csv(csv)
+    assert set(table["spec"]) == {"migration_jobs", "migration_2019", "migration_2019_jobcent",
+                                  "migration_2022"}  # fmt: skip
+    assert {"published", "region_estimate", "municipality_estimate"} <= set(table.columns)
+
+
+def test_build_real_names_a_missing_raw_folder(tmp_path):
+    result = runner.invoke(
+        app, ["data", "build-real", "--raw", str(tmp_path / "nope"), "--out", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 1
+    assert "raw data folder not found" in result.output
+
+
+@pytest.mark.slow
+def test_demo_real_runs_on_the_shared_raw_files(shared_raw, tmp_path):
+    out = tmp_path / "demo-real"
+    args = ["demo", "--real", str(shared_raw), "--out", str(out), "--quick"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "The published OLS versions refitted on the real panel" in result.output
+    assert "top and bottom 10 municipalities" in result.output
+    assert (out / "panel" / "BUILD_REPORT.md").is_file()
+    assert (out / "replication.csv").is_file()
+    assert (out / "migration_2019" / "fit.nc").is_file()
+    assert (out / "migration_2019" / "centrality_path.png").is_file()

@@ -525,8 +525,10 @@ def _jobs(
             tf_jobs.assign(sector="public", jobs=tf_jobs["jobs_total"] - tf_jobs["jobs_private"]),
         ]
     )[["place", "year", "sector", "jobs"]]
-    cols = {"year", "municip_code", "employed_15_74_by_workplace"}
+    cols = {"year", "municip_code", "employed_15_74_by_workplace", "pop_15_74_resident"}
     ssb = raw.csv("jobs_ssb", cols, codes=("municip_code",))
+    # an all-zero row is a place the table did not deliver that year, not a place without jobs
+    empty = ssb["pop_15_74_resident"] == 0
     ssb = ssb.rename(columns={"municip_code": "place", "employed_15_74_by_workplace": "jobs"})
     if geo.structure == "2017":
         ssb = ssb[ssb["year"] == JOBS_SPLICE]
@@ -535,9 +537,10 @@ def _jobs(
             "structure; the 2017 panel has jobs 2003-2017."
         )
     ssb = _fix_codes(ssb, "place", report, "SSB 11618 jobs")
-    late = harmonise(ssb[["place", "year", "jobs"]], cw_years, values=["jobs"])
+    gaps = ssb.loc[empty, ["place", "year"]]
+    late = harmonise(ssb.loc[~empty, ["place", "year", "jobs"]], cw_years, values=["jobs"])
     _add_splits(report, late.splits, "jobs 2017-2022")
-    late_frame = late.frame.assign(sector="total")
+    late_frame = _interpolate_gaps(late.frame, gaps, cw_years, report).assign(sector="total")
     report.jobs_splice = _splice_check(tf_jobs, late_frame)
     report.note(
         f"Jobs by workplace: Telemarksforsking 2003-{TF_LAST} (all ages, total and private; "
@@ -562,6 +565,29 @@ def _fix_codes(df: pd.DataFrame, column: str, report: BuildReport, what: str) ->
                 f"{what}: {int(hit.sum())} row(s) with code {code} in {year} read as {fixed}."
             )
     return out
+
+
+def _interpolate_gaps(
+    jobs: pd.DataFrame, gaps: pd.DataFrame, cw: Crosswalk, report: BuildReport
+) -> pd.DataFrame:
+    """Fill place-years the source left empty with the geometric mean of the years around."""
+    if gaps.empty:
+        return jobs
+    mapped = gaps.merge(cw.table, left_on=["place", "year"], right_on=["original", "year"])
+    wide = jobs.pivot_table(index="place", columns="year", values="jobs", aggfunc="sum")
+    filled = []
+    for place, year in mapped[["target", "year"]].drop_duplicates().itertuples(index=False):
+        before, after = wide.loc[place].get(year - 1), wide.loc[place].get(year + 1)
+        if before is None or after is None or pd.isna(before) or pd.isna(after):
+            raise DataError(f"jobs for {place} in {year} are missing and cannot be interpolated")
+        filled.append({"place": place, "year": year, "jobs": float(np.sqrt(before * after))})
+        report.note(
+            f"Jobs {place} {year}: the source row is empty (all zeros); filled with the "
+            f"geometric mean of {year - 1} and {year + 1} ({filled[-1]['jobs']:.0f})."
+        )
+    keep = jobs.merge(pd.DataFrame(filled)[["place", "year"]], how="left", indicator=True)
+    keep = keep[keep["_merge"] == "left_only"].drop(columns="_merge")
+    return pd.concat([keep, pd.DataFrame(filled)], ignore_index=True)
 
 
 def _splice_check(tf_jobs: pd.DataFrame, late: pd.DataFrame) -> pd.DataFrame:
@@ -601,11 +627,31 @@ def _commuting(
         out = harmonise(com, cw_years, values=["employed"], code=side)
         _add_splits(report, out.splits, f"commuting ({side})")
         com = out.frame
+    com = _fill_missing_commuting(com, report)
     report.note(
         f"Commuting: SSB 03321 matrices for {sorted(set(com['year']))}; earlier years use "
         "the nearest year's weights (2017)."
     )
     return com[["year", "residence", "workplace", "employed"]]
+
+
+def _fill_missing_commuting(com: pd.DataFrame, report: BuildReport) -> pd.DataFrame:
+    """A place absent from one year's matrix gets its flows of the nearest year with data."""
+    present = com.groupby("year")["residence"].agg(set)
+    everyone = set().union(*present)
+    extra = []
+    for year, have in present.items():
+        for place in sorted(everyone - have):
+            donors = [y for y in present.index if place in present[y]]
+            donor = min(donors, key=lambda y: (abs(y - year), y))
+            rows = com[(com["year"] == donor) & ((com["residence"] == place)
+                                                 | (com["workplace"] == place))]  # fmt: skip
+            extra.append(rows.assign(year=year))
+            report.note(
+                f"Commuting {year}: {place} is absent from the matrix; its {len(rows)} flows "
+                f"are taken from {donor}."
+            )
+    return pd.concat([com, *extra], ignore_index=True) if extra else com
 
 
 def _places(
@@ -874,6 +920,6 @@ def _known_values(panel: Panel, tf: pd.DataFrame, report: BuildReport) -> None:
             report.checks[f"jobs {year}, nation"] = float(jobs[year])
 
 
-def write_report(report: BuildReport) -> dict[str, str]:
+def report_files(report: BuildReport) -> dict[str, str]:
     """The report as files to store beside the panel."""
     return {"BUILD_REPORT.md": report.markdown(), "build_report.json": report.to_json()}

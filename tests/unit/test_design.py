@@ -110,3 +110,23 @@ def test_subpopulation_total_equals_the_whole(municipal):
     young = build_design(municipal, spec, subpopulation=("female", "18-29"))
     assert young.label == "female 18-29"
     assert np.std(young.y) > np.std(whole.y)  # small groups are noisier
+
+
+def test_a_jobs_series_break_leaves_vra_undefined_for_three_years(small_synthetic):
+    import dataclasses
+
+    panel = small_synthetic.panel
+    manifest = dataclasses.replace(panel.manifest, series_breaks={"jobs": (2006,)})
+    broken = compute_features(Panel.from_tables(manifest, panel.tables), "municipality").frame
+    whole = compute_features(panel, "municipality").frame
+    by_year = broken.groupby("year")[["vra_t", "vra_t1", "vra_t2"]].apply(lambda f: f.isna().all())
+    assert by_year.loc[2006].tolist() == [True, False, False]
+    assert by_year.loc[2007].tolist() == [False, True, False]
+    assert by_year.loc[2008].tolist() == [False, False, True]
+    assert not by_year.loc[2009].any()
+    # other years are untouched by the break
+    keep = ~broken["year"].between(2006, 2008)
+    pd.testing.assert_frame_equal(broken[keep], whole[keep])
+    # the default window is now the longest run without the break: 2009-2010 vs 2003-2005
+    assert build_design(compute_features(Panel.from_tables(manifest, panel.tables)),
+                        load_spec("migration_2019")).years == (2003, 2005)  # fmt: skip
