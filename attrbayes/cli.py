@@ -241,6 +241,13 @@ def data_build_real(
     _print_build_report(panel, report, out)
 
 
+def _number(value: object) -> str:
+    """Counts with thousands separators, other numbers to four significant digits."""
+    if isinstance(value, float) and value.is_integer() and abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
 def _print_build_report(panel, report, out: Path) -> None:
     m = panel.manifest
 
@@ -252,7 +259,7 @@ def _print_build_report(panel, report, out: Path) -> None:
         f"{panel.places['region'].nunique()} regions, years {m.first_year}-{m.last_year}"
     )
     for key, value in report.checks.items():
-        say(f"  {key}: {value:,.6g}" if isinstance(value, float) else f"  {key}: {value}")
+        say(f"  {key}: {_number(value)}")
     err_all = report.residual_method.iloc[-1] if not report.residual_method.empty else None
     if err_all is not None:
         say(

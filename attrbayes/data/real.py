@@ -697,19 +697,24 @@ def _places(
     report.checks["2020 municipalities whose predecessors lie in several TF regions"] = int(
         (crossing > 1).sum()
     )
+    g24 = raw.csv(
+        "geography_2024",
+        {"kommune_kode", "kommune_navn", "fylke_kode", "sentralitetsklasse"},
+        codes=("kommune_kode",),
+    )
+    origin = from_2020.set_index("target")["code2020"]
     if structure == "2020":
-        places = pd.DataFrame({"place": cent.index, "name": cent["kommunenavn"].to_numpy(),
-                               "county": cent["fylkesnummer"].to_numpy()})  # fmt: skip
+        # names from the 2024 list (the 2020 file lost Sámi letters to '?'); 1507 is
+        # named after 1508 Ålesund, its larger successor
+        names = g24.assign(place=g24["kommune_kode"].map(origin)).sort_values("kommune_kode")
+        names = names.drop_duplicates("place").set_index("place")["kommune_navn"]
+        places = pd.DataFrame({"place": cent.index, "county": cent["fylkesnummer"].to_numpy()})
+        places["name"] = places["place"].map(names).fillna(places["place"].map(
+            cent["kommunenavn"]))  # fmt: skip
         places["region"] = places["place"].map(region2020)
         places["centrality"] = places["place"].map(cent["sentralitetsindeks"])
         places["centrality_class"] = places["place"].map(klass)
     else:
-        g24 = raw.csv(
-            "geography_2024",
-            {"kommune_kode", "kommune_navn", "fylke_kode", "sentralitetsklasse"},
-            codes=("kommune_kode",),
-        )
-        origin = from_2020.set_index("target")["code2020"]
         places = pd.DataFrame({"place": g24["kommune_kode"], "name": g24["kommune_navn"],
                                "county": g24["fylke_kode"].astype(str).str.zfill(4).str[:2],
                                "centrality_class": g24["sentralitetsklasse"]})  # fmt: skip
