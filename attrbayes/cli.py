@@ -133,6 +133,18 @@ _CROSSWALK_HELP = (
 )
 
 
+def _ssb_inputs(out: Path, force: bool, years, crosswalk, structure, places):
+    """Check the shared options of fetch-ssb and import before any work is done."""
+    from attrbayes.data import ssb_panel
+
+    if out.exists() and not force:
+        raise AttrbayesError(f"{out} already exists; pass --force to replace it")
+    span = parse_years(years)
+    cw = ssb_panel.load_crosswalk(crosswalk, structure)
+    place_table = ssb_panel.read_places(places) if places is not None else None
+    return span, cw, place_table
+
+
 def _finish_ssb_panel(build, out: Path, places, years, crosswalk, source: str, force: bool):
     """Print the conversion report, then assemble, validate and write the panel."""
     from attrbayes.data import ssb_panel
@@ -176,11 +188,7 @@ def data_fetch_ssb(
     from attrbayes.data.ssb_tables import SSB_TABLES
 
     try:
-        if out.exists() and not force:
-            raise AttrbayesError(f"{out} already exists; pass --force to replace it")
-        span = parse_years(years)
-        cw = ssb_panel.load_crosswalk(crosswalk, structure)
-        place_table = ssb_panel.read_places(places) if places is not None else None
+        span, cw, place_table = _ssb_inputs(out, force, years, crosswalk, structure, places)
         ids = (
             [t.strip() for t in tables.split(",") if t.strip()]
             if tables
@@ -212,11 +220,7 @@ def data_import(
     from attrbayes.data import ssb_panel
 
     try:
-        if out.exists() and not force:
-            raise AttrbayesError(f"{out} already exists; pass --force to replace it")
-        span = parse_years(years)
-        cw = ssb_panel.load_crosswalk(crosswalk, structure)
-        place_table = ssb_panel.read_places(places) if places is not None else None
+        span, cw, place_table = _ssb_inputs(out, force, years, crosswalk, structure, places)
         build = ssb_panel.import_exports([*files, *(more or [])])
     except AttrbayesError as exc:
         _fail(exc)

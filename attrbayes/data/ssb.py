@@ -24,9 +24,7 @@ import datetime as dt
 import hashlib
 import json
 import math
-import os
 import re
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +37,7 @@ import pandas as pd
 
 from attrbayes import __version__
 from attrbayes.exceptions import DataError
+from attrbayes.io_utils import atomic_write_bytes
 
 BASE_URL = "https://data.ssb.no/api/pxwebapi/v2/"
 MAX_CELLS = 800_000  # SSB: cells per request
@@ -284,18 +283,6 @@ class TableMetadata:
 # ---------------------------------------------------------------------------------------
 # the raw-response cache
 # ---------------------------------------------------------------------------------------
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 class ResponseCache:
     """Raw SSB answers on disk, one JSON-stat2 body per request plus a JSON sidecar.
 
@@ -333,10 +320,10 @@ class ResponseCache:
 
     def put(self, table_id: str, key: str, raw: bytes, sidecar: Mapping[str, Any]) -> None:
         body, meta = self.paths(table_id, key)
-        _atomic_write_bytes(body, raw)
+        atomic_write_bytes(body, raw)
         info = {**sidecar, "sha256": hashlib.sha256(raw).hexdigest()}
         text = json.dumps(info, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
-        _atomic_write_bytes(meta, text.encode("utf-8"))
+        atomic_write_bytes(meta, text.encode("utf-8"))
 
     def sidecar(self, table_id: str, key: str) -> dict[str, Any]:
         return json.loads(self.paths(table_id, key)[1].read_text(encoding="utf-8"))
