@@ -1,5 +1,6 @@
-"""Residential attractiveness as a posterior quantity: per place and year, per period,
-in % of population and persons per year, with intervals and rank distributions.
+"""Attractiveness as a posterior quantity: per place and year, per period, in % of the
+base and persons per year, with intervals and rank distributions. Residential
+attractiveness comes from a migration fit, business attractiveness from a jobs fit.
 
 Attractiveness is the latent ``group + place (+ AR)`` part of the linear predictor
 (MODEL.md section 6.2). A model without place effects has no latent attractiveness; there
@@ -17,8 +18,9 @@ from attrbayes.exceptions import DataError
 from attrbayes.results import interval_frame
 
 
-def residential_draws(fit) -> xr.DataArray:
-    """Draws of residential attractiveness (rate per year) with dims draw, place, year."""
+def attractiveness_draws(fit) -> xr.DataArray:
+    """Draws of attractiveness (rate per year) with dims draw, place, year: residential for
+    a migration fit, business for a jobs fit."""
     frame = fit.design.frame
     places = np.sort(frame["place"].unique())
     years = np.sort(frame["year"].unique())
@@ -51,10 +53,12 @@ def residential_draws(fit) -> xr.DataArray:
     return total.rename("attractiveness")
 
 
-def population_array(fit) -> xr.DataArray:
-    """Population on 1 January by place and year, as used by the fit."""
-    frame = fit.design.frame.set_index(["place", "year"])["population"]
-    return xr.DataArray.from_series(frame).rename("population")
+def size_array(fit) -> xr.DataArray:
+    """The base of the fit's rate by place and year: population on 1 January (migration)
+    or last year's private jobs (jobs), so that rate x size is persons (or jobs) a year."""
+    column = fit.design.size_column
+    frame = fit.design.frame.set_index(["place", "year"])[column]
+    return xr.DataArray.from_series(frame).rename(column)
 
 
 def select_years(da: xr.DataArray, years: tuple[int, int] | None) -> xr.DataArray:
@@ -71,15 +75,16 @@ def select_years(da: xr.DataArray, years: tuple[int, int] | None) -> xr.DataArra
 def attractiveness_table(
     fit, *, years: tuple[int, int] | None = None, by: str = "period"
 ) -> pd.DataFrame:
-    """Attractiveness with 50/80/95 % intervals, in % of population and persons per year.
+    """Attractiveness with 50/80/95 % intervals, in % of the base (population; private
+    jobs for the jobs model) and in persons (employed persons: jobs) per year.
 
     ``by="period"``: the mean over the chosen years per draw, one row per place;
     ``by="year"``: one row per place and year.
     """
     if by not in ("period", "year"):
         raise ValueError(f"by must be 'period' or 'year', got {by!r}")
-    rate = select_years(fit.residential, years)
-    persons = rate * population_array(fit).sel(year=rate.year)
+    rate = select_years(fit.latent_attractiveness, years)
+    persons = rate * size_array(fit).sel(year=rate.year)
     if by == "period":
         rate, persons = rate.mean("year"), persons.mean("year")
     pct = interval_frame(rate * 100).add_prefix("pct_")
@@ -108,7 +113,7 @@ def rank_table(
     Per draw the places are ranked; the table gives the median rank, its equal-tailed
     ``mass`` interval, and the probabilities of being in the top and bottom ``top``.
     """
-    period = select_years(fit.residential, years).mean("year")
+    period = select_years(fit.latent_attractiveness, years).mean("year")
     values = period.transpose("draw", "place").to_numpy()
     n = values.shape[1]
     if not 1 <= top <= n:

@@ -377,9 +377,13 @@ def fit(
     out: Annotated[Path | None, typer.Option("--out", help="Run directory to write.")] = None,
     level: Annotated[str | None, typer.Option(help="municipality, region or county.")] = None,
     years: Annotated[str | None, typer.Option(help="First:last year of the window.")] = None,
-    priors: Annotated[str, typer.Option(help="Prior set name or TOML path.")] = (
-        "weakly_informative"
-    ),
+    priors: Annotated[
+        str | None,
+        typer.Option(
+            help="Prior set name or TOML path (default: weakly_informative, or "
+            "jobs_weakly_informative for a jobs spec)."
+        ),
+    ] = None,
     sampler: Annotated[str, typer.Option(help="nutpie (default) or pymc.")] = "nutpie",
     chains: Annotated[int, typer.Option(help="Chains.")] = 4,
     draws: Annotated[int, typer.Option(help="Draws per chain after tuning.")] = 1000,

@@ -37,13 +37,12 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
-from attrbayes.constants import LEVELS, TERMS
+from attrbayes.constants import KIND_TERMS, LEVELS
 from attrbayes.exceptions import SpecError
 
 SPEC_SCHEMA_VERSION = 1
-MIGRATION_TERMS = tuple(t for t in TERMS if t != "intercept")
 
 
 class _Section(BaseModel):
@@ -84,7 +83,7 @@ class ModelSpec(BaseModel):
 
     name: str
     schema_version: int = SPEC_SCHEMA_VERSION
-    kind: Literal["migration"] = "migration"
+    kind: Literal["migration", "jobs"] = "migration"
     description: str = ""
     terms: tuple[str, ...]
     centrality: Literal["full", "jobs"] = "full"
@@ -111,17 +110,19 @@ class ModelSpec(BaseModel):
             raise ValueError(f"schema_version {v} is not supported; expected {SPEC_SCHEMA_VERSION}")
         return v
 
-    @field_validator("terms")
-    @classmethod
-    def _terms(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        unknown = [t for t in v if t not in MIGRATION_TERMS]
+    @model_validator(mode="after")
+    def _terms(self) -> ModelSpec:
+        allowed = KIND_TERMS[self.kind]
+        unknown = [t for t in self.terms if t not in allowed]
         if unknown:
-            raise ValueError(f"unknown term(s) {unknown}; allowed: {list(MIGRATION_TERMS)}")
-        if len(set(v)) != len(v):
-            raise ValueError(f"terms repeat: {list(v)}")
-        if not v:
+            raise ValueError(
+                f"unknown term(s) {unknown} for kind {self.kind!r}; allowed: {list(allowed)}"
+            )
+        if len(set(self.terms)) != len(self.terms):
+            raise ValueError(f"terms repeat: {list(self.terms)}")
+        if not self.terms:
             raise ValueError("at least one term is needed")
-        return v
+        return self
 
 
 def models_dir() -> Path:
@@ -171,7 +172,8 @@ def parse_spec(text: str, *, name: str, where: str) -> ModelSpec:
         return ModelSpec(name=name, source_text=text, **raw)
     except ValidationError as exc:
         problems = "; ".join(
-            f"key '{'.'.join(str(p) for p in e['loc'])}': {e['msg']}" for e in exc.errors()
+            f"key '{'.'.join(str(p) for p in e['loc']) or 'terms'}': {e['msg']}"
+            for e in exc.errors()
         )
         allowed = sorted(set(ModelSpec.model_fields) - {"name", "source_text"})
         raise SpecError(f"{where}: {problems} (allowed keys: {allowed})") from exc

@@ -66,7 +66,15 @@ INDUSTRIES: Final[dict[str, tuple[str, bool]]] = {
 }
 
 # Coefficient names used everywhere (tables, CSV files, posterior variables).
-TERMS: Final = ("intercept", "vra_t", "vra_t1", "vra_t2", "centrality", "ds", "students")
+TERMS: Final = (
+    "intercept", "vra_t", "vra_t1", "vra_t2", "centrality", "ds", "students",
+    "industry_effect", "pop_growth_lag",
+)  # fmt: skip
+# Terms each model kind may use (MODEL.md 2.4 for migration, 4 for private jobs).
+KIND_TERMS: Final[dict[str, tuple[str, ...]]] = {
+    "migration": ("vra_t", "vra_t1", "vra_t2", "centrality", "ds", "students"),
+    "jobs": ("industry_effect", "pop_growth_lag", "centrality"),
+}
 
 # Credible / confidence interval masses reported by default; equal-tailed intervals.
 INTERVALS: Final = (0.5, 0.8, 0.95)

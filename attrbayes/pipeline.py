@@ -218,14 +218,14 @@ def prepare_fit(
     *,
     level: str | None = None,
     years: tuple[int, int] | None = None,
-    priors: str = "weakly_informative",
+    priors: str | None = None,
 ) -> PreparedFit:
     """Validate data, spec and priors and construct the model (no sampling)."""
     spec = load_spec(spec_name)
     level = check_level(level or spec.level)
     features = panel if isinstance(panel, Features) else compute_features(panel, level)
     design = build_design(features, spec, years=years)
-    model = model_class(spec.kind)(design, spec, load_prior_set(priors))
+    model = model_class(spec.kind)(design, spec, load_prior_set(priors, kind=spec.kind))
     return PreparedFit(model, features)
 
 

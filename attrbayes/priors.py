@@ -12,8 +12,9 @@ dict shape::
     dist = "Normal"
     kwargs = { mu = 0.0, sigma = 0.5 }
 
-Every parameter of :data:`PARAMETERS` must be given; unknown keys, unknown distributions and
-invalid arguments are errors naming the file and key.
+A set is for one model kind (``kind = "jobs"`` at the top; migration when absent) and must
+give every parameter of that kind (:data:`KIND_PARAMETERS`); unknown keys, unknown
+distributions and invalid arguments are errors naming the file and key.
 """
 
 from __future__ import annotations
@@ -51,6 +52,28 @@ PARAMETERS: dict[str, str] = {
     "noise_exponent": "exponent of population in the noise scale (when estimated)",
     "nu": "degrees of freedom of the Student-t likelihood",
 }
+
+# The job growth model's own parameters (rates: share of last year's private jobs).
+JOBS_PARAMETERS: dict[str, str] = {
+    "intercept": "national level of relative private job growth",
+    "industry_effect": "coefficient of the shift-share industry effect (the book fixes 1)",
+    "pop_growth_lag": "coefficient of the lagged relative population growth",
+    "centrality": "centrality coefficient (the book finds none)",
+    "centrality_sigma": "scale of the centrality coefficient's yearly steps or deviations",
+    "sigma_year": "scale of year effects",
+    "sigma_group": "scale of region (county at region level) effects",
+    "sigma_place": "scale of place effects within groups",
+    "ar_phi": "persistence (AR(1) coefficient) of business attractiveness",
+    "sigma_ar": "innovation scale of the AR(1) attractiveness deviation",
+    "noise_scale": "noise sd of a place with 10,000 private jobs",
+    "noise_floor": "noise sd floor of the largest places",
+    "noise_exponent": "exponent of private jobs in the noise scale (when estimated)",
+    "nu": "degrees of freedom of the Student-t likelihood",
+}
+KIND_PARAMETERS: dict[str, dict[str, str]] = {"migration": PARAMETERS, "jobs": JOBS_PARAMETERS}
+# The prior set a model kind uses unless told otherwise.
+DEFAULT_PRIORS: dict[str, str] = {"migration": "weakly_informative",
+                                  "jobs": "jobs_weakly_informative"}  # fmt: skip
 
 DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
     "Normal": ("mu", "sigma"),
@@ -99,12 +122,14 @@ class PriorSet:
     provenance: dict[str, str]
     priors: dict[str, Prior]
     source_text: str
+    kind: str = "migration"
 
     def __getitem__(self, key: str) -> Prior:
         return self.priors[key]
 
     def table(self) -> list[tuple[str, str, str]]:
-        return [(k, p.describe(), PARAMETERS[k]) for k, p in self.priors.items()]
+        meaning = KIND_PARAMETERS[self.kind]
+        return [(k, p.describe(), meaning[k]) for k, p in self.priors.items()]
 
 
 def priors_dir() -> Path:
@@ -117,9 +142,11 @@ def available_prior_sets() -> list[str]:
     return sorted(p.stem for p in priors_dir().glob("*.toml"))
 
 
-def load_prior_set(name_or_path: str | Path = "weakly_informative") -> PriorSet:
-    """Load and validate a prior set by name (``priors/NAME.toml``) or path."""
-    path = resolve_toml(name_or_path, priors_dir(), "prior set", PriorError)
+def load_prior_set(name_or_path: str | Path | None = None, *, kind: str = "migration") -> PriorSet:
+    """Load and validate a prior set by name (``priors/NAME.toml``) or path; without one,
+    the default set of the model ``kind``."""
+    path = resolve_toml(name_or_path or DEFAULT_PRIORS[kind], priors_dir(), "prior set",
+                        PriorError)  # fmt: skip
     text = path.read_text(encoding="utf-8")
     return parse_prior_set(text, name=path.stem, where=str(path))
 
@@ -136,14 +163,18 @@ def parse_prior_set(text: str, *, name: str, where: str) -> PriorSet:
             f"{where}: a [provenance] table with a 'source' (where the numbers come from) "
             "is required"
         )
-    unknown = sorted(set(raw) - set(PARAMETERS))
+    kind = raw.pop("kind", "migration")
+    if kind not in KIND_PARAMETERS:
+        raise PriorError(f"{where}: kind must be one of {list(KIND_PARAMETERS)}, got {kind!r}")
+    parameters = KIND_PARAMETERS[kind]
+    unknown = sorted(set(raw) - set(parameters))
     if unknown:
-        raise PriorError(f"{where}: unknown key(s) {unknown}; allowed: {list(PARAMETERS)}")
-    missing = [k for k in PARAMETERS if k not in raw]
+        raise PriorError(f"{where}: unknown key(s) {unknown}; allowed: {list(parameters)}")
+    missing = [k for k in parameters if k not in raw]
     if missing:
         raise PriorError(f"{where}: missing prior(s) for {missing}")
-    priors = {key: _parse_prior(raw[key], f"{where}, key '{key}'") for key in PARAMETERS}
-    return PriorSet(name=name, provenance=provenance, priors=priors, source_text=text)
+    priors = {key: _parse_prior(raw[key], f"{where}, key '{key}'") for key in parameters}
+    return PriorSet(name=name, provenance=provenance, priors=priors, source_text=text, kind=kind)
 
 
 def _parse_prior(entry: Any, where: str) -> Prior:

@@ -94,6 +94,7 @@ def _design_to_dataset(design: Design) -> xr.Dataset:
         spec_name=design.spec_name,
         years=json.dumps(list(design.years)),
         label=design.label,
+        kind=design.kind,
     )
     return ds
 
@@ -110,6 +111,7 @@ def _design_from_dataset(ds: xr.Dataset) -> Design:
         spec_name=str(ds.attrs["spec_name"]),
         years=tuple(json.loads(ds.attrs["years"])),
         label=str(ds.attrs["label"]),
+        kind=str(ds.attrs.get("kind", "migration")),
     )
 
 
@@ -317,11 +319,16 @@ class MigrationFit(FitResult):
         return (xr.DataArray(self.design.y, dims="obs") - mu).transpose("draw", "obs")
 
     @cached_property
-    def residential(self) -> xr.DataArray:
-        """Draws of residential attractiveness (draw, place, year); computed once."""
-        from attrbayes.attractiveness import residential_draws
+    def latent_attractiveness(self) -> xr.DataArray:
+        """Draws of the fit's attractiveness (draw, place, year); computed once."""
+        from attrbayes.attractiveness import attractiveness_draws
 
-        return residential_draws(self)
+        return attractiveness_draws(self)
+
+    @property
+    def residential(self) -> xr.DataArray:
+        """Draws of residential attractiveness (draw, place, year)."""
+        return self.latent_attractiveness
 
     def centrality_table(self) -> pd.DataFrame:
         """The time-varying centrality coefficient by year with 50/80/95 % intervals."""
@@ -350,3 +357,25 @@ class MigrationFit(FitResult):
         from attrbayes.attractiveness import rank_table
 
         return rank_table(self, years=years, top=top)
+
+
+@dataclass(frozen=True)
+class JobsFit(MigrationFit):
+    """A fitted :class:`~attrbayes.models.jobs.JobsModel`: business attractiveness is the
+    latent part of private job growth, in % of last year's private jobs and jobs a year."""
+
+    kind: ClassVar[str] = "jobs"
+    summary_vars: ClassVar[tuple[str, ...]] = (
+        "intercept", "industry_effect", "pop_growth_lag", "centrality", "sigma_year",
+        "sigma_group", "sigma_place", "ar_phi", "sigma_ar", "noise_scale", "noise_floor",
+        "noise_exponent", "nu",
+    )  # fmt: skip
+
+    @property
+    def residential(self) -> xr.DataArray:
+        raise AttributeError("a jobs fit has business attractiveness: use .business")
+
+    @property
+    def business(self) -> xr.DataArray:
+        """Draws of business attractiveness (draw, place, year)."""
+        return self.latent_attractiveness

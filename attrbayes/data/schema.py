@@ -130,6 +130,19 @@ JOBS_INDUSTRY = Table(
     needed_by="the shift-share industry effect",
 )
 
+INDUSTRY_EFFECT = Table(
+    "industry_effect",
+    (
+        _place,
+        _year,
+        Column("industry_effect", "float", min=-1, max=1, description="rate, 0.01 = 1 %"),
+    ),
+    key=("place", "year"),
+    description="shift-share industry effect on private job growth from year-1 to year, "
+    "supplied when jobs by industry are not available (e.g. Telemarksforsking's column)",
+    needed_by="the industry effect when there is no jobs_industry table",
+)
+
 COMMUTING = Table(
     "commuting",
     (
@@ -205,6 +218,7 @@ TABLES: Final[dict[str, Table]] = {
         COMPONENTS,
         JOBS,
         JOBS_INDUSTRY,
+        INDUSTRY_EFFECT,
         COMMUTING,
         MORTALITY,
         FERTILITY,

@@ -91,3 +91,38 @@ def aggregate_commuting(
     require_columns(commuting, "commuting", ("year", "residence", "workplace", "employed"))
     step = aggregate_places(commuting, mapping, value_columns=["employed"], column="residence")
     return aggregate_places(step, mapping, value_columns=["employed"], column="workplace")
+
+
+def aggregate_rate(
+    rates: pd.DataFrame,
+    weights: pd.DataFrame,
+    mapping: pd.Series | Mapping[str, str],
+    *,
+    value: str,
+) -> pd.DataFrame:
+    """Weighted mean of a rate over the places of each group.
+
+    ``r[g,t] = sum_{p in g} w[p,t] r[p,t] / sum_{p in g} w[p,t]``: a group's growth rate is
+    its members' rates weighted by their base (e.g. the industry effect by private jobs).
+
+    Parameters
+    ----------
+    rates
+        Columns place, year and ``value``.
+    weights
+        Columns place, year, weight (non-negative), covering every row of ``rates``.
+    mapping
+        Place code -> group code.
+    """
+    require_columns(rates, "rates", ("place", "year", value))
+    require_columns(weights, "weights", ("place", "year", "weight"))
+    both = rates.merge(weights, on=["place", "year"], how="left")
+    if both["weight"].isna().any():
+        cells = both.loc[both["weight"].isna(), ["place", "year"]].itertuples(index=False)
+        raise DataError(f"aggregate_rate: no weight for (place, year) = {fmt(list(cells))}")
+    both["weighted"] = both[value] * both["weight"]
+    sums = aggregate_places(
+        both[["place", "year", "weighted", "weight"]], mapping, value_columns=["weighted", "weight"]
+    )
+    sums[value] = sums["weighted"] / sums["weight"]
+    return sums[["place", "year", value]]

@@ -19,13 +19,21 @@ from attrbayes.config import ModelSpec, check_level
 from attrbayes.constants import AGE_GROUPS, MAX_AGE
 from attrbayes.data.panel import Panel
 from attrbayes.exceptions import DataError, MissingTableError
-from attrbayes.features.aggregate import aggregate_commuting, aggregate_places
+from attrbayes.features.aggregate import aggregate_commuting, aggregate_places, aggregate_rate
 from attrbayes.features.centrality import group_centrality, scaled_centrality
 from attrbayes.features.demographic_supply import demographic_supply
-from attrbayes.features.rates import net_migration_rate
+from attrbayes.features.job_growth import private_base, relative_private_growth
+from attrbayes.features.rates import lagged_population_growth, net_migration_rate
+from attrbayes.features.shift_share import industry_effect
 from attrbayes.features.vra import commuting_weight_matrices, relative_job_growth, vra_lags
 
 VRA_TERMS = ("vra_t", "vra_t1", "vra_t2")
+# Per model kind: the base of the dependent rate, and the columns a design carries with it.
+SIZE_COLUMN = {"migration": "population", "jobs": "private_jobs_lag"}
+OUTCOME_COLUMNS = {
+    "migration": ("population", "net_migration", "national_rate"),
+    "jobs": ("private_jobs_lag", "private_growth", "national_private_growth", "population"),
+}
 _COUNT_COLUMNS = {
     "population": ["population"],
     "components": ["births", "deaths", "net_migration", "net_migration_domestic",
@@ -65,6 +73,14 @@ def level_data(panel: Panel, level: str) -> LevelData:
             tables[name] = aggregate_places(df, mapping, value_columns=values)
         elif name == "commuting":
             tables[name] = aggregate_commuting(df, mapping)
+        elif name == "industry_effect":
+            weights = private_base(panel.tables["jobs"]) if panel.has("jobs") else None
+            if weights is None:
+                raise MissingTableError(
+                    "aggregating the industry effect to groups weights places by private "
+                    "jobs; the panel has no 'jobs' table"
+                )
+            tables[name] = aggregate_rate(df, weights, mapping, value="industry_effect")
         elif name != "places":
             tables[name] = df
     weight = panel.population_totals().mean(axis=1)
@@ -143,6 +159,8 @@ def compute_features(panel: Panel, level: str = "municipality") -> Features:
         lacking = [t for t in ds_tables if not panel.has(t)]
         missing["ds"] = f"needs the {lacking} table(s)"
 
+    frame = _add_job_growth(frame, data, panel, totals, missing)
+
     attrs = units.set_index("place")
     frame["centrality"] = frame["place"].map(scaled_centrality(attrs["centrality"]))
     if "centrality_jobs" in attrs.columns:
@@ -159,6 +177,31 @@ def compute_features(panel: Panel, level: str = "municipality") -> Features:
     return Features(level=level, frame=frame.reset_index(drop=True), data=data, missing=missing)
 
 
+def _add_job_growth(
+    frame: pd.DataFrame,
+    data: LevelData,
+    panel: Panel,
+    totals: pd.DataFrame,
+    missing: dict[str, str],
+) -> pd.DataFrame:
+    """Columns of the private job growth equation (MODEL.md 4) and why any are missing."""
+    pop_lag = lagged_population_growth(totals)
+    frame = frame.merge(pop_lag, on=["place", "year"], how="left")
+    if panel.has("jobs") and (panel.tables["jobs"]["sector"] == "private").any():
+        growth = relative_private_growth(data.tables["jobs"])
+        frame = frame.merge(growth, on=["place", "year"], how="left")
+    else:
+        missing["jg"] = "needs private jobs (sector 'private') in the 'jobs' table"
+    if panel.has("jobs_industry"):
+        effect = industry_effect(data.tables["jobs_industry"])
+        frame = frame.merge(effect, on=["place", "year"], how="left")
+    elif panel.has("industry_effect"):
+        frame = frame.merge(data.tables["industry_effect"], on=["place", "year"], how="left")
+    else:
+        missing["industry_effect"] = "needs the 'jobs_industry' or 'industry_effect' table"
+    return frame
+
+
 @dataclass(frozen=True)
 class Design:
     """Dependent variable ``y`` and regressors ``terms`` per unit and year.
@@ -173,6 +216,16 @@ class Design:
     spec_name: str
     years: tuple[int, int]
     label: str = "all"
+    kind: str = "migration"
+
+    @property
+    def size_column(self) -> str:
+        """The base the rate ``y`` is relative to: population or last year's private jobs."""
+        return SIZE_COLUMN[self.kind]
+
+    @property
+    def size(self) -> np.ndarray:
+        return self.frame[self.size_column].to_numpy(dtype=float)
 
     @property
     def y(self) -> np.ndarray:
@@ -200,6 +253,7 @@ class Design:
             self.spec_name,
             (first, last),
             self.label,
+            self.kind,
         )
 
 
@@ -223,7 +277,12 @@ def build_design(
         features.require(["centrality_jobs"])
         frame["centrality"] = frame["centrality_jobs"]
     label = "all"
-    if subpopulation is None:
+    if spec.kind == "jobs":
+        features.require(["jg"])
+        if subpopulation is not None:
+            raise DataError("sub-population fits exist for net migration only")
+        frame["y"] = frame["jg"]
+    elif subpopulation is None:
         frame["y"] = frame["nm"]
     else:
         frame["y"] = (
@@ -254,7 +313,7 @@ def build_design(
             f"{lacking} {incomplete}. Available: {_ranges(complete)}"
         )
     rows = frame[frame["year"].between(first, last)]
-    columns = ["place", "year", "y", *spec.terms, "population", "net_migration", "national_rate"]
+    columns = ["place", "year", "y", *spec.terms, *OUTCOME_COLUMNS[spec.kind]]
     columns += [c for c in ("name", "region", "county", "centrality_class") if c in rows.columns]
     return Design(
         rows[columns].reset_index(drop=True),
@@ -263,6 +322,7 @@ def build_design(
         spec.name,
         (first, last),
         label,
+        spec.kind,
     )
 
 

@@ -16,6 +16,7 @@ import pymc as pm
 import xarray as xr
 
 from attrbayes.config import ModelSpec, SamplerConfig
+from attrbayes.exceptions import SpecError
 from attrbayes.features.design import Design
 from attrbayes.priors import PriorSet, load_prior_set
 
@@ -30,7 +31,12 @@ class BayesModel(ABC):
     def __init__(self, design: Design, spec: ModelSpec, priors: PriorSet | None = None) -> None:
         self.design = design
         self.spec = spec
-        self.priors = priors or load_prior_set()
+        self.priors = priors or load_prior_set(kind=spec.kind)
+        if self.priors.kind != spec.kind:
+            raise SpecError(
+                f"prior set {self.priors.name!r} is for the {self.priors.kind} model, but spec "
+                f"{spec.name} is a {spec.kind} model"
+            )
         self.validate()
 
     @abstractmethod

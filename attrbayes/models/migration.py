@@ -111,7 +111,8 @@ class MigrationModel(BayesModel):
         if choice != "auto":
             return np.full(len(coords["place"]), choice == "centred")
         X = self.design.matrix().to_numpy(dtype=float)
-        population = self.design.frame.groupby("place")["population"].mean()
+        population = pd.Series(self.design.size, index=self.design.frame["place"])
+        population = population.groupby(level=0).mean()
         return informative_places(
             self.design.y, X, place_idx, population.reindex(coords["place"]).to_numpy()
         )
@@ -179,11 +180,11 @@ class MigrationModel(BayesModel):
             if spec.attractiveness.ar1:
                 mu = mu + ar1_process("ar", priors, ("place", "year"))[place_idx, year_idx]
             mu = pm.Deterministic("mu", mu, dims="obs")  # not stored; see BayesModel.unstored
-            sigma = noise_sd(priors, frame["population"].to_numpy(), spec.likelihood)
+            sigma = noise_sd(priors, self.design.size, spec.likelihood)
             likelihood("y", priors, spec.likelihood, mu, sigma, self.design.y, "obs")
         return model
 
     def result(self, tree: xr.DataTree, sampler: SamplerConfig, timings: dict[str, float]):
-        from attrbayes.results import MigrationFit
+        from attrbayes.models.registry import result_class
 
-        return MigrationFit.create(tree, self, sampler, timings)
+        return result_class(self.kind).create(tree, self, sampler, timings)

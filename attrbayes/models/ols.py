@@ -104,15 +104,17 @@ class OLSResult:
         """Point residential attractiveness: residuals per unit over a period.
 
         ``pct_per_year`` is the mean residual in % of population per year and
-        ``persons_per_year`` the mean of residual x population (MODEL.md 2.4); ranked
+        ``persons_per_year`` the mean of residual x population (MODEL.md 2.4; for the jobs
+        model: % of last year's private jobs, and jobs); ranked
         from most to least attractive.
         """
-        frame = self.design.frame[["place", "year", "population"]].assign(residual=self.residuals)
+        size = self.design.size_column
+        frame = self.design.frame[["place", "year", size]].assign(residual=self.residuals)
         if years is not None:
             frame = frame[frame["year"].between(*years)]
             if frame.empty:
                 raise DataError(f"no fitted years in {years[0]}-{years[1]}")
-        frame = frame.assign(persons=frame["residual"] * frame["population"])
+        frame = frame.assign(persons=frame["residual"] * frame[size])
         out = frame.groupby("place").agg(
             pct_per_year=("residual", "mean"),
             persons_per_year=("persons", "mean"),

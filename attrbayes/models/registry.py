@@ -6,10 +6,11 @@ from attrbayes.exceptions import SpecError
 
 
 def _kinds() -> dict[str, tuple[type, type]]:
+    from attrbayes.models.jobs import JobsModel
     from attrbayes.models.migration import MigrationModel
-    from attrbayes.results import MigrationFit
+    from attrbayes.results import JobsFit, MigrationFit
 
-    return {"migration": (MigrationModel, MigrationFit)}
+    return {"migration": (MigrationModel, MigrationFit), "jobs": (JobsModel, JobsFit)}
 
 
 def model_class(kind: str) -> type:
