@@ -25,6 +25,7 @@ from attrbayes.features.demographic_supply import demographic_supply
 from attrbayes.features.job_growth import private_base, relative_private_growth
 from attrbayes.features.rates import lagged_population_growth, net_migration_rate
 from attrbayes.features.shift_share import industry_effect
+from attrbayes.features.vital import expected_births_deaths
 from attrbayes.features.vra import commuting_weight_matrices, relative_job_growth, vra_lags
 
 VRA_TERMS = ("vra_t", "vra_t1", "vra_t2")
@@ -34,6 +35,12 @@ OUTCOME_COLUMNS = {
     "migration": ("population", "net_migration", "national_rate"),
     "jobs": ("private_jobs_lag", "private_growth", "national_private_growth", "population"),
 }
+# Carried along when the panel has them, so that a saved fit can be decomposed alone.
+DECOMPOSITION_COLUMNS = {
+    "migration": ("vra_own_t", "vra_own_t1", "vra_own_t2", "births", "deaths",
+                  "expected_births", "expected_deaths"),
+    "jobs": (),
+}  # fmt: skip
 _COUNT_COLUMNS = {
     "population": ["population"],
     "components": ["births", "deaths", "net_migration", "net_migration_domestic",
@@ -142,6 +149,9 @@ def compute_features(panel: Panel, level: str = "municipality") -> Features:
         ra[breaks] = np.nan
         weights = commuting_weight_matrices(data.tables["commuting"], codes, list(ra.columns))
         frame = frame.merge(vra_lags(ra, weights), on=["place", "year"], how="left")
+        # the own-place part w[i,i] RA[i,t] of each lag, for the growth decomposition
+        own = vra_lags(ra, weights, own_only=True)
+        frame = frame.merge(own, on=["place", "year"], how="left")
     else:
         for term in VRA_TERMS:
             missing[term] = "needs the 'jobs' and 'commuting' tables"
@@ -160,6 +170,13 @@ def compute_features(panel: Panel, level: str = "municipality") -> Features:
         missing["ds"] = f"needs the {lacking} table(s)"
 
     frame = _add_job_growth(frame, data, panel, totals, missing)
+    comp = data.tables["components"][["place", "year", "births", "deaths"]]
+    frame = frame.merge(comp, on=["place", "year"], how="left")
+    if panel.has("fertility") and panel.has("mortality"):
+        expected = expected_births_deaths(
+            data.tables["population"], data.tables["fertility"], data.tables["mortality"]
+        )
+        frame = frame.merge(expected, on=["place", "year"], how="left")
 
     attrs = units.set_index("place")
     frame["centrality"] = frame["place"].map(scaled_centrality(attrs["centrality"]))
@@ -314,6 +331,7 @@ def build_design(
         )
     rows = frame[frame["year"].between(first, last)]
     columns = ["place", "year", "y", *spec.terms, *OUTCOME_COLUMNS[spec.kind]]
+    columns += [c for c in DECOMPOSITION_COLUMNS[spec.kind] if c in rows.columns]
     columns += [c for c in ("name", "region", "county", "centrality_class") if c in rows.columns]
     return Design(
         rows[columns].reset_index(drop=True),

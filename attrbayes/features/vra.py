@@ -309,6 +309,8 @@ def vra_lags(
     ra: pd.DataFrame,
     weights: Mapping[int, pd.DataFrame],
     lags: Sequence[int] = (0, 1, 2),
+    *,
+    own_only: bool = False,
 ) -> pd.DataFrame:
     """Commuting-weighted relative job growth and its lags (MODEL.md 2.1, 2.4).
 
@@ -326,6 +328,10 @@ def vra_lags(
         RA.
     lags
         Non-negative lags; lag 0 gives column ``vra_t``, lag k column ``vra_t{k}``.
+    own_only
+        Keep only the own-place part ``w[i,i] RA[i,t]`` (columns ``vra_own_t``, ...), the
+        "own job growth" bar of the growth decomposition; VRA minus it is the
+        commuting area's part.
 
     Returns
     -------
@@ -352,6 +358,8 @@ def vra_lags(
         w = np.empty((len(active), p, p))
         for n, k in enumerate(active):
             w[n] = _aligned_weights(weights[years[k]], places, years[k])
+            if own_only:
+                w[n] = np.diag(np.diag(w[n]))
         vra[:, active] = weighted_growth(w, values[:, active])
 
     cols: dict[str, np.ndarray] = {}
@@ -359,7 +367,8 @@ def vra_lags(
         shifted = np.full((p, t), np.nan)
         if k < t:
             shifted[:, k:] = vra[:, : t - k]
-        cols["vra_t" if k == 0 else f"vra_t{k}"] = shifted
+        stem = "vra_own_t" if own_only else "vra_t"
+        cols[stem if k == 0 else f"{stem}{k}"] = shifted
     return long_frame(places, years, **cols)
 
 
