@@ -343,19 +343,24 @@ def ols(
         console.print(f"{titles[series.key]}:", style="bold")
         _echo(series.to_text())
     if top > 0:
-        _print_attractiveness(result.pooled.attractiveness(), top)
+        _print_attractiveness(result.pooled.attractiveness(), top, result.spec.kind)
     if csv is not None:
         atomic_write_text(csv, result.csv_table().to_csv(index=False))
         console.print(f"Coefficient table written to {csv}")
 
 
-def _print_attractiveness(table: pd.DataFrame, top: int) -> None:
+# What the latent part of each model kind is called, and what its rate is relative to.
+ATTRACTIVENESS_NAME = {"migration": "Residential attractiveness (% of population)",
+                       "jobs": "Business attractiveness (% of private jobs)"}  # fmt: skip
+
+
+def _print_attractiveness(table: pd.DataFrame, top: int, kind: str) -> None:
     shown = pd.concat([table.head(top), table.tail(top)])
     shown = shown.assign(
         pct_per_year=shown["pct_per_year"].map(lambda v: f"{v:+.2f} %"),
         persons_per_year=shown["persons_per_year"].map(lambda v: f"{v:+.0f}"),
     )
-    console.print(f"Point residential attractiveness (top and bottom {top}):", style="bold")
+    console.print(f"Point {ATTRACTIVENESS_NAME[kind].lower()}, top and bottom {top}:", style="bold")
     _echo(shown.to_string(index=False))
 
 
@@ -430,7 +435,8 @@ def attractiveness(
     top: Annotated[int, typer.Option(help="Show the N most and least attractive.")] = 10,
     csv: Annotated[Path | None, typer.Option("--csv", help="Write the full table.")] = None,
 ) -> None:
-    """Residential attractiveness per place with intervals and rank distributions."""
+    """Residential (migration fit) or business (jobs fit) attractiveness per place with
+    intervals and rank distributions."""
     try:
         result = load_fit(run)
         period = parse_years(years)
@@ -453,7 +459,7 @@ def attractiveness(
         f"p_bottom_{top}": f"P(bottom {top})",
     }
     console.print(
-        f"Residential attractiveness {first}-{last}, {result.spec.name} "
+        f"{ATTRACTIVENESS_NAME[result.spec.kind]} {first}-{last}, {result.spec.name} "
         f"({result.design.level}); intervals are 80 % equal-tailed",
         style="bold",
     )
@@ -463,6 +469,57 @@ def attractiveness(
     if csv is not None:
         atomic_write_text(csv, merged.to_csv(index=False))
         console.print(f"Full table written to {csv}")
+
+
+@app.command("decompose")
+def decompose(
+    run: Annotated[Path, typer.Argument(help="Run directory (or fit.nc).")],
+    place: Annotated[str, typer.Option("--place", help="Place code (or a unique name).")],
+    years: Annotated[str | None, typer.Option(help="First:last year of the period.")] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", help="Panel directory: public-sector rows of a jobs fit."),
+    ] = None,
+    csv: Annotated[Path | None, typer.Option("--csv", help="Write the table as CSV.")] = None,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Write the bar chart (PNG).")] = None,
+) -> None:
+    """Growth decomposition of one place: population (migration fit) or jobs (jobs fit),
+    per driver in persons (jobs) a year with 80/95 % intervals and national ranks."""
+    from attrbayes.decomposition import decompose as decompose_place
+    from attrbayes.decomposition import table_text
+    from attrbayes.features.design import level_data
+
+    try:
+        result = load_fit(run)
+        period = parse_years(years)
+        jobs, breaks = None, ()
+        if data is not None and result.kind == "jobs":
+            panel = read_panel(data)
+            if panel.has("jobs"):
+                jobs = level_data(panel, result.design.level).tables["jobs"]
+                breaks = panel.manifest.series_breaks.get("jobs", ())
+        with _step(f"Decomposing {place}"):
+            dec = decompose_place(result, place, period, jobs=jobs, breaks=breaks)
+        if plot is not None:
+            from attrbayes.plots.decomposition import decomposition_plot_data, plot_decomposition
+
+            figure = plot_decomposition(
+                decomposition_plot_data(dec), title=dec.title, unit=dec.unit
+            )
+            plot.parent.mkdir(parents=True, exist_ok=True)
+            figure.savefig(plot, dpi=120)
+    except (AttrbayesError, ValueError) as exc:
+        _fail(exc)
+    _echo(table_text(dec))
+    if data is not None and result.kind != "jobs":
+        console.print("--data is used only for the public-sector rows of a jobs fit")
+    elif data is not None and jobs is None:
+        console.print(f"{data} has no jobs table: no public-sector rows")
+    if csv is not None:
+        atomic_write_text(csv, dec.table.to_csv(index=False))
+        console.print(f"Table written to {csv}")
+    if plot is not None:
+        console.print(f"Chart written to {plot}")
 
 
 @app.command("compare")

@@ -38,6 +38,19 @@ PUBLISHED_2022_RESID_SE = 0.00385
 PUBLISHED_2022_DF = 1381
 
 
+# The book's job growth equation (MODEL.md 4) is not estimated: expected growth is national
+# growth plus the industry effect with coefficient 1; the population effect's coefficient is
+# not printed. These are the values the comparison table sets beside a jobs fit.
+BOOK_JOBS: dict[str, float] = {"industry_effect": 1.0}
+
+
+def reference_values(spec_name: str, kind: str) -> dict[str, float]:
+    """Published (migration) or fixed (the book's jobs equation) values for a fit's terms."""
+    if kind == "jobs":
+        return BOOK_JOBS
+    return PUBLISHED.get(spec_name, {})
+
+
 def published_table() -> pd.DataFrame:
     """Published estimates as a term x spec frame (NaN where a term is not in a model)."""
     return pd.DataFrame(PUBLISHED)

@@ -44,7 +44,7 @@ def test_ols_prints_r_style_and_writes_csv(panel_dir, tmp_path):
     assert "Residual standard error" in out
     assert "years=2004-2009" in out
     assert "Year-by-year fits" in out
-    assert "Point residential attractiveness" in out
+    assert "Point residential attractiveness (% of population), top and bottom" in out
     table = pd.read_csv(csv)
     assert list(table.columns) == ["year", "term", "estimate", "std_error", "t", "p", "r2_adj", "n"]
     assert sorted(table["year"].unique()) == list(range(2004, 2010))

@@ -70,7 +70,7 @@ def test_attractiveness_command(runs, tmp_path):
               "--csv", str(csv)],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "Residential attractiveness 2005-2009" in result.output
+    assert "Residential attractiveness (% of population) 2005-2009" in result.output
     assert "P(top 3)" in result.output
     table = pd.read_csv(csv, dtype={"place": str})
     assert len(table) == 25
@@ -113,3 +113,23 @@ def test_strict_turns_a_failed_gate_into_exit_code_3(runs, tmp_path):
     assert result.exit_code == 3, result.output
     assert "diagnostics gate FAILED" in result.output
     assert (tmp_path / "strict" / "fit.nc").is_file()  # the draws are kept for inspection
+
+
+def test_jobs_fit_attractiveness_and_compare(runs, tmp_path):
+    out = tmp_path / "jobs"
+    args = ["fit", "--data", str(runs["panel"]), "--spec", "jobs_2022", "--out", str(out),
+            "--chains", "2", "--draws", "100", "--tune", "150"]  # fmt: skip
+    fitted = runner.invoke(app, args)
+    assert fitted.exit_code == 0, fitted.output
+    assert "priors jobs_weakly_informative" in fitted.output
+    summary = pd.read_csv(out / "summary.csv").set_index("term")
+    assert {"industry_effect", "pop_growth_lag", "sigma_place"} <= set(summary.index)
+    att = runner.invoke(app, ["attractiveness", str(out), "--top", "3"])
+    assert att.exit_code == 0, att.output
+    assert "Business attractiveness (% of private jobs)" in att.output
+    compared = runner.invoke(app, ["compare", str(out)])
+    assert compared.exit_code == 0, compared.output
+    assert "industry_effect" in compared.output
+    wrong = runner.invoke(app, [*args[:5], "--priors", "weakly_informative", "--dry-run"])
+    assert wrong.exit_code == 1
+    assert "is for the migration model" in wrong.output

@@ -45,6 +45,8 @@ from attrbayes.exceptions import DataError
 STRUCTURES: Final = ("2017", "2020", "2024")
 TF_FIRST, TF_LAST = 2003, 2016  # Telemarksforsking's years
 JOBS_SPLICE: Final = 2017  # first year of SSB 11618 jobs (15-74) after TF's (all ages)
+# TF's shift-share industry effect on private jobs (% growth, relative to national growth)
+INDUSTRY_EFFECT_COLUMN: Final = "jobs_industry_effect__privatejobs_version"
 
 # key -> (path under the raw folder, what it gives the panel)
 RAW_FILES: Final[dict[str, tuple[str, str]]] = {
@@ -105,7 +107,7 @@ NOT_IN_SOURCES: Final[dict[str, str]] = {
     "employment_rates": "national employment rates by sex and single age are not in the "
     "raw files (only broad AKU groups); DS and the 2022 model (migration_2022*) need them",
     "jobs_industry": "jobs by industry (NACE) are not in the raw files; the shift-share "
-    "industry effect must come from Telemarksforsking's column instead",
+    "industry effect comes from Telemarksforsking's column (2003-2016) instead",
     "migration_groups": "net migration by sex and age group is not in the raw files; "
     "sub-population fits cannot run",
     "centrality_jobs": "the job-reachability centrality index is not public; the "
@@ -383,7 +385,7 @@ def residual_method_error(
 # ---------------------------------------------------------------------------------------
 def _tf_municipalities(raw: RawData) -> pd.DataFrame:
     cols = {"level", "code_str", "year", "pop_jan1", "pop_growth_pct", "natural_increase_pct",
-            "jobs_total", "jobs_private"}  # fmt: skip
+            "jobs_total", "jobs_private", INDUSTRY_EFFECT_COLUMN}  # fmt: skip
     tf = raw.csv("tf_panel", cols, strings=("code_str",))
     tf = tf[tf["level"] == "Kommune"]
     raw.check_codes(tf["code_str"], "tf_panel", "code_str")
@@ -396,6 +398,7 @@ def _tf_municipalities(raw: RawData) -> pd.DataFrame:
             "natural_increase": tf["natural_increase_pct"] * tf["pop_jan1"] / 100,
             "jobs_total": tf["jobs_total"].astype(float),
             "jobs_private": tf["jobs_private"].astype(float),
+            "industry_effect": tf[INDUSTRY_EFFECT_COLUMN] / 100,
         }
     )
     if out.duplicated(["place", "year"]).any():
@@ -588,6 +591,24 @@ def _interpolate_gaps(
     keep = jobs.merge(pd.DataFrame(filled)[["place", "year"]], how="left", indicator=True)
     keep = keep[keep["_merge"] == "left_only"].drop(columns="_merge")
     return pd.concat([keep, pd.DataFrame(filled)], ignore_index=True)
+
+
+def _industry_effect(tf: pd.DataFrame, geo: Geography, report: BuildReport) -> pd.DataFrame:
+    """TF's industry effect in the target structure: a merged place's effect is its parts'
+    effects weighted by private jobs the year before (the same year in 2003)."""
+    frame = tf[["place", "year", "industry_effect", "jobs_private"]].sort_values(["place", "year"])
+    base = frame.groupby("place")["jobs_private"].shift(1).fillna(frame["jobs_private"])
+    frame = frame.assign(effect_jobs=frame["industry_effect"] * base, base=base)
+    merged = _harmonise_2017_codes(frame[["place", "year", "effect_jobs", "base"]], geo,
+                                   ["effect_jobs", "base"], report)  # fmt: skip
+    merged["industry_effect"] = merged["effect_jobs"] / merged["base"]
+    report.note(
+        f"Industry effect {TF_FIRST}-{TF_LAST}: Telemarksforsking's shift-share effect on "
+        "private jobs (computed by TF from SSB's jobs by industry, which are not public "
+        "here), relative to national private growth; merged places weight their parts by "
+        "last year's private jobs."
+    )
+    return merged[["place", "year", "industry_effect"]]
 
 
 def _splice_check(tf_jobs: pd.DataFrame, late: pd.DataFrame) -> pd.DataFrame:
@@ -854,6 +875,7 @@ def build_real_panel(
         "population": population,
         "components": components,
         "jobs": jobs[jobs["year"].isin(years)],
+        "industry_effect": _industry_effect(tf, geo, report),
         "commuting": commuting,
         "mortality": q[q["year"].isin(years)],
         "fertility": fertility[fertility["year"].isin(years)],

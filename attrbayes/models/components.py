@@ -99,6 +99,24 @@ def informative_places(
     return noise < between
 
 
+def informative_years(y: np.ndarray, X: np.ndarray, year_idx: np.ndarray) -> bool:
+    """Whether year effects are pinned down by the data better than their spread.
+
+    From pooled OLS residuals: the sampling variance of a year's mean residual (the
+    residual variance over the year's count) against the between-year variance of the
+    means (method of moments). Centred year effects suit the first case; where the years
+    barely differ (e.g. job growth already relative to the nation), the centred form
+    would put a funnel between the effects and their small scale.
+    """
+    beta, *_ = np.linalg.lstsq(X, y, rcond=None)
+    resid = y - X @ beta
+    counts = np.bincount(year_idx)
+    means = np.bincount(year_idx, weights=resid) / counts
+    noise = np.var(resid) / counts
+    between = np.var(means) - np.mean(noise)
+    return bool(between > 4 * np.mean(noise))
+
+
 def time_varying_coefficient(
     name: str,
     priors: PriorSet,

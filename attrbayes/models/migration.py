@@ -31,6 +31,7 @@ from attrbayes.models.components import (
     ar1_process,
     hierarchical_effect,
     informative_places,
+    informative_years,
     likelihood,
     nested_place_effects,
     noise_sd,
@@ -98,6 +99,13 @@ class MigrationModel(BayesModel):
             return self.design.frame["place"].nunique() >= AUTO_CENTRED_MIN_PLACES
         return choice == "centred"
 
+    def centred_year_effects(self, year_idx: np.ndarray) -> bool:
+        """Year effects centred when there are many places and the years differ clearly."""
+        if self.spec.hierarchy.parameterisation != "auto":
+            return self.centred_years
+        X = self.design.matrix().to_numpy(dtype=float)
+        return self.centred_years and informative_years(self.design.y, X, year_idx)
+
     def place_groups(self, coords: dict[str, np.ndarray]) -> np.ndarray | None:
         """Index of each place's group, or None without group effects."""
         if not self.group_column:
@@ -163,8 +171,9 @@ class MigrationModel(BayesModel):
                 mu = mu + (path - mean)[year_idx] * frame["centrality"].to_numpy(dtype=float)
             if spec.hierarchy.year:
                 year_effect = hierarchical_effect(
-                    "year_effect", priors, "sigma_year", "year", centred=self.centred_years
-                )
+                    "year_effect", priors, "sigma_year", "year",
+                    centred=self.centred_year_effects(year_idx),
+                )  # fmt: skip
                 mu = mu + year_effect[year_idx]
             if spec.hierarchy.place:
                 level = nested_place_effects(

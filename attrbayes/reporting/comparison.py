@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from attrbayes.models.ols import fit_ols
-from attrbayes.reference import PUBLISHED
+from attrbayes.reference import reference_values
 
 
 def ols_posterior_table(fit, *, prob: float = 0.95) -> pd.DataFrame:
@@ -29,7 +29,7 @@ def ols_posterior_table(fit, *, prob: float = 0.95) -> pd.DataFrame:
             "posterior_upper": post.loc[terms, "upper"],
         }
     )
-    published = PUBLISHED.get(fit.spec.name)
+    published = reference_values(fit.spec.name, fit.spec.kind)
     if published:
         table["published"] = pd.Series(published).reindex(terms)
     table.index.name = "term"

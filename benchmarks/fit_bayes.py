@@ -1,7 +1,8 @@
-"""Benchmark: the Bayesian net-migration model on the full default synthetic panel.
+"""Benchmark: a Bayesian model (migration or jobs) on the full default synthetic panel.
 
-Run: ./dev python benchmarks/fit_migration.py [--sampler nutpie|pymc|both] [--spec NAME]
+Run: ./dev python benchmarks/fit_bayes.py [--sampler nutpie|pymc|both] [--spec NAME]
      [--level municipality] [--draws 1000] [--tune 1000] [--chains 4] [--recovery]
+     (``--spec jobs_2022`` for the job growth model)
 
 Prints, per sampler: wall time (compile and sampling), min bulk ESS, bulk ESS per second,
 max R-hat, divergences, E-BFMI and the gate's verdict; with ``--recovery`` also the share of
@@ -22,7 +23,7 @@ import pandas as pd
 from attrbayes.config import SamplerConfig, load_spec
 from attrbayes.data.synthetic import synthesize_panel
 from attrbayes.features.design import build_design, compute_features
-from attrbayes.models.migration import MigrationModel
+from attrbayes.models.registry import model_class
 from attrbayes.results import interval_frame
 
 
@@ -39,14 +40,22 @@ def coverage(fit, synthetic) -> pd.DataFrame:
             rows.append({"family": family, "mass": mass, "n": len(truth),
                          "coverage": float(inside.mean())})  # fmt: skip
 
-    coefs = [t for t in ("vra_t", "vra_t1", "vra_t2", "ds", "centrality") if t in fit.posterior]
+    truths = {"vra_t": "vra_t", "vra_t1": "vra_t1", "vra_t2": "vra_t2", "ds": "ds",
+              "centrality": "centrality", "industry_effect": "industry_coef",
+              "pop_growth_lag": "population_coef"}  # fmt: skip
+    if fit.kind == "jobs":
+        truths["centrality"] = None  # no centrality effect on jobs in the synthetic panel
+    coefs = [t for t in truths if t in fit.posterior]
     table = pd.concat([interval_frame(fit.draws(t)) for t in coefs], ignore_index=True)
     table.index = coefs
-    add("coefficients", table, pd.Series({t: params[t] for t in coefs}))
-    path = interval_frame(fit.draws("centrality_path")).set_index("year")
-    add("centrality path", path, truth_years["centrality"])
+    add("coefficients", table, pd.Series({t: params[truths[t]] if truths[t] else 0.0
+                                          for t in coefs}))  # fmt: skip
+    if "centrality_path" in fit.posterior and fit.kind == "migration":
+        path = interval_frame(fit.draws("centrality_path")).set_index("year")
+        add("centrality path", path, truth_years["centrality"])
+    column = "business" if fit.kind == "jobs" else "residential"
     att = fit.attractiveness(by="year")
-    true_att = synthetic.truth["attractiveness"].set_index(["place", "year"])["residential"] * 100
+    true_att = synthetic.truth["attractiveness"].set_index(["place", "year"])[column] * 100
     att = att.set_index(["place", "year"])
     table = att.rename(columns=lambda c: c.removeprefix("pct_"))
     add("attractiveness (place-years)", table, true_att)
@@ -55,7 +64,7 @@ def coverage(fit, synthetic) -> pd.DataFrame:
     )
     truth = synthetic.truth["attractiveness"]
     in_window = truth["year"].between(*fit.design.years)
-    true_period = truth[in_window].groupby("place")["residential"].mean() * 100
+    true_period = truth[in_window].groupby("place")[column].mean() * 100
     add("attractiveness (period means)", period, true_period)
     return pd.DataFrame(rows)
 
@@ -87,7 +96,7 @@ def main() -> None:
             adaptation=args.adaptation,
         )
         start = time.perf_counter()
-        fit = MigrationModel(design, spec).fit(config)
+        fit = model_class(spec.kind)(design, spec).fit(config)
         wall = time.perf_counter() - start
         report = fit.convergence()
         t = fit.timings
