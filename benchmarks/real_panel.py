@@ -1,12 +1,15 @@
 """Benchmark: the real Norwegian panel, the published-model replication and the Bayesian fit.
 
 Run: ./dev python benchmarks/real_panel.py [--raw ../shared/data/raw] [--draws 1000 2000]
+     [--jobs]
 
 Prints the build time per municipal structure, the residual-method error, the OLS
 replication at region (2017 structure, Telemarksforsking's own units) and municipality
 level (2020 structure), and for each ``--draws`` setting the Bayesian ``migration_2019``
 fit at municipality level (2020 structure): wall time, ESS, R-hat and the gate's verdict,
-then the posterior centrality path and the top and bottom 10 municipalities.
+then the posterior centrality path and the top and bottom 10 municipalities. ``--jobs``
+adds the private job growth model (with and without centrality, LOO, OLS twin, business
+attractiveness).
 """
 
 from __future__ import annotations
@@ -18,8 +21,10 @@ from pathlib import Path
 
 from attrbayes.config import SamplerConfig
 from attrbayes.data.real import STRUCTURES, build_real_panel
+from attrbayes.diagnostics.checks import compare_fits
 from attrbayes.features.design import compute_features
 from attrbayes.pipeline import REAL_SPEC, prepare_fit
+from attrbayes.reporting.comparison import ols_posterior_table
 from attrbayes.reporting.replication import replication_table
 
 DEFAULT_RAW = Path(__file__).resolve().parents[2] / "shared" / "data" / "raw"
@@ -29,6 +34,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--raw", type=Path, default=DEFAULT_RAW)
     parser.add_argument("--draws", type=int, nargs="+", default=[1000, 2000])
+    parser.add_argument("--jobs", action="store_true", help="also fit the job growth model")
     args = parser.parse_args()
     print(f"python {platform.python_version()} on {platform.machine()}")
 
@@ -66,6 +72,28 @@ def main() -> None:
     shown = ranked[columns]
     print(shown.head(10).to_string(index=False, float_format=lambda v: f"{v:.3g}"))
     print(shown.tail(10).to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    if args.jobs:
+        jobs_fits(municipal, max(args.draws))
+
+
+def jobs_fits(municipal, draws: int) -> None:
+    """The private job growth model on the real panel (TF's industry effect), with and
+    without centrality, and their LOO comparison."""
+    fits = {}
+    for spec in ("jobs_2022", "jobs_centrality"):
+        prepared = prepare_fit(municipal, spec, level="municipality")
+        start = time.perf_counter()
+        fits[spec] = prepared.model.fit(SamplerConfig(draws=draws))
+        print(f"\n{spec}, {draws} draws x 4 chains: wall {time.perf_counter() - start:.1f} s; "
+              f"{fits[spec].convergence().summary_line()}")  # fmt: skip
+        print(fits[spec].summary().to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    print(compare_fits(fits).table.to_string())
+    print(ols_posterior_table(fits["jobs_2022"]).to_string(index=False))
+    ranked = fits["jobs_2022"].ranked_attractiveness(top=10)
+    columns = ["place", "name", "pct_median", "pct_lower_80", "pct_upper_80", "persons_median",
+               "rank_median", "rank_lower_80", "rank_upper_80"]  # fmt: skip
+    print(ranked[columns].head(10).to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    print(ranked[columns].tail(10).to_string(index=False, float_format=lambda v: f"{v:.3g}"))
 
 
 if __name__ == "__main__":

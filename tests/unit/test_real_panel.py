@@ -261,3 +261,19 @@ def test_replication_of_the_published_model_at_region_level(real2017):
     assert set(result.unavailable) == {"migration_2019_jobcent", "migration_2022"}
     assert "employment_rates" in result.unavailable["migration_2022"]
     assert np.isnan(table.loc[("migration_2022", "ds"), "region_estimate"])
+
+
+def test_industry_effect_is_relative_to_the_nation(real2020):
+    panel = real2020[0]
+    ie = panel.tables["industry_effect"]
+    assert sorted(set(ie["year"])) == list(range(2003, 2017))
+    assert ie.groupby("year")["place"].nunique().eq(356).all()
+    features = compute_features(panel, "municipality").frame
+    rows = features.dropna(subset=["industry_effect", "private_jobs_lag"])
+    weighted = (rows["industry_effect"] * rows["private_jobs_lag"]).groupby(rows["year"]).sum()
+    share = weighted / rows.groupby("year")["private_jobs_lag"].sum()
+    # a shift-share effect weighted by private jobs is about zero every year
+    assert share.abs().max() < 0.002
+    # the job equation's window: three years of population growth from 2005 -> 2008-2016
+    design_years = rows.dropna(subset=["jg", "pop_growth_lag"])["year"]
+    assert (design_years.min(), design_years.max()) == (2008, 2016)
