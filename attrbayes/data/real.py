@@ -746,39 +746,19 @@ def _places(
     return places
 
 
-def build_real_panel(
-    raw_root: str | Path,
-    structure: str = "2020",
-    *,
-    progress: Callable[[str], None] | None = None,
-) -> tuple[Panel, BuildReport]:
-    """Assemble and validate the real panel for ``structure`` (2017, 2020 or 2024)."""
-    if structure not in STRUCTURES:
-        raise DataError(f"structure must be one of {STRUCTURES}, got {structure!r}")
-    raw = RawData(Path(raw_root))
-    if not raw.root.is_dir():
-        raise DataError(f"{raw.root}: raw data folder not found")
-    say = progress or (lambda _msg: None)
-    report = BuildReport(structure=structure, raw=str(raw.root))
-
-    say("crosswalks")
-    cw2024 = read_csdata_crosswalk(raw.path("crosswalk"))
-    cw2020 = to_2020_structure(cw2024)
-    say("population")
-    pop2020 = _population_2020(raw, cw2024)
-    tf = _tf_municipalities(raw)
-    tf_totals = _harmonise_2017_codes(tf[["place", "year", "pop"]], geo_2020(cw2020), ["pop"],
-                                      report)  # fmt: skip
-    pop2020 = _fill_missing_first_year(
-        pop2020, tf_totals.set_index(["place", "year"])["pop"], report
-    )
-    codes17 = sorted(tf["place"].unique())
-    # every 2017 code's main 2020 successor (for age structures and centrality)
-    leg = cw2020.table[cw2020.table["year"] == 2017]
-    parent = leg.sort_values("weight", ascending=False).drop_duplicates("original")
-    parent = parent.set_index("original")["target"]
-
+def _population_and_geography(
+    raw: RawData,
+    structure: str,
+    tf: pd.DataFrame,
+    pop2020: pd.DataFrame,
+    parent: pd.Series,
+    cw2024: Crosswalk,
+    cw2020: Crosswalk,
+    report: BuildReport,
+) -> tuple[pd.DataFrame, Geography]:
+    """Population by sex and age in the target structure, and the crosswalks to it."""
     if structure == "2017":
+        codes17 = sorted(tf["place"].unique())
         geo = Geography("2017", _identity(codes17, range(TF_FIRST, JOBS_SPLICE + 1), "2017"),
                         pd.DataFrame())  # fmt: skip
         totals = tf[["place", "year", "pop"]]
@@ -795,7 +775,6 @@ def build_real_panel(
             "are exact; age structures of merged municipalities are approximate (they matter "
             "for expected births and deaths, not for the net migration rate)."
         )
-        cw_years = geo.to_target
     else:
         pop24 = raw.csv("population", {"municip", "year", "sex", "age", "pop_jan1"},
                         codes=("municip",))  # fmt: skip
@@ -823,9 +802,19 @@ def build_real_panel(
                 "population (csdata's own 50/50 split before 2024 is not used); population "
                 "from 2024 is SSB's own."
             )
-        cw_years = geo.to_target
 
-    say("components")
+    return population, geo
+
+
+def _components(
+    raw: RawData,
+    population: pd.DataFrame,
+    tf: pd.DataFrame,
+    geo: Geography,
+    report: BuildReport,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Births, deaths and net migration per place-year, and the national death
+    probabilities used to estimate deaths."""
     nat = _national(raw)
     q = death_probabilities(raw.csv("mortality", {"Year", "Age", "Sex", "Deaths", "Population"}))
     est = estimate_births_deaths(population, q, nat)
@@ -858,6 +847,47 @@ def build_real_panel(
             "Its error, measured on 2005-2016, is in the table below."
         )
 
+    return components, q
+
+
+def build_real_panel(
+    raw_root: str | Path,
+    structure: str = "2020",
+    *,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[Panel, BuildReport]:
+    """Assemble and validate the real panel for ``structure`` (2017, 2020 or 2024)."""
+    if structure not in STRUCTURES:
+        raise DataError(f"structure must be one of {STRUCTURES}, got {structure!r}")
+    raw = RawData(Path(raw_root))
+    if not raw.root.is_dir():
+        raise DataError(f"{raw.root}: raw data folder not found")
+    say = progress or (lambda _msg: None)
+    report = BuildReport(structure=structure, raw=str(raw.root))
+
+    say("crosswalks")
+    cw2024 = read_csdata_crosswalk(raw.path("crosswalk"))
+    cw2020 = to_2020_structure(cw2024)
+    say("population")
+    pop2020 = _population_2020(raw, cw2024)
+    tf = _tf_municipalities(raw)
+    tf_totals = _harmonise_2017_codes(tf[["place", "year", "pop"]], _geo_2020(cw2020), ["pop"],
+                                      report)  # fmt: skip
+    pop2020 = _fill_missing_first_year(
+        pop2020, tf_totals.set_index(["place", "year"])["pop"], report
+    )
+    # every 2017 code's main 2020 successor (for age structures and centrality)
+    leg = cw2020.table[cw2020.table["year"] == 2017]
+    parent = leg.sort_values("weight", ascending=False).drop_duplicates("original")
+    parent = parent.set_index("original")["target"]
+
+    population, geo = _population_and_geography(
+        raw, structure, tf, pop2020, parent, cw2024, cw2020, report
+    )
+    cw_years = geo.to_target
+    say("components")
+    components, q = _components(raw, population, tf, geo, report)
+
     say("jobs and commuting")
     jobs = _jobs(raw, tf, geo, cw_years, report)
     commuting = _commuting(raw, cw_years, structure, report)
@@ -879,7 +909,7 @@ def build_real_panel(
         "commuting": commuting,
         "mortality": q[q["year"].isin(years)],
         "fertility": fertility[fertility["year"].isin(years)],
-        "immigration": _immigration(raw, nat, years, report),
+        "immigration": _immigration(raw, _national(raw), years, report),
     }
     tolerance = _balance_tolerance(population, components, report)
     manifest = Manifest(
@@ -895,11 +925,11 @@ def build_real_panel(
     )
     say("validating")
     panel = Panel.from_tables(manifest, tables)
-    _known_values(panel, tf, report)
+    _known_values(panel, report)
     return panel, report
 
 
-def geo_2020(cw2020: Crosswalk) -> Geography:
+def _geo_2020(cw2020: Crosswalk) -> Geography:
     return Geography("2020", cw2020, pd.DataFrame())
 
 
@@ -932,7 +962,7 @@ def _balance_tolerance(population: pd.DataFrame, components: pd.DataFrame,
     return {"persons": float(np.ceil(res.abs().max()) + 1), "relative": 0.0}
 
 
-def _known_values(panel: Panel, tf: pd.DataFrame, report: BuildReport) -> None:
+def _known_values(panel: Panel, report: BuildReport) -> None:
     """Record values anyone can check against SSB's own publications."""
     totals = panel.population_totals()
     jobs = panel.tables["jobs"].groupby("year")["jobs"].sum()
