@@ -37,7 +37,7 @@ have no rank.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -113,7 +113,7 @@ class Decomposition:
     level: str
     spec_name: str
     table: pd.DataFrame  # see TABLE_COLUMNS
-    draws: xr.DataArray  # draw, driver: the place's per-year amounts (model drivers)
+    draws: xr.DataArray  # draw, driver: the place's per-year amounts (all drivers)
     actual: float  # the actual change per year the drivers add up to
     notes: tuple[str, ...] = field(default=())
 
@@ -187,7 +187,7 @@ def _check_kind(fit) -> str:
 class _Part:
     name: str
     group: str
-    values: np.ndarray  # (obs,) data or (draw, obs) draws, in persons (jobs) per row
+    values: np.ndarray  # (obs,) data in persons (jobs) per row; empty for model parts
     common: bool = False
 
 
@@ -201,63 +201,68 @@ def _scalar(fit, name: str) -> np.ndarray:
     return fit.draws(name).to_numpy().reshape(-1, 1)
 
 
-def _model_rates(fit, rows: pd.DataFrame, notes: list[str]) -> list[tuple[str, np.ndarray, bool]]:
-    """The linear predictor split into named parts (rates per row, (draw, obs)) plus the
-    noise ``y - mu``, as (name, rate, common). The rebuilt predictor is checked against
-    the model graph's own ``mu`` for the same rows."""
+def _model_parts(
+    fit, rows: pd.DataFrame, notes: list[str]
+) -> Iterator[tuple[str, np.ndarray, bool]]:
+    """Yield the linear predictor's named parts and the noise ``y - mu`` as (name, rate
+    per row (draw, obs), common). One part is alive at a time; at the end the sum of the
+    parts is checked against the model graph's own ``mu`` for the same rows."""
     spec, post = fit.spec, fit.posterior
     kind = fit.kind
-    parts: list[tuple[str, np.ndarray, bool]] = []
+    mu_graph = fit.mu_draws(max_draws=None).isel(obs=rows["obs"].to_numpy()).to_numpy()
+    rebuilt = np.zeros_like(mu_graph)
+
+    def column(name: str) -> np.ndarray:
+        return rows[name].to_numpy(float)
+
+    def part(name: str, rate: np.ndarray, common: bool = False):
+        rate = np.broadcast_to(rate, mu_graph.shape)
+        rebuilt[...] += rate
+        return name, rate, common
+
     slope_terms = list(spec.slope_terms)
-    vra = [t for t in slope_terms if t in VRA_LAGS]
-    if kind == "migration" and vra:
+    vra = [t for t in slope_terms if t in VRA_LAGS] if kind == "migration" else []
+    if vra:
         own_cols = [VRA_LAGS[t] for t in vra]
-        split = all(c in rows.columns for c in own_cols) and rows[own_cols].notna().all().all()
-        if split:
-            own = sum(_scalar(fit, t) * rows[VRA_LAGS[t]].to_numpy(float) for t in vra)
-            area = sum(_scalar(fit, t) * (rows[t] - rows[VRA_LAGS[t]]).to_numpy(float) for t in vra)
-            parts += [("own job growth", own, False), ("commuting-area job growth", area, False)]
+        if all(c in rows.columns for c in own_cols) and rows[own_cols].notna().all().all():
+            yield part("own job growth", sum(_scalar(fit, t) * column(VRA_LAGS[t]) for t in vra))
+            area = sum(_scalar(fit, t) * (column(t) - column(VRA_LAGS[t])) for t in vra)
+            yield part("commuting-area job growth", area)
         else:
-            both = sum(_scalar(fit, t) * rows[t].to_numpy(float) for t in vra)
-            parts.append(("job growth (own and commuting area)", both, False))
             notes.append(
                 "the fit's design lacks the own-place VRA part (vra_own_*): job growth is "
                 "not split into own and commuting-area parts; refit with a current version"
             )
+            both = sum(_scalar(fit, t) * column(t) for t in vra)
+            yield part("job growth (own and commuting area)", both)
     if spec.has_centrality:
         if "centrality_path" in post:
             coef = _obs_select(fit.draws("centrality_path"), rows, ["year"])
         else:
             coef = _scalar(fit, "centrality")
-        parts.append(("centrality", coef * rows["centrality"].to_numpy(float), False))
+        yield part("centrality", coef * column("centrality"))
     for term in slope_terms:
-        if term in VRA_LAGS and kind == "migration":
-            continue
-        label = TERM_LABELS.get(term, term)
-        parts.append((label, _scalar(fit, term) * rows[term].to_numpy(float), False))
+        if term not in vra:
+            yield part(TERM_LABELS.get(term, term), _scalar(fit, term) * column(term))
+    attr_label = "residential attractiveness" if kind == "migration" else "business attractiveness"
+    residual = column("y")[None, :] - mu_graph
+    latent = "place_effect" in post or "group_effect" in post
+    if latent:
+        yield part(attr_label, _obs_select(fit.latent_attractiveness, rows, ["place", "year"]))
     common = _scalar(fit, "intercept") + np.zeros((1, len(rows)))
     if "year_effect" in post:
         common = common + _obs_select(fit.draws("year_effect"), rows, ["year"])
-
-    mu_graph = fit.mu_draws(max_draws=None).isel(obs=rows["obs"].to_numpy()).to_numpy()
-    attr_label = "residential attractiveness" if kind == "migration" else "business attractiveness"
-    if "place_effect" in post or "group_effect" in post:
-        latent = _obs_select(fit.latent_attractiveness, rows, ["place", "year"])
-        noise = rows["y"].to_numpy(float)[None, :] - mu_graph
-        rebuilt = common + latent + sum(p[1] for p in parts)
-        _check_rebuilt(fit, rebuilt, mu_graph)
-        parts += [(attr_label, latent, False), (COMMON_LEVEL, common, True), (NOISE, noise, False)]
+    yield part(COMMON_LEVEL, common, True)
+    _check_rebuilt(fit, rebuilt, mu_graph)
+    if latent:
+        yield NOISE, residual, False
     else:
         # no place or group effects: attractiveness is the residual, noise included
-        rebuilt = common + sum(p[1] for p in parts)
-        _check_rebuilt(fit, rebuilt, mu_graph)
-        resid = rows["y"].to_numpy(float)[None, :] - mu_graph
-        parts += [(attr_label, resid, False), (COMMON_LEVEL, common, True)]
         notes.append(
             f"spec {spec.name} has no place or group effects: attractiveness is the "
             "posterior residual y - mu and includes the observation noise"
         )
-    return parts
+        yield attr_label, residual, False
 
 
 def _check_rebuilt(fit, rebuilt: np.ndarray, mu_graph: np.ndarray) -> None:
@@ -339,9 +344,27 @@ def driver_draws(fit, years: tuple[int, int] | None = None, *, vital: str | None
         flow_group = "private jobs"
         national = rows["national_private_growth"].to_numpy(float)
         parts.append(_Part("national contribution", flow_group, national * size, common=True))
-    model_parts = _model_rates(fit, rows, notes)
-    for name, rate, common in model_parts:
-        parts.append(_Part(name, flow_group, rate * size[None, :], common=common))
+    places, starts = np.unique(rows["place"].to_numpy(), return_index=True)
+    counts = np.diff(np.append(starts, len(rows)))
+    base_sum = np.add.reduceat(size, starts)
+    balanced = bool((counts == counts[0]).all())
+    indicator = np.zeros((len(rows), len(places)))
+    indicator[np.arange(len(rows)), np.repeat(np.arange(len(places)), counts)] = 1.0
+    n_draws = fit.draws("intercept").sizes["draw"]
+
+    def period_sum(values: np.ndarray) -> np.ndarray:
+        """Per place sums over the period's rows: (place,) for data, (draw, place) for
+        draws (a data column's NaN stays with its own place)."""
+        if values.ndim == 1:
+            return np.add.reduceat(values, starts)
+        if balanced:  # rows are sorted by place, then year
+            return values.reshape(len(values), len(places), -1).sum(axis=2)
+        return values @ indicator
+
+    sums = [period_sum(p.values) for p in parts]
+    for name, rate, common in _model_parts(fit, rows, notes):
+        parts.append(_Part(name, flow_group, np.empty(0), common=common))
+        sums.append(period_sum(rate * size[None, :]))
 
     flow = (rows["y"].to_numpy(float) + national) * size
     if kind == "migration":
@@ -354,17 +377,9 @@ def driver_draws(fit, years: tuple[int, int] | None = None, *, vital: str | None
         totals = {"private job change": flow}
     actual_name = list(totals)[-1]
 
-    places, starts = np.unique(rows["place"].to_numpy(), return_index=True)
-    counts = np.diff(np.append(starts, len(rows)))
-    n_draws = fit.draws("intercept").sizes["draw"]
-
-    def period_sum(values: np.ndarray) -> np.ndarray:
-        values = np.broadcast_to(values, (n_draws, len(rows)))
-        return np.add.reduceat(values, starts, axis=1)
-
-    base_sum = np.add.reduceat(size, starts)
-    amounts = np.stack([period_sum(p.values) / counts for p in parts])
-    rates = np.stack([period_sum(p.values) / base_sum for p in parts])
+    shape = (n_draws, len(places))
+    amounts = np.stack([np.broadcast_to(v / counts, shape) for v in sums])
+    rates = np.stack([np.broadcast_to(v / base_sum, shape) for v in sums])
     total_sums = np.stack([np.add.reduceat(v, starts) for v in totals.values()])
     coords = {"driver": [p.name for p in parts], "draw": np.arange(n_draws), "place": places}
     dims = ("driver", "draw", "place")
@@ -634,6 +649,13 @@ def signed(value: float) -> str:
     return f"{value:+,.0f}"
 
 
+def _percent(value: float) -> str:
+    if not np.isfinite(value):
+        return "-"
+    text = f"{value:+.2f}"
+    return "0.00" if text in ("+0.00", "-0.00") else text
+
+
 def table_text(decomposition: Decomposition) -> str:
     """The decomposition as a plain-text table with a header line and the notes."""
     dec = decomposition
@@ -654,9 +676,7 @@ def table_text(decomposition: Decomposition) -> str:
                 "" if lo == hi else f"{signed(lo)} to {signed(hi)}"
                 for lo, hi in zip(t["lower_95"], t["upper_95"], strict=True)
             ],
-            "% of base / yr": t["median_pct"].map(
-                lambda v: "-" if not np.isfinite(v) else f"{v:+.2f}"
-            ),
+            "% of base / yr": t["median_pct"].map(_percent),
             "national rank": rank,
         }
     )

@@ -1,0 +1,470 @@
+"""Growth decompositions: per-draw accounting identities, hand computations, ranks,
+intervals, public-sector rows, the chart and the ``decompose`` command.
+
+Draws come from the prior (``SamplerConfig(sampler="prior")``): the identities must hold
+for any draw, so wide prior draws are a harder test than a posterior.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from types import SimpleNamespace
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from attrbayes.cli import app
+from attrbayes.config import SamplerConfig, load_spec
+from attrbayes.decomposition import (
+    TABLE_COLUMNS,
+    decompose,
+    driver_draws,
+    median_rank,
+    public_sector_rows,
+    signed,
+    table_text,
+)
+from attrbayes.exceptions import DataError
+from attrbayes.features.design import Design, build_design, compute_features
+from attrbayes.models.registry import model_class
+from attrbayes.plots.decomposition import decomposition_plot_data, plot_decomposition
+from attrbayes.results import MigrationFit
+
+PRIOR = SamplerConfig(sampler="prior", chains=2, draws=50)
+PLACE = "0301"
+
+
+def _fit(features, name: str):
+    spec = load_spec(name)
+    return model_class(spec.kind)(build_design(features, spec), spec).fit(PRIOR)
+
+
+@pytest.fixture(scope="module")
+def features(small_synthetic):
+    return compute_features(small_synthetic.panel, "municipality")
+
+
+@pytest.fixture(scope="module")
+def mig(features):
+    return _fit(features, "migration_2022")
+
+
+@pytest.fixture(scope="module")
+def jobs_fit(features):
+    return _fit(features, "jobs_2022")
+
+
+@pytest.fixture(scope="module")
+def jobs_table(small_synthetic):
+    return small_synthetic.panel.tables["jobs"]
+
+
+def _with_frame(fit, frame: pd.DataFrame):
+    """The same fit over a changed design frame (e.g. without some columns)."""
+    d = fit.design
+    design = Design(frame, d.terms, d.level, d.spec_name, d.years, d.label, d.kind)
+    return dataclasses.replace(fit, design=design)
+
+
+def _period(frame: pd.DataFrame, years) -> pd.DataFrame:
+    return frame[frame["year"].between(*years)]
+
+
+# -- accounting identities ---------------------------------------------------------------
+def test_population_drivers_add_up_to_the_actual_change_in_every_draw(mig):
+    years = (2004, 2009)
+    dd = driver_draws(mig, years)
+    assert dd.drivers[:5] == ["expected births", "excess fertility", "expected deaths",
+                              "excess mortality", "national immigration"]  # fmt: skip
+    assert {"own job growth", "commuting-area job growth", "centrality",
+            "demographic supply (DS)", "residential attractiveness",
+            "common level and year shock", "noise"} <= set(dd.drivers)  # fmt: skip
+    # the actual change from the data, computed independently of the module
+    rows = _period(mig.design.frame, years)
+    change = (rows["births"] - rows["deaths"] + rows["net_migration"]).groupby(rows["place"])
+    expected = change.mean().reindex(dd.places).to_numpy()
+    np.testing.assert_allclose(dd.actual.to_numpy(), expected, rtol=1e-9)
+    sums = dd.amounts.sum("driver").transpose("draw", "place").to_numpy()
+    assert sums.shape == (100, 40)
+    np.testing.assert_allclose(sums, np.broadcast_to(expected, sums.shape), rtol=1e-9, atol=1e-6)
+    # and the model drivers really vary between draws (the identity is not trivial)
+    assert float(dd.amounts.sel(driver="noise").std("draw").min()) > 0
+
+
+def test_net_migration_drivers_add_up_to_net_migration(mig):
+    dd = driver_draws(mig, (2003, 2010))
+    flow = [d for d in dd.drivers if dd.groups[d] == "net migration"]
+    assert flow[0] == "national immigration"
+    assert flow[-1] == "noise"
+    sums = dd.amounts.sel(driver=flow).sum("driver").transpose("draw", "place").to_numpy()
+    net = mig.design.frame.groupby("place")["net_migration"].mean().reindex(dd.places)
+    np.testing.assert_allclose(sums, np.broadcast_to(net, sums.shape), rtol=1e-9, atol=1e-6)
+
+
+def test_job_drivers_add_up_to_the_private_job_change_in_every_draw(jobs_fit, jobs_table):
+    years = (2005, 2010)
+    dd = driver_draws(jobs_fit, years)
+    assert dd.drivers == [
+        "national contribution", "industry effect", "population effect",
+        "business attractiveness", "common level and year shock", "noise",
+    ]  # fmt: skip
+    # the private job change straight from the panel's jobs table
+    private = jobs_table[jobs_table["sector"] == "private"].pivot_table(
+        index="place", columns="year", values="jobs"
+    )
+    change = private.diff(axis=1)[list(range(years[0], years[1] + 1))].mean(axis=1)
+    np.testing.assert_allclose(dd.actual, change.reindex(dd.places), rtol=1e-9)
+    sums = dd.amounts.sum("driver").transpose("draw", "place").to_numpy()
+    np.testing.assert_allclose(sums, np.broadcast_to(dd.actual, sums.shape), rtol=1e-9, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("spec", "level"),
+    [("migration_2022_pooled", "municipality"), ("migration_2022_students", "region"),
+     ("jobs_centrality", "municipality")],
+)  # fmt: skip
+def test_identity_holds_for_other_model_shapes(small_synthetic, spec, level):
+    """No effects (attractiveness = residual), a place-constant slope at region level,
+    a constant centrality coefficient in the job model."""
+    fit = _fit(compute_features(small_synthetic.panel, level), spec)
+    dd = driver_draws(fit)
+    sums = dd.amounts.sum("driver").transpose("draw", "place").to_numpy()
+    np.testing.assert_allclose(sums, np.broadcast_to(dd.actual, sums.shape), rtol=1e-9, atol=1e-6)
+    if spec == "migration_2022_pooled":
+        assert "noise" not in dd.drivers
+        assert any("posterior residual" in n for n in dd.notes)
+    if spec == "migration_2022_students":
+        assert "students share" in dd.drivers
+    if spec == "jobs_centrality":
+        assert "centrality" in dd.drivers
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_any_place_and_period_adds_up(mig, data):
+    frame = mig.design.frame
+    place = data.draw(st.sampled_from(sorted(frame["place"].unique())))
+    first = data.draw(st.integers(2003, 2010))
+    last = data.draw(st.integers(first, 2010))
+    dec = decompose(mig, place, (first, last))
+    sums = dec.draws.sum("driver").to_numpy()
+    np.testing.assert_allclose(sums, dec.actual, rtol=1e-9, atol=1e-6)
+    total = dec.table.set_index("driver").loc["population change", "median"]
+    assert total == pytest.approx(dec.actual)
+    rows = _period(frame[frame["place"] == place], (first, last))
+    actual = (rows["births"] - rows["deaths"] + rows["net_migration"]).mean()
+    assert dec.actual == pytest.approx(actual, rel=1e-9)
+
+
+def test_a_part_the_module_does_not_know_is_an_error(mig, monkeypatch):
+    original = MigrationFit.mu_draws
+
+    def shifted(self, **kwargs):
+        return original(self, **kwargs) + 1e-4
+
+    monkeypatch.setattr(MigrationFit, "mu_draws", shifted)
+    with pytest.raises(DataError, match="do not rebuild the linear predictor"):
+        driver_draws(mig)
+
+
+# -- hand computations --------------------------------------------------------------------
+def test_drivers_match_a_manual_computation_from_draws_and_frame(mig):
+    years = (2005, 2007)
+    dec = decompose(mig, PLACE, years)
+    rows = _period(mig.design.frame, years)
+    rows = rows[rows["place"] == PLACE].sort_values("year")
+    b = {t: mig.draws(t).to_numpy() for t in ("vra_t", "vra_t1", "vra_t2", "ds", "intercept")}
+    path = mig.draws("centrality_path")
+    year_effect = mig.draws("year_effect")
+    latent = mig.latent_attractiveness
+    mu = mig.mu_draws(max_draws=None)
+    n = len(b["ds"])
+    own, area, cent, ds, common, att, noise = (np.zeros(n) for _ in range(7))
+    for row in rows.itertuples():
+        pop = row.population
+        for lag, suffix in (("vra_t", "t"), ("vra_t1", "t1"), ("vra_t2", "t2")):
+            own_part = getattr(row, f"vra_own_{suffix}")
+            own += b[lag] * own_part * pop
+            area += b[lag] * (getattr(row, lag) - own_part) * pop
+        cent += path.sel(year=row.year).to_numpy() * row.centrality * pop
+        ds += b["ds"] * row.ds * pop
+        common += (b["intercept"] + year_effect.sel(year=row.year).to_numpy()) * pop
+        att += latent.sel(place=PLACE, year=row.year).to_numpy() * pop
+        noise += (row.y - mu.isel(obs=row.Index).to_numpy()) * pop
+    manual = {
+        "own job growth": own, "commuting-area job growth": area, "centrality": cent,
+        "demographic supply (DS)": ds, "common level and year shock": common,
+        "residential attractiveness": att, "noise": noise,
+    }  # fmt: skip
+    table = dec.table.set_index("driver")
+    for driver, total in manual.items():
+        per_year = total / len(rows)
+        np.testing.assert_allclose(dec.draws.sel(driver=driver), per_year, rtol=1e-9, atol=1e-9)
+        assert table.loc[driver, "median"] == pytest.approx(np.median(per_year))
+        assert table.loc[driver, "lower_80"] == pytest.approx(np.quantile(per_year, 0.1))
+        assert table.loc[driver, "upper_95"] == pytest.approx(np.quantile(per_year, 0.975))
+    # data drivers: a plain mean of the frame's columns, no interval
+    eb = rows["expected_births"].mean()
+    assert table.loc["expected births", "median"] == pytest.approx(eb)
+    assert table.loc["excess fertility", "median"] == pytest.approx(rows["births"].mean() - eb)
+    assert table.loc["expected deaths", "median"] == pytest.approx(-rows["expected_deaths"].mean())
+    national = (rows["national_rate"] * rows["population"]).mean()
+    assert table.loc["national immigration", "upper_95"] == pytest.approx(national)
+    assert table.loc["national immigration", "lower_95"] == pytest.approx(national)
+
+
+def test_job_drivers_match_a_manual_computation(jobs_fit):
+    dec = decompose(jobs_fit, PLACE, (2004, 2006))
+    rows = _period(jobs_fit.design.frame, (2004, 2006))
+    rows = rows[rows["place"] == PLACE]
+    base = rows["private_jobs_lag"].to_numpy()
+    b_ind = jobs_fit.draws("industry_effect").to_numpy()[:, None]
+    manual = (b_ind * rows["industry_effect"].to_numpy() * base).mean(axis=1)
+    np.testing.assert_allclose(dec.draws.sel(driver="industry effect"), manual, rtol=1e-9)
+    national = (rows["national_private_growth"] * base).mean()
+    assert dec.table.set_index("driver").loc["national contribution", "median"] == (
+        pytest.approx(national)
+    )
+
+
+# -- table, ranks and intervals -----------------------------------------------------------
+def test_table_columns_intervals_and_ranks(mig):
+    dec = decompose(mig, PLACE, (2004, 2008))
+    t = dec.table
+    assert tuple(t.columns) == TABLE_COLUMNS
+    assert (t["n_places"] == 40).all()
+    ranked = t["national_rank"].dropna()
+    assert ranked.between(1, 40).all()
+    assert (t["lower_95"] <= t["lower_80"] + 1e-9).all()
+    assert (t["lower_80"] <= t["median"] + 1e-9).all()
+    assert (t["median"] <= t["upper_80"] + 1e-9).all()
+    assert (t["upper_80"] <= t["upper_95"] + 1e-9).all()
+    model_rows = t[t["driver"].isin(["centrality", "noise", "residential attractiveness"])]
+    assert (model_rows["upper_80"] > model_rows["lower_80"]).all()
+    # drivers at the same rate everywhere have no rank
+    common = t.set_index("driver").loc[["national immigration", "common level and year shock"]]
+    assert common["national_rank"].isna().all()
+
+
+def test_rank_of_a_data_driver_matches_pandas(mig):
+    years = (2003, 2010)
+    rows = _period(mig.design.frame, years)
+    change = rows["births"] - rows["deaths"] + rows["net_migration"]
+    sums = pd.DataFrame({"c": change, "p": rows["population"], "place": rows["place"]})
+    sums = sums.groupby("place").sum()
+    ranks = (sums["c"] / sums["p"]).rank(ascending=False)
+    for place in (ranks.idxmin(), ranks.idxmax(), PLACE):
+        dec = decompose(mig, place, years)
+        row = dec.table.set_index("driver").loc["population change"]
+        assert row["national_rank"] == ranks[place]
+    assert (
+        decompose(mig, ranks.idxmin(), years)
+        .table.set_index("driver")
+        .loc["population change", "national_rank"]
+        == 1
+    )
+
+
+def test_rank_of_a_model_driver_is_the_median_of_per_draw_ranks(mig):
+    dd = driver_draws(mig, (2005, 2009))
+    rates = dd.rates.sel(driver="residential attractiveness").transpose("draw", "place")
+    per_draw = (-rates.to_pandas()).rank(axis=1)
+    idx = dd.places.index(PLACE)
+    rank, n = median_rank(rates.to_numpy(), idx)
+    assert n == 40
+    assert rank == float(per_draw[PLACE].median())
+    # rates, not amounts: a place twice the size with the same rate ranks the same
+    assert median_rank(np.array([[0.01, 0.02, 0.03]]), 2) == (1.0, 3)
+    assert median_rank(np.array([0.01, np.nan, 0.03]), 0) == (2.0, 2)
+    assert np.isnan(median_rank(np.array([0.01, np.nan, 0.03]), 1)[0])
+
+
+# -- missing inputs -----------------------------------------------------------------------
+def test_without_expected_births_and_deaths_actual_ones_are_shown(mig):
+    frame = mig.design.frame.drop(columns=["expected_births", "expected_deaths"])
+    dec = decompose(_with_frame(mig, frame), PLACE, (2004, 2006))
+    drivers = list(dec.table["driver"])
+    assert drivers[:2] == ["births", "deaths"]
+    assert "expected births" not in drivers
+    assert any("expected births and deaths are missing" in n for n in dec.notes)
+    np.testing.assert_allclose(dec.draws.sum("driver"), dec.actual, rtol=1e-9)
+
+
+def test_without_births_and_deaths_the_decomposition_is_net_migration(mig):
+    frame = mig.design.frame.drop(columns=["births", "deaths", "expected_births",
+                                           "expected_deaths"])  # fmt: skip
+    dec = decompose(_with_frame(mig, frame), PLACE, (2004, 2006))
+    assert not {"births", "deaths", "population change"} & set(dec.table["driver"])
+    assert dec.table["driver"].iloc[-1] == "net migration"
+    assert any("births and deaths are missing" in n for n in dec.notes)
+    rows = _period(frame[frame["place"] == PLACE], (2004, 2006))
+    assert dec.actual == pytest.approx(rows["net_migration"].mean())
+    np.testing.assert_allclose(dec.draws.sum("driver"), dec.actual, rtol=1e-9)
+
+
+def test_without_the_own_place_vra_part_job_growth_is_one_driver(mig):
+    frame = mig.design.frame.drop(columns=["vra_own_t", "vra_own_t1", "vra_own_t2"])
+    dec = decompose(_with_frame(mig, frame), PLACE)
+    assert "job growth (own and commuting area)" in set(dec.table["driver"])
+    assert "own job growth" not in set(dec.table["driver"])
+    assert any("vra_own" in n for n in dec.notes)
+    np.testing.assert_allclose(dec.draws.sum("driver"), dec.actual, rtol=1e-9)
+
+
+# -- public sector ------------------------------------------------------------------------
+def _public_change(jobs_table, sector, years):
+    own = jobs_table[(jobs_table["place"] == PLACE) & (jobs_table["sector"] == sector)]
+    level = own.set_index("year")["jobs"]
+    return float(level.diff().loc[years[0] : years[1]].mean())
+
+
+def test_public_sector_rows_from_the_full_split(jobs_fit, jobs_table):
+    years = (2005, 2008)
+    dec = decompose(jobs_fit, PLACE, years, jobs=jobs_table)
+    t = dec.table.set_index("driver")
+    for sector in ("municipal", "county", "state"):
+        row = t.loc[f"{sector} sector"]
+        assert row["group"] == "public sector"
+        assert row["median"] == pytest.approx(_public_change(jobs_table, sector, years))
+        assert row["lower_95"] == row["upper_95"] == row["median"]  # data: no interval
+        assert 1 <= row["national_rank"] <= row["n_places"] == 40
+    public = sum(t.loc[f"{s} sector", "median"] for s in ("municipal", "county", "state"))
+    total = t.loc["private job change", "median"] + public
+    assert t.loc["total job change", "median"] == pytest.approx(total)
+    assert not any("differs" in n for n in dec.notes)
+
+
+def test_public_sector_undivided_totals_only_and_breaks(jobs_table):
+    years = (2005, 2008)
+    split = jobs_table[jobs_table["sector"] != "private"]
+    public = split.groupby(["place", "year"], as_index=False)["jobs"].sum().assign(sector="public")
+    undivided = pd.concat([jobs_table[jobs_table["sector"] == "private"], public])
+    rows, notes = public_sector_rows(undivided, PLACE, years)
+    assert list(rows["driver"]) == ["public sector"]
+    expected = sum(_public_change(jobs_table, s, years) for s in ("municipal", "county", "state"))
+    assert rows["median"].iloc[0] == pytest.approx(expected)
+    totals = jobs_table.groupby(["place", "year"], as_index=False)["jobs"].sum()
+    rows, notes = public_sector_rows(totals.assign(sector="total"), PLACE, years)
+    assert rows.empty
+    assert any("totals only" in n for n in notes)
+    rows, notes = public_sector_rows(jobs_table, PLACE, years, breaks=[2006])
+    kept = [2005, 2007, 2008]
+    own = jobs_table[(jobs_table["place"] == PLACE) & (jobs_table["sector"] == "state")]
+    change = own.set_index("year")["jobs"].diff().loc[kept].mean()
+    assert rows.set_index("driver").loc["state sector", "median"] == pytest.approx(change)
+    assert any("2006" in n and "series break" in n for n in notes)
+    rows, notes = public_sector_rows(jobs_table, "9999", years)
+    assert rows.empty
+    assert any("no rows for place 9999" in n for n in notes)
+
+
+def test_a_jobs_table_that_is_not_the_fits_data_is_flagged(jobs_fit, jobs_table):
+    other = jobs_table.assign(jobs=jobs_table["jobs"] * 1.5)
+    dec = decompose(jobs_fit, PLACE, (2005, 2008), jobs=other)
+    assert any("differs from the fit's" in n for n in dec.notes)
+
+
+# -- errors -------------------------------------------------------------------------------
+def test_errors_for_unknown_place_period_and_kind(mig):
+    with pytest.raises(DataError, match=r"place '9999' is not in the fit.*0301 \(Storby\)"):
+        decompose(mig, "9999")
+    with pytest.raises(DataError, match="outside the fit's years 2003-2010"):
+        decompose(mig, PLACE, (1999, 2005))
+    with pytest.raises(DataError, match="no growth decomposition for a fit of kind 'base'"):
+        decompose(SimpleNamespace(kind="base", design=mig.design), PLACE)
+    assert decompose(mig, "storby").place == PLACE  # a unique name works too
+
+
+def test_signed_formatting():
+    assert signed(1234.4) == "+1,234"
+    assert signed(-56.6) == "-57"
+    assert signed(3.24) == "+3.2"
+    assert signed(-0.01) == "0"
+    assert signed(float("nan")) == "-"
+
+
+def test_table_text_names_the_place_period_and_units(mig):
+    text = table_text(decompose(mig, PLACE, (2005, 2008)))
+    assert text.startswith("Population growth decomposition: Storby (0301), 2005-2008")
+    for part in ("persons / yr", "80 % interval", "/ 40"):
+        assert part in text
+
+
+# -- the chart ----------------------------------------------------------------------------
+def test_chart_data_and_figure(mig, tmp_path):
+    dec = decompose(mig, PLACE, (2005, 2008))
+    data = decomposition_plot_data(dec)
+    assert len(data) == len(dec.table)
+    assert list(data["label"][-2:]) == ["= net migration", "= population change"]
+    assert (data[["err_low", "err_high"]] >= 0).all().all()
+    noise = data.set_index("label").loc["noise"]
+    assert noise["err_low"] > 0
+    assert noise["err_high"] > 0
+    fig = plot_decomposition(data, title=dec.title, unit=dec.unit)
+    try:
+        ax = fig.axes[0]
+        assert ax.get_title() == dec.title
+        assert [t.get_text() for t in ax.get_yticklabels()] == list(data["label"])
+        assert "among 40 places" in fig.axes[1].get_ylabel()
+        colours = {p.get_facecolor() for p in ax.patches}
+        assert len(colours) > 3  # bars are coloured by rank
+        path = tmp_path / "dec.png"
+        fig.savefig(path)
+        assert path.read_bytes()[:4] == b"\x89PNG"
+    finally:
+        plt.close(fig)
+
+
+# -- the command --------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def saved_runs(tmp_path_factory, mig, jobs_fit):
+    root = tmp_path_factory.mktemp("decompose")
+    mig.save(root / "mig" / "fit.nc")
+    jobs_fit.save(root / "jobs" / "fit.nc")
+    return root
+
+
+def test_decompose_command_writes_table_and_chart(saved_runs, tmp_path):
+    runner = CliRunner()
+    csv, png = tmp_path / "dec.csv", tmp_path / "dec.png"
+    result = runner.invoke(
+        app, ["decompose", str(saved_runs / "mig"), "--place", PLACE, "--years", "2005:2008",
+              "--csv", str(csv), "--plot", str(png)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Population growth decomposition: Storby (0301), 2005-2008" in result.output
+    assert "residential attractiveness" in result.output
+    table = pd.read_csv(csv)
+    assert tuple(table.columns) == TABLE_COLUMNS
+    assert table["driver"].iloc[-1] == "population change"
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_decompose_command_jobs_with_public_sector(saved_runs, small_panel_dir):
+    runner = CliRunner()
+    result = runner.invoke(
+        app, ["decompose", str(saved_runs / "jobs" / "fit.nc"), "--place", PLACE,
+              "--data", str(small_panel_dir)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Job growth decomposition: Storby (0301), 2003-2010" in result.output
+    for text in ("business attractiveness", "state sector", "total job change", "jobs / yr"):
+        assert text in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["--place", "9999"], "valid codes include 0301"),
+     (["--place", PLACE, "--years", "1990:2005"], "outside the fit's years"),
+     (["--place", PLACE, "--years", "2008:2005"], "2008:2005")],
+)  # fmt: skip
+def test_decompose_command_errors(saved_runs, args, message):
+    result = CliRunner().invoke(app, ["decompose", str(saved_runs / "mig"), *args])
+    assert result.exit_code == 1
+    assert message in result.output
+    assert len([line for line in result.output.splitlines() if line.strip()]) == 1
