@@ -148,6 +148,7 @@ class FitResult:
             sampler=sampler.model_dump_json(),
             seed=sampler.seed,
             timings=json.dumps(timings),
+            geometry=json.dumps(model.geometry),
             package_versions=json.dumps(package_versions()),
             created=dt.datetime.now(dt.UTC).isoformat(),
         )
@@ -256,6 +257,18 @@ class FitResult:
         return cls(tree, spec, priors, design, sampler)
 
 
+def _legacy_geometry(fit: FitResult) -> dict[str, object] | None:
+    """Fits saved before the geometry was stored: year effects and steps read from the
+    posterior's variable names; the places from the data, as they were chosen then."""
+    from attrbayes.models.registry import model_class
+
+    fresh = model_class(fit.kind)(fit.design, fit.spec, fit.priors).default_geometry()
+    post = fit.posterior
+    fresh["year_effects_centred"] = "year_effect_raw" not in post
+    fresh["steps_centred"] = "centrality_step" in post or "centrality_year" in post
+    return fresh
+
+
 def _labelled(name: str, stat: xr.Dataset) -> dict[str, dict[str, float]]:
     """Rows of a per-variable statistics dataset, labelled like ``name[coord]``."""
     if not stat.dims:
@@ -298,7 +311,9 @@ class MigrationFit(FitResult):
         """The model object this result came from (rebuilt from the stored design)."""
         from attrbayes.models.registry import model_class
 
-        return model_class(self.kind)(self.design, self.spec, self.priors)
+        stored = self.tree.attrs.get("geometry")
+        geometry = json.loads(str(stored)) if stored is not None else _legacy_geometry(self)
+        return model_class(self.kind)(self.design, self.spec, self.priors, geometry=geometry)
 
     def mu_draws(self, *, max_draws: int | None = 1000) -> xr.DataArray:
         """Draws of the linear predictor per observation (draw, obs), recomputed from the

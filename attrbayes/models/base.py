@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from typing import ClassVar
 
 import numpy as np
@@ -28,9 +29,17 @@ class BayesModel(ABC):
     # Per-observation deterministics left out of the trace (recomputed on demand).
     unstored: ClassVar[tuple[str, ...]] = ("mu",)
 
-    def __init__(self, design: Design, spec: ModelSpec, priors: PriorSet | None = None) -> None:
+    def __init__(
+        self,
+        design: Design,
+        spec: ModelSpec,
+        priors: PriorSet | None = None,
+        *,
+        geometry: Mapping[str, object] | None = None,
+    ) -> None:
         self.design = design
         self.spec = spec
+        self._geometry = dict(geometry) if geometry is not None else None
         self.priors = priors or load_prior_set(kind=spec.kind)
         if self.priors.kind != spec.kind:
             raise SpecError(
@@ -42,6 +51,17 @@ class BayesModel(ABC):
     @abstractmethod
     def validate(self) -> None:
         """Raise a clear error if design, spec and priors do not fit together."""
+
+    @property
+    def geometry(self) -> dict[str, object]:
+        """Parameterisation choices of the graph. Chosen from the data once, and stored with
+        a fit, so that a saved fit rebuilds the graph it was sampled with."""
+        if self._geometry is None:
+            self._geometry = self.default_geometry()
+        return self._geometry
+
+    def default_geometry(self) -> dict[str, object]:
+        return {}
 
     @abstractmethod
     def build(self) -> pm.Model:

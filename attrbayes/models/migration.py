@@ -93,18 +93,29 @@ class MigrationModel(BayesModel):
 
     @property
     def centred_years(self) -> bool:
-        """Whether year effects and the centrality path use the centred form."""
+        """Whether the centrality path's yearly steps use the centred form."""
         choice = self.spec.hierarchy.parameterisation
         if choice == "auto":
             return self.design.frame["place"].nunique() >= AUTO_CENTRED_MIN_PLACES
         return choice == "centred"
 
-    def centred_year_effects(self, year_idx: np.ndarray) -> bool:
-        """Year effects centred when there are many places and the years differ clearly."""
-        if self.spec.hierarchy.parameterisation != "auto":
-            return self.centred_years
-        X = self.design.matrix().to_numpy(dtype=float)
-        return self.centred_years and informative_years(self.design.y, X, year_idx)
+    def default_geometry(self) -> dict[str, object]:
+        """The parameterisation chosen from the data (see ``parameterisation`` in specs):
+        centred centrality steps, centred year effects, and the places sampled centred."""
+        coords = self.coords()
+        frame = self.design.frame
+        year_idx = pd.Index(coords["year"]).get_indexer(frame["year"])
+        place_idx = pd.Index(coords["place"]).get_indexer(frame["place"])
+        year_effects = self.centred_years
+        if self.spec.hierarchy.parameterisation == "auto" and year_effects:
+            X = self.design.matrix().to_numpy(dtype=float)
+            year_effects = informative_years(self.design.y, X, year_idx)
+        centred = self.centred_places(coords, place_idx)
+        return {
+            "steps_centred": self.centred_years,
+            "year_effects_centred": bool(year_effects),
+            "places_centred": [str(p) for p in coords["place"][centred]],
+        }
 
     def place_groups(self, coords: dict[str, np.ndarray]) -> np.ndarray | None:
         """Index of each place's group, or None without group effects."""
@@ -147,6 +158,7 @@ class MigrationModel(BayesModel):
         year_idx = pd.Index(coords["year"]).get_indexer(frame["year"])
         first_row = frame.groupby("place").head(1).set_index("place").reindex(coords["place"])
         constant = self.place_constant_terms()
+        geometry = self.geometry
         with pm.Model(coords=coords) as model:
             level = priors["intercept"].create("intercept") + pt.zeros(len(coords["place"]))
             mu = pt.zeros(len(frame))
@@ -162,7 +174,7 @@ class MigrationModel(BayesModel):
                     priors,
                     kind=spec.time_varying.centrality,
                     dim="year",
-                    centred=self.centred_years,
+                    centred=bool(geometry["steps_centred"]),
                     covariate=self.national_immigration()
                     if spec.time_varying.immigration
                     else None,
@@ -172,7 +184,7 @@ class MigrationModel(BayesModel):
             if spec.hierarchy.year:
                 year_effect = hierarchical_effect(
                     "year_effect", priors, "sigma_year", "year",
-                    centred=self.centred_year_effects(year_idx),
+                    centred=bool(geometry["year_effects_centred"]),
                 )  # fmt: skip
                 mu = mu + year_effect[year_idx]
             if spec.hierarchy.place:
@@ -180,7 +192,7 @@ class MigrationModel(BayesModel):
                     priors,
                     level,
                     place_group=self.place_groups(coords),
-                    centred=self.centred_places(coords, place_idx),
+                    centred=np.isin(coords["place"], list(geometry["places_centred"])),
                 )
             elif self.group_column:
                 group = hierarchical_effect("group_effect", priors, "sigma_group", "group")

@@ -305,3 +305,25 @@ def test_thinning_keeps_at_most_the_asked_draws():
     assert thin(post, 150).sizes["draw"] == 34  # every 3rd draw: 4 x 34 = 136 <= 150
     assert thin(post, 1000).sizes["draw"] == 100
     assert thin(post, None).sizes["draw"] == 100
+
+
+def test_a_saved_fit_rebuilds_the_graph_it_was_sampled_with(prior_fit, tmp_path):
+    import json
+
+    stored = json.loads(prior_fit.tree.attrs["geometry"])
+    assert set(stored) == {"steps_centred", "year_effects_centred", "places_centred"}
+    assert prior_fit.model().geometry == stored
+    # the stored choice wins over what the data would suggest today
+    tree = prior_fit.tree.copy()
+    tree.attrs["geometry"] = json.dumps({**stored, "places_centred": []})
+    altered = type(prior_fit)(tree, prior_fit.spec, prior_fit.priors, prior_fit.design,
+                              prior_fit.sampler)  # fmt: skip
+    names = {v.name for v in altered.model().build().free_RVs}
+    assert "place_level" not in names
+    # fits saved before the geometry was stored: read from the posterior's names
+    del tree.attrs["geometry"]
+    legacy = type(prior_fit)(tree, prior_fit.spec, prior_fit.priors, prior_fit.design,
+                             prior_fit.sampler)  # fmt: skip
+    geometry = legacy.model().geometry
+    assert geometry["year_effects_centred"] == ("year_effect_raw" not in prior_fit.posterior)
+    assert geometry["places_centred"] == stored["places_centred"]
