@@ -1,0 +1,452 @@
+"""The cohort-component projection over posterior draws (MODEL.md 5-6).
+
+Each year ``t`` and every draw, places x sexes x single ages 0..105+ at once:
+
+1. **Jobs** (year t, by workplace): private growth relative to the nation from the job
+   model (industry effect fading to 0 over the convergence years, population effect of
+   the projected population, centrality when in the spec, year effect, business
+   attractiveness, noise), re-centred so that private jobs grow at the national
+   assumption; public jobs at the scenario rate. Years between the last observed jobs
+   and the base year are bridged the same way on observed population.
+2. **Net migration** (during t) from the migration model: VRA of the projected job growth
+   through the commuting matrix (lags 0-2), DS of the projected age structure,
+   centrality with its coefficient path carried forward by its own process, year effect,
+   residential attractiveness and noise, plus the place's share of national net
+   immigration. Domestic migration is kept consistent: the places' net migration is
+   shifted in proportion to population so that it sums to national net immigration.
+3. **Cohort step**: deaths from national q(x) (falling by the mortality assumption) x the
+   place's mortality ratio; births from national fertility scaled to the TFR path x the
+   place's fertility ratio (105 boys per 100 girls); net migrants by sex and age from the
+   place's historical net migration rates by age, shifted to meet the total.
+
+Coefficients, paths, attractiveness and noise all come from the same posterior draw, so
+uncertainty propagates through the years instead of being added afterwards. Draws are
+processed in chunks to bound memory; every scenario uses the same random numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from attrbayes import __version__
+from attrbayes.constants import MAX_AGE
+from attrbayes.data.panel import Panel
+from attrbayes.exceptions import DataError, SpecError
+from attrbayes.features.demographic_supply import ds_absolute
+from attrbayes.features.design import compute_features
+from attrbayes.models.components import NOISE_REFERENCE_POPULATION
+from attrbayes.projection.assumptions import Alternative, load_assumptions
+from attrbayes.projection.inputs import ProjectionInputs, build_inputs
+from attrbayes.projection.result import AGE_GROUPS_PROJECTION, PER_PLACE, ProjectionResult
+from attrbayes.projection.scenarios import SCENARIOS, attractiveness_path, check_scenarios
+from attrbayes.results import FitResult, stack_draws
+
+BOY_SHARE = 105 / 205
+INFANT_EXPOSURE = 0.5  # births are exposed to infant mortality for half a year on average
+VRA_LAGS = ("vra_t", "vra_t1", "vra_t2")
+
+
+@dataclass(frozen=True)
+class EquationDraws:
+    """Per-draw parameters of one fitted equation, subsampled to the projection's draws."""
+
+    kind: str
+    intercept: np.ndarray  # (D,)
+    slopes: dict[str, np.ndarray]  # term -> (D,)
+    constants: np.ndarray  # (D, P): place-constant terms (e.g. students share) x coef
+    path_last: np.ndarray  # (D,) centrality coefficient in the last fitted year (0 if none)
+    path_level: np.ndarray  # (D,)
+    path_sigma: np.ndarray  # (D,)
+    path_kind: str
+    fitted_years: np.ndarray
+    sigma_year: np.ndarray  # (D,)
+    noise_scale: np.ndarray
+    noise_floor: np.ndarray
+    noise_exponent: np.ndarray
+    nu: np.ndarray | None  # None: normal likelihood
+    noise_kind: str
+    latent: np.ndarray  # (D, P, T) attractiveness over the fitted years
+    ar: np.ndarray | None  # (D, P, T)
+    phi: np.ndarray | None  # (D,)
+    centrality: np.ndarray  # (P,) scaled centrality used by the fit (0 if none)
+
+
+def _draws(fit: FitResult, name: str, index: np.ndarray) -> np.ndarray:
+    return stack_draws(fit.posterior[name]).isel(draw=index).to_numpy()
+
+
+def equation_draws(fit: FitResult, places: list[str], index: np.ndarray) -> EquationDraws:
+    """The parameters of ``fit`` at posterior draws ``index``, over ``places``."""
+    post = fit.posterior
+    spec = fit.spec
+    frame = fit.design.frame
+    first = frame.groupby("place").first().reindex(places)
+    n = len(index)
+
+    def get(name: str, default: float = 0.0) -> np.ndarray:
+        return _draws(fit, name, index) if name in post else np.full(n, default)
+
+    constant_terms = [t for t in spec.slope_terms if first[t].notna().all()
+                      and frame.groupby("place")[t].nunique().max() == 1]  # fmt: skip
+    slopes = {t: get(t) for t in spec.slope_terms if t not in constant_terms}
+    constants = np.zeros((n, len(places)))
+    for term in constant_terms:
+        constants += get(term)[:, None] * first[term].to_numpy(dtype=float)[None, :]
+    years = np.sort(frame["year"].unique())
+    if "centrality_path" in post:
+        path = _draws(fit, "centrality_path", index)
+        last, level = path[:, -1], get("centrality")
+        centrality = first["centrality"].to_numpy(dtype=float)
+    else:
+        last = level = np.zeros(n)
+        centrality = np.zeros(len(places))
+    latent = fit.latent_attractiveness.isel(draw=index).sel(place=places)
+    ar = None
+    if "ar" in post:
+        ar = stack_draws(post["ar"]).isel(draw=index).sel(place=places).to_numpy()
+    return EquationDraws(
+        kind=fit.kind,
+        intercept=get("intercept"),
+        slopes=slopes,
+        constants=constants,
+        path_last=last,
+        path_level=level,
+        path_sigma=get("centrality_sigma"),
+        path_kind=spec.time_varying.centrality if "centrality_path" in post else "none",
+        fitted_years=years,
+        sigma_year=get("sigma_year"),
+        noise_scale=get("noise_scale"),
+        noise_floor=get("noise_floor"),
+        noise_exponent=get("noise_exponent", 0.5),
+        nu=get("nu") if spec.likelihood.family == "student_t" else None,
+        noise_kind=spec.likelihood.noise,
+        latent=latent.transpose("draw", "place", "year").to_numpy(),
+        ar=ar,
+        phi=get("ar_phi") if ar is not None else None,
+        centrality=centrality,
+    )
+
+
+def _noise(eq: EquationDraws, size: np.ndarray, idx: slice, rng: np.random.Generator):
+    """One year's observation noise (D, P) for bases ``size`` (D, P)."""
+    floor = eq.noise_floor[idx, None]
+    if eq.noise_kind == "constant":
+        sd = np.broadcast_to(floor, size.shape)
+    else:
+        relative = np.maximum(size, 1.0) / NOISE_REFERENCE_POPULATION
+        part = eq.noise_scale[idx, None] * relative ** (-eq.noise_exponent[idx, None])
+        sd = np.sqrt(floor**2 + part**2)
+    if eq.nu is None:
+        return sd * rng.standard_normal(size.shape)
+    return sd * rng.standard_t(eq.nu[idx, None], size=size.shape)
+
+
+class _Paths:
+    """Centrality coefficient and year effects of one equation, carried past the fit."""
+
+    def __init__(self, eq: EquationDraws, idx: slice, rng: np.random.Generator) -> None:
+        self.eq, self.idx, self.rng = eq, idx, rng
+        self.coef = eq.path_last[idx].copy()
+        self.last_fitted = int(eq.fitted_years[-1])
+
+    def step(self, year: int) -> tuple[np.ndarray, np.ndarray]:
+        """(centrality coefficient, year effect) for ``year``, both (D,)."""
+        eq, idx = self.eq, self.idx
+        n = len(eq.intercept[idx])
+        if year > self.last_fitted:
+            if eq.path_kind == "random_walk":
+                self.coef = self.coef + eq.path_sigma[idx] * self.rng.standard_normal(n)
+            elif eq.path_kind == "hierarchical":
+                self.coef = eq.path_level[idx] + eq.path_sigma[idx] * self.rng.standard_normal(n)
+            elif eq.path_kind == "constant":
+                self.coef = eq.path_level[idx]
+        year_effect = eq.sigma_year[idx] * self.rng.standard_normal(n)
+        return self.coef, year_effect
+
+
+def _relative(values: np.ndarray, base: np.ndarray) -> np.ndarray:
+    """Growth of each place minus the aggregate's growth, per draw (rows)."""
+    growth = values / np.maximum(base, 1e-9) - 1
+    national = values.sum(axis=1, keepdims=True) / base.sum(axis=1, keepdims=True) - 1
+    return growth - national
+
+
+def project(
+    migration: FitResult,
+    jobs: FitResult,
+    panel: Panel,
+    *,
+    assumptions: str = "synthetic",
+    alternative: str = "main",
+    scenarios: Sequence[str] = SCENARIOS,
+    to: int = 2050,
+    draws: int = 1000,
+    chunk: int = 250,
+    seed: int = 20261128,
+    noise: bool = True,
+    pyramid_years: Sequence[int] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> ProjectionResult:
+    """Project population and jobs to ``to`` for every scenario over posterior draws."""
+    scenarios = check_scenarios(list(scenarios))
+    if migration.kind != "migration" or jobs.kind != "jobs":
+        raise SpecError("project needs a migration fit and a jobs fit (in that order)")
+    for fit in (migration, jobs):
+        if fit.design.level != "municipality":
+            raise SpecError(f"fit of {fit.spec.name} is at {fit.design.level} level; "
+                            "projections run on municipality fits")  # fmt: skip
+    places = sorted(migration.design.frame["place"].unique())
+    other = sorted(jobs.design.frame["place"].unique())
+    if places != other:
+        raise DataError("the migration and jobs fits cover different places")
+    say = progress or (lambda _msg: None)
+    say("inputs")
+    features = compute_features(panel, "municipality")
+    inputs = build_inputs(panel, features.frame, places)
+    if to <= inputs.base_year:
+        raise SpecError(f"--to {to} must be after the base year {inputs.base_year}")
+    alt = load_assumptions(assumptions)[alternative]
+    uses_ds = "ds" in migration.spec.terms
+    if uses_ds and inputs.employment is None:
+        raise DataError("the migration spec has DS but the panel has no employment_rates")
+
+    total_draws = migration.posterior.sizes["chain"] * migration.posterior.sizes["draw"]
+    jobs_total = jobs.posterior.sizes["chain"] * jobs.posterior.sizes["draw"]
+    n = min(draws, total_draws, jobs_total)
+    mig_index = np.linspace(0, total_draws - 1, n).round().astype(int)
+    job_index = np.linspace(0, jobs_total - 1, n).round().astype(int)
+    say("posterior draws")
+    mig = equation_draws(migration, places, mig_index)
+    job = equation_draws(jobs, places, job_index)
+
+    years = np.arange(inputs.base_year, to + 1)
+    pyramid_years = np.array(sorted(set(pyramid_years or (inputs.base_year, to))))
+    bad = [int(y) for y in pyramid_years if y not in years]
+    if bad:
+        raise SpecError(f"pyramid years {bad} are outside {years[0]}-{years[-1]}")
+    shape = (len(scenarios), n, len(places), len(years))
+    out = {k: np.full(shape, np.nan, dtype=np.float32) for k in PER_PLACE}
+    groups = np.full((*shape, len(AGE_GROUPS_PROJECTION)), np.nan, dtype=np.float32)
+    pyramid = np.zeros((len(scenarios), n, len(places), len(pyramid_years), 2, MAX_AGE + 1),
+                       dtype=np.float32)  # fmt: skip
+    for s, scenario in enumerate(scenarios):
+        for start in range(0, n, chunk):
+            idx = slice(start, min(start + chunk, n))
+            say(f"{scenario}: draws {idx.start + 1}-{idx.stop} of {n}")
+            rng = np.random.default_rng([seed, start])
+            result = _run_chunk(
+                inputs, alt, mig, job, scenario, idx, years, rng,
+                noise=noise, uses_ds=uses_ds, pyramid_years=pyramid_years,
+            )  # fmt: skip
+            for key in out:
+                out[key][s, idx] = result[key]
+            groups[s, idx] = result["age_groups"]
+            pyramid[s, idx] = result["pyramid"]
+    return _result(inputs, scenarios, years, pyramid_years, out, groups, pyramid, migration,
+                   jobs, assumptions, alternative, seed, noise)  # fmt: skip
+
+
+def _run_chunk(
+    inputs: ProjectionInputs,
+    alt: Alternative,
+    mig: EquationDraws,
+    job: EquationDraws,
+    scenario: str,
+    idx: slice,
+    years: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    noise: bool,
+    uses_ds: bool,
+    pyramid_years: np.ndarray,
+) -> dict[str, np.ndarray]:
+    d = idx.stop - idx.start
+    p = len(inputs.places)
+    base = inputs.base_year
+    hist_pop = inputs.history_population
+    priv, pub = inputs.history_private, inputs.history_public
+    last_jobs = int(max(priv.columns))
+    first_step = min(last_jobs + 1, base)
+    all_years = np.arange(first_step, years[-1] + 1)
+
+    # attractiveness of this scenario per year after the fits' last years
+    def scenario_path(eq: EquationDraws) -> dict[int, np.ndarray]:
+        last_fit = int(eq.fitted_years[-1])
+        steps = all_years - last_fit
+        path = attractiveness_path(
+            scenario, eq.latent[idx], np.maximum(steps, 0),
+            ar=None if eq.ar is None else eq.ar[idx], phi=None if eq.phi is None else eq.phi[idx],
+        )  # fmt: skip
+        return {int(y): path[:, :, k] for k, y in enumerate(all_years)}
+
+    res_att, bus_att = scenario_path(mig), scenario_path(job)
+    mig_paths, job_paths = _Paths(mig, idx, rng), _Paths(job, idx, rng)
+
+    # state: jobs by year (observed history broadcast over draws), population totals
+    private = {
+        int(y): np.broadcast_to(priv[y].to_numpy(float), (d, p)).copy() for y in priv.columns
+    }
+    public = {int(y): np.broadcast_to(pub[y].to_numpy(float), (d, p)).copy() for y in pub.columns}
+    totals = {int(y): np.broadcast_to(hist_pop[y].to_numpy(float), (d, p)).copy()
+              for y in hist_pop.columns if y <= base}  # fmt: skip
+    ra: dict[int, np.ndarray] = {}
+    for y in sorted(private):
+        if y - 1 in private:
+            ra[y] = _relative(private[y] + public[y], private[y - 1] + public[y - 1])
+    weights_t = inputs.weights.T
+    pop = np.broadcast_to(inputs.population, (d, *inputs.population.shape)).copy()
+    out = {k: np.full((d, p, len(years)), np.nan) for k in PER_PLACE}
+    groups = np.full((d, p, len(years), len(AGE_GROUPS_PROJECTION)), np.nan)
+    pyramid = np.zeros((d, p, len(pyramid_years), 2, MAX_AGE + 1))
+    convergence = alt.scalars["industry_convergence_years"]
+    q_year_base = base
+
+    for year in all_years:
+        year = int(year)
+        # 1. jobs of `year`
+        if year > last_jobs:
+            lags = (year - 1, year - 2, year - 3)
+            pg = np.mean([_relative(totals[y], totals[y - 1]) for y in lags],
+                         axis=0)  # fmt: skip
+            fade = max(0.0, 1 - (year - last_jobs) / convergence)
+            coef, year_effect = job_paths.step(year)
+            rel = (job.intercept[idx, None] + job.constants[idx]
+                   + job.slopes.get("industry_effect", np.zeros(d))[idx, None]
+                   * inputs.industry_effect[None, :] * fade
+                   + job.slopes.get("pop_growth_lag", np.zeros(d))[idx, None] * pg
+                   + coef[:, None] * job.centrality[None, :]
+                   + year_effect[:, None] + bus_att[year])  # fmt: skip
+            if noise:
+                rel = rel + _noise(job, private[year - 1], idx, rng)
+            prev = private[year - 1]
+            rel = rel - (rel * prev).sum(axis=1, keepdims=True) / prev.sum(axis=1, keepdims=True)
+            growth = alt.path("private_job_growth", np.array([year]))[0]
+            private[year] = np.maximum(prev * (1 + growth + rel), 0.0)
+            public[year] = public[year - 1] * (
+                1 + alt.path("public_job_growth", np.array([year]))[0]
+            )
+            ra[year] = _relative(private[year] + public[year], private[year - 1] + public[year - 1])
+        if year < base:
+            continue
+        t = int(year - base)
+        size = pop.sum(axis=(2, 3))
+        out["population"][:, :, t] = size
+        groups[:, :, t] = np.stack(
+            [pop[..., lo : hi + 1].sum(axis=(2, 3)) for lo, hi in AGE_GROUPS_PROJECTION.values()],
+            axis=-1,
+        )
+        out["jobs_private"][:, :, t] = private[year]
+        out["jobs_public"][:, :, t] = public[year]
+        if year in pyramid_years:
+            pyramid[:, :, int(np.flatnonzero(pyramid_years == year)[0])] = pop
+        if year == years[-1]:
+            break
+        # 2. net migration during `year`
+        coef, year_effect = mig_paths.step(year)
+        rate = (mig.intercept[idx, None] + mig.constants[idx] + coef[:, None] * mig.centrality
+                + year_effect[:, None] + res_att[year])  # fmt: skip
+        for lag, term in enumerate(VRA_LAGS):
+            if term in mig.slopes:
+                rate = rate + mig.slopes[term][idx, None] * (ra[year - lag] @ weights_t)
+        q_t = np.clip(inputs.death_prob * (1 - alt.path("mortality_decline", np.array([year]))[0])
+                      ** (year - q_year_base), 0, 1)  # fmt: skip
+        if uses_ds:
+            ds_abs = ds_absolute(pop, inputs.employment, q_t)
+            jobs_now = private[year] + public[year]
+            ds = ds_abs / jobs_now - ds_abs.sum(axis=1, keepdims=True) / jobs_now.sum(
+                axis=1, keepdims=True
+            )
+            rate = rate + mig.slopes["ds"][idx, None] * ds
+        if noise:
+            rate = rate + _noise(mig, size, idx, rng)
+        immigration = alt.path("net_immigration_rate", np.array([year]))[0]
+        migrants = (rate + immigration) * size
+        excess = migrants.sum(axis=1, keepdims=True) - immigration * size.sum(axis=1, keepdims=True)
+        migrants = migrants - excess * size / size.sum(axis=1, keepdims=True)
+        # 3. cohort step
+        q_local = np.clip(q_t[None, None] * inputs.mortality_ratio[None, :, None, None], 0, 1)
+        dying = pop * q_local
+        survivors = pop - dying
+        tfr_base = inputs.asfr.sum()
+        asfr = inputs.asfr * (alt.path("tfr", np.array([year]))[0] / tfr_base)
+        births = (pop[:, :, 0, :] * asfr).sum(axis=2) * inputs.fertility_ratio[None, :]
+        profile = inputs.migration_profile[None]
+        mean_rate = (pop * profile).sum(axis=(2, 3)) / np.maximum(size, 1e-9)
+        by_age = pop * (profile - mean_rate[:, :, None, None]
+                        + (migrants / np.maximum(size, 1e-9))[:, :, None, None])  # fmt: skip
+        nxt = np.zeros_like(pop)
+        nxt[..., 1:] = survivors[..., :-1] + by_age[..., :-1]
+        nxt[..., -1] += survivors[..., -1] + by_age[..., -1]
+        newborn = births[:, :, None] * np.array([1 - BOY_SHARE, BOY_SHARE])[None, None, :]
+        infant_deaths = newborn * q_local[..., 0] * INFANT_EXPOSURE
+        nxt[..., 0] = newborn - infant_deaths
+        short = np.minimum(nxt, 0.0)
+        nxt = nxt - short  # no negative cohorts; the shortfall is counted as migration
+        out["births"][:, :, t] = births
+        out["deaths"][:, :, t] = dying.sum(axis=(2, 3)) + infant_deaths.sum(axis=2)
+        out["net_migration"][:, :, t] = by_age.sum(axis=(2, 3)) - short.sum(axis=(2, 3))
+        pop = nxt
+        totals[year + 1] = pop.sum(axis=(2, 3))
+    return {**out, "age_groups": groups, "pyramid": pyramid}
+
+
+def _result(inputs, scenarios, years, pyramid_years, out, groups, pyramid, migration, jobs,
+            assumptions, alternative, seed, noise) -> ProjectionResult:  # fmt: skip
+    dims = ("scenario", "draw", "place", "year")
+    n = out["population"].shape[1]
+    hist = inputs.history_population
+    hist_years = [int(y) for y in hist.columns if y < inputs.base_year]
+    jobs_hist = inputs.history_private + inputs.history_public
+    jobs_hist = jobs_hist.reindex(columns=hist_years)
+    attrs = inputs.attributes
+    ds = xr.Dataset(
+        {
+            **{k: (dims, v) for k, v in out.items()},
+            "age_group_population": ((*dims, "age_group"), groups),
+            "pyramid": (("scenario", "draw", "place", "pyramid_year", "sex", "age"), pyramid),
+            "history_population": (
+                ("place", "history_year"),
+                hist[hist_years].to_numpy(dtype=float),
+            ),
+            "history_jobs": (("place", "history_year"), jobs_hist.to_numpy(dtype=float)),
+        },
+        coords={
+            "scenario": list(scenarios),
+            "draw": np.arange(n),
+            "place": inputs.places,
+            "year": years,
+            "age_group": list(AGE_GROUPS_PROJECTION),
+            "pyramid_year": pyramid_years,
+            "sex": ["female", "male"],
+            "age": np.arange(MAX_AGE + 1),
+            "history_year": hist_years,
+            "name": ("place", attrs["name"].astype(str).to_numpy()),
+            "region": ("place", attrs["region"].astype(str).to_numpy()),
+            "county": ("place", attrs["county"].astype(str).to_numpy()),
+            "centrality_class": ("place", attrs["centrality_class"].to_numpy(dtype=int)),
+        },
+        attrs={
+            "assumptions": assumptions,
+            "alternative": alternative,
+            "base_year": inputs.base_year,
+            "seed": seed,
+            "process_noise": int(noise),
+            "migration_spec": migration.spec.name,
+            "migration_data_hash": migration.tree.attrs["data_hash"],
+            "jobs_spec": jobs.spec.name,
+            "jobs_data_hash": jobs.tree.attrs["data_hash"],
+            "attrbayes_version": __version__,
+            "notes": "; ".join(inputs.notes),
+        },
+    )
+    return ProjectionResult(ds)
+
+
+def trajectory_frame(result: ProjectionResult, variable: str = "population") -> pd.DataFrame:
+    """Long per-draw frame scenario, draw, place, year, value (for checks and exports)."""
+    return result.ds[variable].to_dataframe(name="value").reset_index()

@@ -1,0 +1,185 @@
+"""What a projection needs besides the posterior: the base population, job and population
+history, commuting weights, local fertility and mortality ratios, the places' net
+migration age profiles and the national base rates, all as arrays over one place order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from attrbayes.constants import MAX_AGE, SEXES
+from attrbayes.data.panel import Panel
+from attrbayes.exceptions import DataError
+from attrbayes.features._common import nearest_year
+from attrbayes.features.vra import commuting_weight_matrices
+
+N_AGES = MAX_AGE + 1
+RATIO_YEARS = 10  # local fertility / mortality ratios: the last ten years (MODEL.md 3)
+PROFILE_YEARS = 10  # net migration age profiles: the last ten years of cohort change
+RATIO_PRIOR = 20.0  # pseudo-events pulling a small place's ratio towards 1
+PROFILE_PRIOR = 2_000.0  # person-years pulling a place's age profile towards the nation's
+INDUSTRY_YEARS = 5  # the industry effect carried forward: mean of the last five years
+
+
+@dataclass(frozen=True)
+class ProjectionInputs:
+    """Deterministic inputs over ``places`` (sorted codes); see the module docstring."""
+
+    places: list[str]
+    attributes: pd.DataFrame  # index place: name, region, county, centrality_class
+    base_year: int
+    population: np.ndarray  # (P, S, A) on 1 January of base_year
+    history_population: pd.DataFrame  # place x year totals, observed
+    history_private: pd.DataFrame  # place x year private jobs (observed or share-based)
+    history_public: pd.DataFrame  # place x year public jobs
+    weights: np.ndarray  # (P, P) commuting weights, residence rows
+    fertility_ratio: np.ndarray  # (P,)
+    mortality_ratio: np.ndarray  # (P,)
+    migration_profile: np.ndarray  # (P, S, A) historical net migration rate by sex-age
+    asfr: np.ndarray  # (A,) national fertility of the last year with rates
+    death_prob: np.ndarray  # (S, A) national q(x) of the last year with rates
+    employment: np.ndarray | None  # (S, A) national employment rates, when the panel has
+    industry_effect: np.ndarray  # (P,) mean of the last INDUSTRY_YEARS observed
+    notes: tuple[str, ...] = ()
+
+
+def _wide(df: pd.DataFrame, value: str, places: list[str]) -> pd.DataFrame:
+    return df.pivot_table(index="place", columns="year", values=value, aggfunc="sum").reindex(
+        places
+    )
+
+
+def job_history(jobs: pd.DataFrame, places: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Private and public jobs per place and year. Years with totals only are split by
+    each place's private share in the last year that had a split."""
+    wide = jobs.pivot_table(index="place", columns=["sector", "year"], values="jobs",
+                            aggfunc="sum")  # fmt: skip
+    years = sorted(set(jobs["year"]))
+    total = jobs.groupby(["place", "year"])["jobs"].sum().unstack("year").reindex(places)
+    private = pd.DataFrame(np.nan, index=total.index, columns=years)
+    if "private" in wide.columns.get_level_values(0):
+        private.update(wide["private"].reindex(places))
+    split_years = [y for y in years if private[y].notna().all()]
+    if not split_years:
+        raise DataError("jobs table has no year with private jobs split out")
+    share = private[split_years[-1]] / total[split_years[-1]]
+    for year in years:
+        if private[year].isna().any():
+            private[year] = private[year].fillna(total[year] * share)
+    return private, total - private
+
+
+def migration_profile(
+    population: pd.DataFrame, mortality: pd.DataFrame, places: list[str], years: list[int]
+) -> np.ndarray:
+    """Net migration rate by sex and age per place from cohort change (residual method):
+    ``m[a] = pop[a+1, t+1] - pop[a, t] (1 - q[a, t])``, pooled over ``years`` and shrunk
+    towards the national rates for places with few person-years."""
+    pop = population.set_index(["place", "year", "sex", "age"])["population"]
+    arr = pop.to_xarray().reindex(place=places, sex=list(SEXES)).transpose(
+        "place", "year", "sex", "age"
+    )  # fmt: skip
+    q = mortality.set_index(["year", "sex", "age"])["death_probability"].to_xarray()
+    migrants = np.zeros((len(places), 2, N_AGES))
+    exposure = np.zeros((len(places), 2, N_AGES))
+    for year in years:
+        now = arr.sel(year=year).to_numpy()
+        nxt = arr.sel(year=year + 1).to_numpy()
+        q_t = q.sel(year=nearest_year(list(q["year"].values), year)).reindex(sex=list(SEXES))
+        survive = now * (1 - q_t.to_numpy()[None])
+        m = np.zeros_like(now)
+        m[..., :-1] = nxt[..., 1:] - survive[..., :-1]
+        m[..., -1] += 0.0  # the open group's migration is not separable from its deaths
+        migrants += m
+        exposure += now
+    national = migrants.sum(axis=0) / np.maximum(exposure.sum(axis=0), 1.0)
+    own = migrants / np.maximum(exposure, 1.0)
+    weight = exposure / (exposure + PROFILE_PRIOR)
+    return weight * own + (1 - weight) * national[None]
+
+
+def _ratio(actual: pd.Series, expected: pd.Series) -> pd.Series:
+    return (actual + RATIO_PRIOR) / (expected + RATIO_PRIOR)
+
+
+def build_inputs(panel: Panel, features_frame: pd.DataFrame, places: list[str]) -> ProjectionInputs:
+    """Collect the deterministic inputs for ``places`` from a panel and its features."""
+    notes: list[str] = []
+    pop = panel.table("population", needed_for="the projection's base population")
+    pop = pop[pop["place"].isin(places)]
+    base = int(pop["year"].max())
+    base_pop = (
+        pop[pop["year"] == base].set_index(["place", "sex", "age"])["population"].to_xarray()
+        .reindex(place=places, sex=list(SEXES), age=np.arange(N_AGES)).fillna(0.0).to_numpy()
+    )  # fmt: skip
+    totals = pop.groupby(["place", "year"])["population"].sum().unstack("year").reindex(places)
+    private, public = job_history(panel.table("jobs", needed_for="projected jobs"), places)
+    commuting = panel.table("commuting", needed_for="projected VRA")
+    last = int(commuting["year"].max())
+    weights = commuting_weight_matrices(commuting, places, [last])[last].to_numpy()
+
+    frame = features_frame.set_index(["place", "year"])
+    ratios = {}
+    for kind in ("births", "deaths"):
+        expected = f"expected_{kind}"
+        if expected not in frame.columns or kind not in frame.columns:
+            ratios[kind] = np.ones(len(places))
+            notes.append(f"no {expected}: the local {kind} ratio is 1 (national rates)")
+            continue
+        rows = frame[[kind, expected]].dropna()
+        recent = sorted(set(rows.index.get_level_values("year")))[-RATIO_YEARS:]
+        rows = rows[rows.index.get_level_values("year").isin(recent)].groupby(level="place").sum()
+        ratios[kind] = _ratio(rows[kind], rows[expected]).reindex(places).fillna(1.0).to_numpy()
+    mortality = panel.table("mortality", needed_for="projected deaths")
+    fertility = panel.table("fertility", needed_for="projected births")
+    pop_years = sorted(set(pop["year"]))
+    profile_years = [y for y in pop_years if y + 1 in pop_years][-PROFILE_YEARS:]
+    profile = migration_profile(pop, mortality, places, profile_years)
+    q_year = int(mortality["year"].max())
+    q = (
+        mortality[mortality["year"] == q_year].set_index(["sex", "age"])["death_probability"]
+        .to_xarray().reindex(sex=list(SEXES), age=np.arange(N_AGES)).fillna(1.0).to_numpy()
+    )  # fmt: skip
+    f_year = int(fertility["year"].max())
+    asfr = np.zeros(N_AGES)
+    f_rows = fertility[fertility["year"] == f_year]
+    asfr[f_rows["age"].to_numpy(dtype=int)] = f_rows["fertility_rate"].to_numpy(dtype=float)
+    employment = None
+    if panel.has("employment_rates"):
+        rates = panel.tables["employment_rates"].set_index(["sex", "age"])["employment_rate"]
+        employment = (
+            rates.to_xarray().reindex(sex=list(SEXES), age=np.arange(N_AGES)).fillna(0.0)
+            .to_numpy()
+        )  # fmt: skip
+    if "industry_effect" in frame.columns:
+        ie = frame["industry_effect"].dropna()
+        recent = sorted(set(ie.index.get_level_values("year")))[-INDUSTRY_YEARS:]
+        ie = ie[ie.index.get_level_values("year").isin(recent)].groupby(level="place").mean()
+        industry = ie.reindex(places).fillna(0.0).to_numpy()
+    else:
+        industry = np.zeros(len(places))
+        notes.append("no industry effect in the panel: it is 0 in the projection")
+    attributes = panel.places.set_index("place").reindex(places)[
+        ["name", "region", "county", "centrality_class"]
+    ]
+    return ProjectionInputs(
+        places=places,
+        attributes=attributes,
+        base_year=base,
+        population=base_pop,
+        history_population=totals,
+        history_private=private,
+        history_public=public,
+        weights=weights,
+        fertility_ratio=ratios["births"],
+        mortality_ratio=ratios["deaths"],
+        migration_profile=profile,
+        asfr=asfr,
+        death_prob=q,
+        employment=employment,
+        industry_effect=industry,
+        notes=tuple(notes),
+    )
