@@ -697,5 +697,117 @@ def _print_ranked(fit, each: int) -> None:
     _echo(shown[columns].to_string(index=False, float_format=lambda v: f"{v:.3g}"))
 
 
+@app.command("fan")
+def fan(
+    proj: Annotated[
+        Path, typer.Argument(help="Projection directory (with projection.nc) or the .nc file.")
+    ],
+    place: Annotated[
+        str | None, typer.Option("--place", help="Municipality code (or a unique name).")
+    ] = None,
+    region: Annotated[str | None, typer.Option("--region", help="Region code.")] = None,
+    county: Annotated[str | None, typer.Option("--county", help="County code.")] = None,
+    centrality_class: Annotated[
+        int | None, typer.Option("--class", help="Centrality class (1-6).")
+    ] = None,
+    nation: Annotated[bool, typer.Option("--nation", help="All places together.")] = False,
+    variable: Annotated[
+        str,
+        typer.Option(help="population|0-15|16-66|67+|80+|births|deaths|net_migration|jobs"),
+    ] = "population",
+    scenario: Annotated[
+        list[str] | None, typer.Option("--scenario", help="Scenario to show (repeat; default all).")
+    ] = None,
+    reference: Annotated[
+        Path | None,
+        typer.Option(help="CSV (year, value, label) drawn on every panel, e.g. SSB's MMM."),
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the fan chart (PNG).")] = None,
+    overlay: Annotated[bool, typer.Option(help="Scenarios in one panel (median, 80 %).")] = False,
+    age_groups: Annotated[
+        bool, typer.Option("--age-groups", help="With --out: 2x2 age-group fans per scenario.")
+    ] = False,
+    pyramid: Annotated[
+        int | None, typer.Option(help="With --out: population pyramid of this year per scenario.")
+    ] = None,
+    five_year: Annotated[
+        bool, typer.Option("--five-year", help="Pyramid by 5-year age groups.")
+    ] = False,
+    table: Annotated[
+        Path | None,
+        typer.Option(help="Write the quantile table of all variables (.csv, .parquet, .xlsx)."),
+    ] = None,
+    norwegian: Annotated[
+        bool, typer.Option(help="xlsx: Norwegian number formats (1 234 567).")
+    ] = False,
+) -> None:
+    """Fan chart of a projection (median, 50/80/95 % intervals) for a place or a group
+    (summed per draw), with the median and 80 % interval at milestone years."""
+    from attrbayes.io_utils import atomic_write_bytes
+    from attrbayes.plots import fan as fan_plots
+    from attrbayes.projection.result import ProjectionResult
+    from attrbayes.reporting import projection_tables as pt
+
+    selectors = {"place": place, "region": region, "county": county,
+                 "centrality_class": centrality_class, "nation": nation or None}  # fmt: skip
+    chosen = [(level, code) for level, code in selectors.items() if code is not None]
+    written: list[Path] = []
+    try:
+        if len(chosen) != 1:
+            raise AttrbayesError(
+                "choose exactly one of --place, --region, --county, --class, --nation"
+            )
+        if (pyramid is not None or age_groups) and out is None:
+            raise AttrbayesError("--pyramid and --age-groups need --out (charts go beside it)")
+        pt.check_variable(variable)
+        source = proj / "projection.nc" if proj.is_dir() else proj
+        with _step(f"Reading {source}"):
+            result = ProjectionResult.load(source)
+        level, code = chosen[0]
+        unit = pt.resolve_unit(result, level, code)
+        scenarios = pt.check_scenarios(result, scenario)
+        ref = fan_plots.read_reference(reference) if reference is not None else None
+        with _step(f"Summarising {unit.label}"):  # every check before anything is written
+            data = fan_plots.fan_chart_data(
+                result, variable, unit, scenarios=scenarios, reference=ref
+            )
+            summary = pt.unit_quantile_table(result, unit, scenarios=scenarios)
+            ages = {s: fan_plots.age_group_fan_data(result, unit, s)
+                    for s in (scenarios if age_groups else ())}  # fmt: skip
+            width = 5 if five_year else 1
+            pyramids = {s: fan_plots.pyramid_data(result, unit, s, pyramid, bin_width=width)
+                        for s in (scenarios if pyramid is not None else ())}  # fmt: skip
+            if table is not None and table.suffix.lower() not in (".csv", ".parquet", ".xlsx"):
+                raise AttrbayesError(f"{table}: write tables as .csv, .parquet or .xlsx")
+        title = fan_plots.fan_title(variable, unit)
+        if out is not None:
+            with _step("Drawing"):
+                unit_name = "jobs" if variable == "jobs" else "persons"
+                figure = fan_plots.plot_fan_chart(data, title=title, ylabel=unit_name,
+                                                  overlay=overlay)  # fmt: skip
+                written.append(atomic_write_bytes(out, fan_plots.figure_bytes(figure)))
+                for name, frame in ages.items():
+                    figure = fan_plots.plot_age_group_fans(
+                        frame, title=f"Population by age group: {unit.label}, {name}"
+                    )
+                    path = out.with_name(f"{out.stem}_age_groups_{name}.png")
+                    written.append(atomic_write_bytes(path, fan_plots.figure_bytes(figure)))
+                for name, frame in pyramids.items():
+                    figure = fan_plots.plot_pyramid(
+                        frame, title=f"Population 1 January {pyramid}: {unit.label}, {name}"
+                    )
+                    path = out.with_name(f"{out.stem}_pyramid_{pyramid}_{name}.png")
+                    written.append(atomic_write_bytes(path, fan_plots.figure_bytes(figure)))
+        if table is not None:
+            written.append(pt.write_table(summary, table, norwegian=norwegian))
+    except (AttrbayesError, OSError) as exc:
+        _fail(exc)
+    _echo(f"{title}: median [80 % interval]")
+    years = pt.milestone_years(summary.loc[summary["variable"] == variable, "year"].unique())
+    _echo(pt.milestone_text(summary, variable, years=years))
+    for path in written:
+        console.print(f"Written {path}")
+
+
 def main() -> None:  # pragma: no cover - console entry
     app()

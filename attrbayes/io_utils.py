@@ -20,8 +20,18 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes files owner-only
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
+
+
+def _read_umask() -> int:
+    current = os.umask(0)  # the only way to read it; read once, at import
+    os.umask(current)
+    return current
+
+
+_UMASK = _read_umask()

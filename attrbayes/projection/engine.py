@@ -26,7 +26,9 @@ processed in chunks to bound memory; every scenario uses the same random numbers
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,10 +36,9 @@ import pandas as pd
 import xarray as xr
 
 from attrbayes import __version__
-from attrbayes.constants import MAX_AGE
+from attrbayes.constants import DS_AGE_MAX, DS_AGE_MIN, MAX_AGE
 from attrbayes.data.panel import Panel
 from attrbayes.exceptions import DataError, SpecError
-from attrbayes.features.demographic_supply import ds_absolute
 from attrbayes.features.design import compute_features
 from attrbayes.models.components import NOISE_REFERENCE_POPULATION
 from attrbayes.projection.assumptions import Alternative, load_assumptions
@@ -169,6 +170,15 @@ class _Paths:
         return self.coef, year_effect
 
 
+def demographic_supply_now(pop: np.ndarray, employment: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """DS_abs of :func:`~attrbayes.features.demographic_supply.ds_absolute` for (D, P, S, A)
+    without a full-size temporary."""
+    ages = slice(DS_AGE_MIN, DS_AGE_MAX + 1)
+    older = slice(DS_AGE_MIN + 1, DS_AGE_MAX + 2)
+    per_person = (employment[:, older] - employment[:, ages]) - q[:, ages] * employment[:, ages]
+    return np.einsum("dpsa,sa->dp", pop[..., ages], per_person.astype(pop.dtype))
+
+
 def _relative(values: np.ndarray, base: np.ndarray) -> np.ndarray:
     """Growth of each place minus the aggregate's growth, per draw (rows)."""
     growth = values / np.maximum(base, 1e-9) - 1
@@ -186,7 +196,8 @@ def project(
     scenarios: Sequence[str] = SCENARIOS,
     to: int = 2050,
     draws: int = 1000,
-    chunk: int = 250,
+    chunk: int = 125,
+    workers: int | None = None,
     seed: int = 20261128,
     noise: bool = True,
     pyramid_years: Sequence[int] | None = None,
@@ -234,19 +245,25 @@ def project(
     groups = np.full((*shape, len(AGE_GROUPS_PROJECTION)), np.nan, dtype=np.float32)
     pyramid = np.zeros((len(scenarios), n, len(places), len(pyramid_years), 2, MAX_AGE + 1),
                        dtype=np.float32)  # fmt: skip
-    for s, scenario in enumerate(scenarios):
-        for start in range(0, n, chunk):
-            idx = slice(start, min(start + chunk, n))
-            say(f"{scenario}: draws {idx.start + 1}-{idx.stop} of {n}")
-            rng = np.random.default_rng([seed, start])
-            result = _run_chunk(
-                inputs, alt, mig, job, scenario, idx, years, rng,
-                noise=noise, uses_ds=uses_ds, pyramid_years=pyramid_years,
-            )  # fmt: skip
-            for key in out:
-                out[key][s, idx] = result[key]
-            groups[s, idx] = result["age_groups"]
-            pyramid[s, idx] = result["pyramid"]
+
+    def run(task: tuple[int, str, int]) -> None:
+        s, scenario, start = task
+        idx = slice(start, min(start + chunk, n))
+        rng = np.random.default_rng([seed, start])  # the same numbers in every scenario
+        result = _run_chunk(
+            inputs, alt, mig, job, scenario, idx, years, rng,
+            noise=noise, uses_ds=uses_ds, pyramid_years=pyramid_years,
+        )  # fmt: skip
+        for key in out:
+            out[key][s, idx] = result[key]
+        groups[s, idx] = result["age_groups"]
+        pyramid[s, idx] = result["pyramid"]
+        say(f"{scenario}: draws {idx.start + 1}-{idx.stop} of {n}")
+
+    tasks = [(s, sc, start) for s, sc in enumerate(scenarios) for start in range(0, n, chunk)]
+    # numpy releases the GIL in large array operations: chunks run side by side
+    with ThreadPoolExecutor(max_workers=workers or min(2, os.cpu_count() or 1)) as pool:
+        list(pool.map(run, tasks))
     return _result(inputs, scenarios, years, pyramid_years, out, groups, pyramid, migration,
                    jobs, assumptions, alternative, seed, noise)  # fmt: skip
 
@@ -299,7 +316,15 @@ def _run_chunk(
         if y - 1 in private:
             ra[y] = _relative(private[y] + public[y], private[y - 1] + public[y - 1])
     weights_t = inputs.weights.T
-    pop = np.broadcast_to(inputs.population, (d, *inputs.population.shape)).copy()
+    pop = np.broadcast_to(inputs.population.astype(np.float32), (d, *inputs.population.shape))
+    pop = pop.copy()
+    factor = np.empty_like(pop)
+    # columns: all ages, then the reported age groups
+    by_age = np.zeros((MAX_AGE + 1, 1 + len(AGE_GROUPS_PROJECTION)), dtype=np.float32)
+    by_age[:, 0] = 1
+    for g, (lo, hi) in enumerate(AGE_GROUPS_PROJECTION.values(), start=1):
+        by_age[lo : hi + 1, g] = 1
+    indicator = np.vstack([by_age, by_age])  # (S * A, groups): a matmul, not an einsum
     out = {k: np.full((d, p, len(years)), np.nan) for k in PER_PLACE}
     groups = np.full((d, p, len(years), len(AGE_GROUPS_PROJECTION)), np.nan)
     pyramid = np.zeros((d, p, len(pyramid_years), 2, MAX_AGE + 1))
@@ -334,12 +359,10 @@ def _run_chunk(
         if year < base:
             continue
         t = int(year - base)
-        size = pop.sum(axis=(2, 3))
+        summed = (pop.reshape(d, p, -1) @ indicator).astype(np.float64)
+        size = summed[..., 0]
         out["population"][:, :, t] = size
-        groups[:, :, t] = np.stack(
-            [pop[..., lo : hi + 1].sum(axis=(2, 3)) for lo, hi in AGE_GROUPS_PROJECTION.values()],
-            axis=-1,
-        )
+        groups[:, :, t] = summed[..., 1:]
         out["jobs_private"][:, :, t] = private[year]
         out["jobs_public"][:, :, t] = public[year]
         if year in pyramid_years:
@@ -356,7 +379,7 @@ def _run_chunk(
         q_t = np.clip(inputs.death_prob * (1 - alt.path("mortality_decline", np.array([year]))[0])
                       ** (year - q_year_base), 0, 1)  # fmt: skip
         if uses_ds:
-            ds_abs = ds_absolute(pop, inputs.employment, q_t)
+            ds_abs = demographic_supply_now(pop, inputs.employment, q_t)
             jobs_now = private[year] + public[year]
             ds = ds_abs / jobs_now - ds_abs.sum(axis=1, keepdims=True) / jobs_now.sum(
                 axis=1, keepdims=True
@@ -368,30 +391,34 @@ def _run_chunk(
         migrants = (rate + immigration) * size
         excess = migrants.sum(axis=1, keepdims=True) - immigration * size.sum(axis=1, keepdims=True)
         migrants = migrants - excess * size / size.sum(axis=1, keepdims=True)
-        # 3. cohort step
-        q_local = np.clip(q_t[None, None] * inputs.mortality_ratio[None, :, None, None], 0, 1)
-        dying = pop * q_local
-        survivors = pop - dying
-        tfr_base = inputs.asfr.sum()
-        asfr = inputs.asfr * (alt.path("tfr", np.array([year]))[0] / tfr_base)
-        births = (pop[:, :, 0, :] * asfr).sum(axis=2) * inputs.fertility_ratio[None, :]
-        profile = inputs.migration_profile[None]
-        mean_rate = (pop * profile).sum(axis=(2, 3)) / np.maximum(size, 1e-9)
-        by_age = pop * (profile - mean_rate[:, :, None, None]
-                        + (migrants / np.maximum(size, 1e-9))[:, :, None, None])  # fmt: skip
-        nxt = np.zeros_like(pop)
-        nxt[..., 1:] = survivors[..., :-1] + by_age[..., :-1]
-        nxt[..., -1] += survivors[..., -1] + by_age[..., -1]
+        # 3. cohort step (full-size arrays are touched as few times as possible)
+        q_local = np.clip(q_t[None] * inputs.mortality_ratio[:, None, None], 0, 1)  # (P,S,A)
+        scale = alt.path("tfr", np.array([year]))[0] / inputs.asfr.sum()
+        births = np.einsum("dpa,a->dp", pop[:, :, 0, :], inputs.asfr * scale)
+        births *= inputs.fertility_ratio[None, :]
+        profile = inputs.migration_profile
+        inv_size = 1.0 / np.maximum(size, 1e-9)
+        mean_rate = np.einsum("dpsa,psa->dp", pop, profile) * inv_size
+        deaths = np.einsum("dpsa,psa->dp", pop, q_local)
+        # survivors plus net migrants by age: pop x (1 - q + profile - mean + total / size)
+        shift = (migrants * inv_size - mean_rate).astype(pop.dtype)
+        np.add(((1 - q_local + profile).astype(pop.dtype))[None], shift[:, :, None, None],
+               out=factor)  # fmt: skip
+        nxt = np.empty_like(pop)
+        np.multiply(pop[..., :-1], factor[..., :-1], out=nxt[..., 1:])
+        nxt[..., -1] += pop[..., -1] * factor[..., -1]
         newborn = births[:, :, None] * np.array([1 - BOY_SHARE, BOY_SHARE])[None, None, :]
-        infant_deaths = newborn * q_local[..., 0] * INFANT_EXPOSURE
+        infant_deaths = newborn * q_local[None, :, :, 0] * INFANT_EXPOSURE
         nxt[..., 0] = newborn - infant_deaths
-        short = np.minimum(nxt, 0.0)
-        nxt = nxt - short  # no negative cohorts; the shortfall is counted as migration
+        shortfall = np.zeros((d, p))  # no negative cohorts: the excess leavers stay
+        if nxt.min() < 0:
+            shortfall = np.minimum(nxt, 0.0).sum(axis=(2, 3), dtype=np.float64)
+            np.maximum(nxt, 0.0, out=nxt)
         out["births"][:, :, t] = births
-        out["deaths"][:, :, t] = dying.sum(axis=(2, 3)) + infant_deaths.sum(axis=2)
-        out["net_migration"][:, :, t] = by_age.sum(axis=(2, 3)) - short.sum(axis=(2, 3))
+        out["deaths"][:, :, t] = deaths + infant_deaths.sum(axis=2)
+        out["net_migration"][:, :, t] = migrants - shortfall
         pop = nxt
-        totals[year + 1] = pop.sum(axis=(2, 3))
+        totals[year + 1] = np.einsum("dpsa->dp", pop, dtype=np.float64)
     return {**out, "age_groups": groups, "pyramid": pyramid}
 
 

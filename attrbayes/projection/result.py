@@ -87,6 +87,8 @@ class ProjectionResult:
         if variable not in data:
             raise DataError(f"no projected variable {variable!r}; have {sorted(data.data_vars)}")
         da = data[variable]
+        if variable in ("births", "deaths", "net_migration"):
+            da = da.isel(year=slice(0, -1))  # flows of the last year move past the horizon
         stats = {"median": da.median("draw")}
         for mass in masses:
             lo, hi = (1 - mass) / 2, 1 - (1 - mass) / 2
