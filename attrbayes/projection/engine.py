@@ -44,7 +44,12 @@ from attrbayes.models.components import NOISE_REFERENCE_POPULATION
 from attrbayes.projection.assumptions import Alternative, load_assumptions
 from attrbayes.projection.inputs import ProjectionInputs, build_inputs
 from attrbayes.projection.result import AGE_GROUPS_PROJECTION, PER_PLACE, ProjectionResult
-from attrbayes.projection.scenarios import SCENARIOS, attractiveness_path, check_scenarios
+from attrbayes.projection.scenarios import (
+    PERCENTILES,
+    SCENARIOS,
+    attractiveness_path,
+    check_scenarios,
+)
 from attrbayes.results import FitResult, stack_draws
 
 BOY_SHARE = 105 / 205
@@ -302,6 +307,9 @@ def _run_chunk(
         return {int(y): path[:, :, k] for k, y in enumerate(all_years)}
 
     res_att, bus_att = scenario_path(mig), scenario_path(job)
+    # high / low are what-ifs for each place ("this place at the 80th percentile"): the
+    # uniform shift is kept out of the national controls, which would otherwise cancel it
+    controlled = 0.0 if scenario in PERCENTILES else 1.0
     mig_paths, job_paths = _Paths(mig, idx, rng), _Paths(job, idx, rng)
 
     # state: jobs by year (observed history broadcast over draws), population totals
@@ -345,11 +353,12 @@ def _run_chunk(
                    * inputs.industry_effect[None, :] * fade
                    + job.slopes.get("pop_growth_lag", np.zeros(d))[idx, None] * pg
                    + coef[:, None] * job.centrality[None, :]
-                   + year_effect[:, None] + bus_att[year])  # fmt: skip
+                   + year_effect[:, None] + controlled * bus_att[year])  # fmt: skip
             if noise:
                 rel = rel + _noise(job, private[year - 1], idx, rng)
             prev = private[year - 1]
             rel = rel - (rel * prev).sum(axis=1, keepdims=True) / prev.sum(axis=1, keepdims=True)
+            rel = rel + (1 - controlled) * bus_att[year]
             growth = alt.path("private_job_growth", np.array([year]))[0]
             private[year] = np.maximum(prev * (1 + growth + rel), 0.0)
             public[year] = public[year - 1] * (
@@ -372,7 +381,7 @@ def _run_chunk(
         # 2. net migration during `year`
         coef, year_effect = mig_paths.step(year)
         rate = (mig.intercept[idx, None] + mig.constants[idx] + coef[:, None] * mig.centrality
-                + year_effect[:, None] + res_att[year])  # fmt: skip
+                + year_effect[:, None] + controlled * res_att[year])  # fmt: skip
         for lag, term in enumerate(VRA_LAGS):
             if term in mig.slopes:
                 rate = rate + mig.slopes[term][idx, None] * (ra[year - lag] @ weights_t)
@@ -391,6 +400,7 @@ def _run_chunk(
         migrants = (rate + immigration) * size
         excess = migrants.sum(axis=1, keepdims=True) - immigration * size.sum(axis=1, keepdims=True)
         migrants = migrants - excess * size / size.sum(axis=1, keepdims=True)
+        migrants = migrants + (1 - controlled) * res_att[year] * size
         # 3. cohort step (full-size arrays are touched as few times as possible)
         q_local = np.clip(q_t[None] * inputs.mortality_ratio[:, None, None], 0, 1)  # (P,S,A)
         scale = alt.path("tfr", np.array([year]))[0] / inputs.asfr.sum()

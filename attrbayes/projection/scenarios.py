@@ -7,7 +7,10 @@
   the estimate of persistent attractiveness and stay;
 * ``historical_constant``: the book's rule, the 10-year mean held constant (no decay);
 * ``high`` / ``low``: the 80th / 20th percentile of all places' 10-year attractiveness,
-  per draw, for every place (both dimensions: residential and business).
+  per draw, for every place (both dimensions: residential and business). These are
+  what-ifs for each place, as in the book: the engine keeps the uniform shift out of the
+  national controls (which would cancel it), so their aggregates sum per-place what-ifs
+  and are not a nationally consistent scenario.
 """
 
 from __future__ import annotations

@@ -1,0 +1,135 @@
+"""The projection engine on a small synthetic panel with tiny real fits: accounting
+identities per draw, the national controls, scenarios, determinism and clear refusals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from attrbayes.config import SamplerConfig
+from attrbayes.data.synthetic import synthesize_panel
+from attrbayes.exceptions import SpecError
+from attrbayes.pipeline import prepare_fit, run_fit
+from attrbayes.projection.assumptions import load_assumptions, parse_assumptions
+from attrbayes.projection.engine import project
+from attrbayes.projection.scenarios import attractiveness_path
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def synthetic():
+    return synthesize_panel(n_places=30, first_year=2000, last_year=2012, seed=9)
+
+
+@pytest.fixture(scope="module")
+def fits(synthetic):
+    config = SamplerConfig.tiny(seed=3)
+    mig = run_fit(prepare_fit(synthetic.panel, "migration_2022", level="municipality"), config)
+    jobs = run_fit(prepare_fit(synthetic.panel, "jobs_2022"), config)
+    return mig, jobs
+
+
+@pytest.fixture(scope="module")
+def projection(fits, synthetic):
+    mig, jobs = fits
+    return project(mig, jobs, synthetic.panel, draws=60, to=2030, chunk=25,
+                   pyramid_years=[2012, 2020, 2030])  # fmt: skip
+
+
+def test_population_balances_every_draw(projection):
+    ds = projection.ds
+    pop = ds["population"].astype(float)
+    flows = (ds["births"] - ds["deaths"] + ds["net_migration"]).astype(float)
+    residual = (pop.shift(year=-1) - pop - flows).isel(year=slice(0, -1))
+    assert float(abs(residual).max()) < 1e-3 * float(pop.max())
+    assert float(abs(residual / pop.isel(year=slice(0, -1))).max()) < 1e-5
+    assert (pop >= 0).all()
+
+
+def test_base_year_is_the_observed_population(projection, synthetic):
+    totals = synthetic.panel.population_totals()[2012]
+    base = projection.ds["population"].sel(year=2012).isel(scenario=0, draw=0)
+    np.testing.assert_allclose(base.to_numpy(), totals.reindex(projection.places), rtol=1e-6)
+
+
+def test_domestic_migration_sums_to_national_immigration(projection):
+    ds = projection.ds.sel(scenario="neutral")
+    rates = load_assumptions("synthetic")["main"].path("net_immigration_rate", ds["year"].values)
+    national = ds["net_migration"].sum("place").isel(year=slice(0, -1))
+    expected = ds["population"].sum("place").isel(year=slice(0, -1)) * rates[:-1]
+    np.testing.assert_allclose(national, expected, rtol=1e-3)
+
+
+def test_national_private_jobs_follow_the_assumption(projection):
+    jobs = projection.ds["jobs_private"].sel(scenario="neutral").sum("place")
+    growth = (jobs.shift(year=-1) / jobs - 1).sel(year=slice(2013, 2028))
+    assert float(abs(growth - 0.008).max()) < 1e-4
+
+
+def test_age_groups_and_pyramids_add_up(projection):
+    ds = projection.ds
+    groups = ds["age_group_population"]
+    young, working, old = (groups.sel(age_group=g) for g in ("0-15", "16-66", "67+"))
+    np.testing.assert_allclose(young + working + old, ds["population"], rtol=1e-5)
+    assert (groups.sel(age_group="80+") <= old + 1e-3).all()
+    pyramid = ds["pyramid"].sum(["sex", "age"]).rename(pyramid_year="year")
+    np.testing.assert_allclose(pyramid, ds["population"].sel(year=pyramid["year"]), rtol=1e-5)
+
+
+def test_scenarios_order_places_and_share_random_numbers(projection, fits):
+    pop = projection.ds["population"].sel(year=2030).median("draw")
+    assert (pop.sel(scenario="high") >= pop.sel(scenario="low")).all()
+    # historical minus neutral follows the places' posterior residential attractiveness
+    att = fits[0].attractiveness().set_index("place")["pct_median"].reindex(projection.places)
+    gap = (pop.sel(scenario="historical") / pop.sel(scenario="neutral")).to_numpy()
+    assert np.corrcoef(gap, att.to_numpy())[0, 1] > 0.5
+    # without AR the historical scenario keeps the attractiveness: it equals the book's
+    np.testing.assert_allclose(pop.sel(scenario="historical"),
+                               pop.sel(scenario="historical_constant"))  # fmt: skip
+
+
+def test_the_same_seed_gives_the_same_projection_whatever_the_threads(fits, synthetic):
+    mig, jobs = fits
+    common = {"draws": 20, "to": 2016, "chunk": 10, "scenarios": ["historical"]}
+    one = project(mig, jobs, synthetic.panel, workers=1, **common).ds["population"]
+    two = project(mig, jobs, synthetic.panel, workers=2, **common).ds["population"]
+    np.testing.assert_array_equal(one, two)
+    quiet = project(mig, jobs, synthetic.panel, workers=1, noise=False, **common)
+    assert float(quiet.ds["population"].std("draw").max()) < float(one.std("draw").max())
+
+
+def test_uncertainty_grows_with_the_horizon(projection):
+    pop = projection.ds["population"].sel(scenario="historical")
+    spread = (pop.quantile(0.9, "draw") - pop.quantile(0.1, "draw")).sum("place")
+    assert float(spread.sel(year=2012)) == 0
+    assert float(spread.sel(year=2030)) > float(spread.sel(year=2020)) > 0
+
+
+def test_decaying_attractiveness_with_an_ar_fit():
+    latent = np.ones((2, 3, 12))
+    ar = np.zeros_like(latent)
+    ar[..., -1] = 0.5
+    path = attractiveness_path("historical", latent, np.array([1, 2]), ar=ar,
+                               phi=np.array([0.5, 0.0]))  # fmt: skip
+    persistent = (latent - ar)[..., -10:].mean(axis=2)
+    np.testing.assert_allclose(path[0, :, 0], persistent[0] + 0.25)
+    np.testing.assert_allclose(path[0, :, 1], persistent[0] + 0.125)
+    np.testing.assert_allclose(path[1, :, 0], persistent[1])
+
+
+def test_refusals(fits, synthetic):
+    mig, jobs = fits
+    with pytest.raises(SpecError, match="must be after the base year 2012"):
+        project(mig, jobs, synthetic.panel, to=2012)
+    with pytest.raises(SpecError, match="unknown scenario"):
+        project(mig, jobs, synthetic.panel, scenarios=["rosy"])
+    with pytest.raises(SpecError, match="a migration fit and a jobs fit"):
+        project(jobs, mig, synthetic.panel)
+    with pytest.raises(SpecError, match="no alternative 'medium'"):
+        project(mig, jobs, synthetic.panel, alternative="medium")
+    with pytest.raises(SpecError, match=r"missing \['tfr'\]"):
+        parse_assumptions('[provenance]\nsource = "x"\n[main]\nnet_immigration_rate = 0.1\n'
+                          'mortality_decline = 0.01\nprivate_job_growth = 0.01\n'
+                          'public_job_growth = 0.01\nindustry_convergence_years = 15\n',
+                          name="x", where="x.toml")  # fmt: skip
