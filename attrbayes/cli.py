@@ -20,8 +20,9 @@ from attrbayes.data.panel import read_panel
 from attrbayes.data.synthetic import SynthConfig
 from attrbayes.exceptions import AttrbayesError
 from attrbayes.features.design import compute_features
-from attrbayes.io_utils import atomic_write_text
+from attrbayes.io_utils import atomic_write_bytes, atomic_write_text
 from attrbayes.pipeline import (
+    DEMO_PROJECTION_DRAWS,
     REAL_DRAWS,
     build_real_to,
     comparison_table,
@@ -620,9 +621,11 @@ def demo(
         return
     try:
         with _step(
-            f"Synthesising the default panel, fitting OLS and the Bayesian model into {out}"
+            f"Synthesising the default panel, fitting OLS, the Bayesian migration and job "
+            f"models and projecting to 2050 into {out}"
         ):
-            result = run_demo(out, seed=seed, sampler=sampler)
+            draws = 100 if quick else DEMO_PROJECTION_DRAWS
+            result = run_demo(out, seed=seed, sampler=sampler, projection_draws=draws)
     except AttrbayesError as exc:
         _fail(exc)
     for name, fit in result.region_fits.items():
@@ -659,7 +662,38 @@ def demo(
         "attractiveness (which feeds back into DS and job growth); the hierarchical model\n"
         "accounts for them. Attractiveness is in % of population per year (80 % intervals)."
     )
+    console.rule("Job growth model (jobs_2022): posterior")
+    _echo(result.jobs.summary().to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    _print_gate(result.jobs, strict=False)
+    _demo_projection(result.projection, out / "projection")
     console.print(f"\nDone in {time.perf_counter() - start:.1f} s; outputs in {out}")
+
+
+def _demo_projection(projection, out: Path) -> None:
+    """Print the projection's headline numbers and write its fan charts."""
+    from attrbayes.plots.fan import fan_chart_data, fan_title, figure_bytes, plot_fan_chart
+    from attrbayes.reporting.projection_tables import resolve_unit
+
+    console.rule("Projections to 2050 (posterior median, 80 % interval)")
+    classes = projection.quantiles("population", by="centrality_class")
+    base, last = int(projection.ds.year[0]), int(projection.ds.year[-1])
+    end = classes[classes["year"] == last]
+    cells = end.assign(cell=end["median"].map("{:,.0f}".format) + " ["
+                       + end["lower_80"].map("{:,.0f}".format) + " - "
+                       + end["upper_80"].map("{:,.0f}".format) + "]")  # fmt: skip
+    table = cells.pivot(index="place", columns="scenario", values="cell")
+    start = classes[(classes["year"] == base) & (classes["scenario"] == classes["scenario"][0])]
+    table.insert(0, str(base), start.set_index("place")["median"].map("{:,.0f}".format))
+    console.print(f"Population by centrality class, {base} and {last} (median [80 %]):")
+    _echo(table.rename_axis("class").to_string())
+    charts = {"fan_nation.png": ("nation", None), "fan_class6.png": ("centrality_class", 6),
+              "fan_0301.png": ("place", "0301")}  # fmt: skip
+    for name, (level, code) in charts.items():
+        unit = resolve_unit(projection, level, code)
+        data = fan_chart_data(projection, "population", unit)
+        figure = plot_fan_chart(data, title=fan_title("population", unit))
+        atomic_write_bytes(out / name, figure_bytes(figure))
+    console.print(f"Fan charts: {', '.join(charts)} in {out}; more with `attrbayes fan {out}`")
 
 
 def _demo_real(raw: Path, out: Path, structure: str, sampler: SamplerConfig) -> None:
@@ -807,6 +841,57 @@ def fan(
     _echo(pt.milestone_text(summary, variable, years=years))
     for path in written:
         console.print(f"Written {path}")
+
+
+@app.command("project")
+def project_command(
+    run: Annotated[
+        Path,
+        typer.Argument(help="A migration run, or a directory with panel/ and both runs."),
+    ],
+    jobs: Annotated[Path | None, typer.Option("--jobs", help="The jobs run.")] = None,
+    data: Annotated[Path | None, typer.Option("--data", help="Panel directory.")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Projection directory to write.")] = Path(
+        "runs/projection"
+    ),
+    scenario: Annotated[
+        list[str] | None,
+        typer.Option("--scenario", help="Scenario (repeat; default: all five)."),
+    ] = None,
+    to: Annotated[int, typer.Option("--to", help="Last year.")] = 2050,
+    assumptions: Annotated[
+        str, typer.Option(help="National assumption set (name or TOML path).")
+    ] = "synthetic",
+    alternative: Annotated[str, typer.Option(help="low, main or high.")] = "main",
+    draws: Annotated[int, typer.Option(help="Posterior draws to project.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Seed of the process noise.")] = 20261128,
+    noise: Annotated[bool, typer.Option(help="Yearly process noise.")] = True,
+    force: Annotated[bool, typer.Option(help="Replace an existing projection.")] = False,
+) -> None:
+    """Project population and jobs over the posterior draws of a migration and a jobs fit
+    (cohort-component, both equations year by year); writes OUT/projection.nc."""
+    from attrbayes.pipeline import resolve_projection_runs, run_projection
+    from attrbayes.projection.scenarios import SCENARIOS
+
+    try:
+        with _step(f"Reading the fits and the panel from {run}"):
+            runs = resolve_projection_runs(run, jobs, data)
+        with _step(f"Projecting to {to} ({draws} draws, {alternative} alternative)"):
+            result = run_projection(
+                runs, out, overwrite=force, scenarios=scenario or list(SCENARIOS), to=to,
+                assumptions=assumptions, alternative=alternative, draws=draws, seed=seed,
+                noise=noise,
+            )  # fmt: skip
+    except AttrbayesError as exc:
+        _fail(exc)
+    nation = result.quantiles("population", by="nation")
+    years = [y for y in (int(result.ds.year[0]), 2030, 2040, to) if y in set(nation["year"])]
+    shown = nation[nation["year"].isin(years)].pivot(index="year", columns="scenario",
+                                                     values="median")  # fmt: skip
+    console.print("Population of all places together, posterior median:", style="bold")
+    _echo(shown.to_string(float_format=lambda v: f"{v:,.0f}"))
+    console.print(f"Written {out / 'projection.nc'} and {out / 'population.csv'}; draw fan "
+                  f"charts with: attrbayes fan {out} --place CODE --out fan.png")  # fmt: skip
 
 
 def main() -> None:  # pragma: no cover - console entry

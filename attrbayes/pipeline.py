@@ -16,6 +16,7 @@ from attrbayes.constants import TERMS
 from attrbayes.data.panel import Panel, read_panel
 from attrbayes.data.real import BuildReport, build_real_panel, report_files
 from attrbayes.data.synthetic import SynthConfig, SyntheticPanel, synthesize_panel
+from attrbayes.exceptions import DataError, SpecError
 from attrbayes.features.design import Features, build_design, compute_features
 from attrbayes.io_utils import atomic_write_text
 from attrbayes.models.ols import (
@@ -29,7 +30,10 @@ from attrbayes.models.ols import (
 )
 from attrbayes.models.registry import model_class
 from attrbayes.priors import load_prior_set
+from attrbayes.projection.engine import project
+from attrbayes.projection.result import ProjectionResult
 from attrbayes.reference import PUBLISHED
+from attrbayes.reporting.projection_tables import quantile_table
 from attrbayes.reporting.replication import Replication, replication_table
 from attrbayes.results import FitResult
 
@@ -119,6 +123,8 @@ class DemoResult:
     municipality_fit: OLSResult
     truth: dict[str, float]
     bayes: FitResult | None = None
+    jobs: FitResult | None = None
+    projection: ProjectionResult | None = None
 
 
 def synthesize_to(out: Path, config: SynthConfig, *, overwrite: bool) -> SyntheticPanel:
@@ -127,11 +133,20 @@ def synthesize_to(out: Path, config: SynthConfig, *, overwrite: bool) -> Synthet
     return synthetic
 
 
+DEMO_PROJECTION_DRAWS = 500
+
+
 def run_demo(
-    out: Path, *, seed: int = SynthConfig.seed, sampler: SamplerConfig | None = None
+    out: Path,
+    *,
+    seed: int = SynthConfig.seed,
+    sampler: SamplerConfig | None = None,
+    projection_draws: int = DEMO_PROJECTION_DRAWS,
 ) -> DemoResult:
-    """Synthesise the default panel into ``out/panel``, fit the four OLS versions and the
-    Bayesian 2022 model at municipality level (saved in ``out/migration_2022``)."""
+    """Synthesise the default panel into ``out/panel``, fit the four OLS versions, the
+    Bayesian 2022 migration model and the job growth model at municipality level (saved in
+    ``out/migration_2022`` and ``out/jobs_2022``) and project both to 2050 in every
+    scenario (``out/projection``)."""
     panel_dir = out / "panel"
     synthetic = synthesize_to(panel_dir, SynthConfig(seed=seed), overwrite=True)
     panel = read_panel(panel_dir)  # read back: the demo exercises the on-disk contract
@@ -144,7 +159,13 @@ def run_demo(
     truth["intercept"] = float(params["intercept_pooled"])
     prepared = prepare_fit(municipal, "migration_2022", level="municipality")
     bayes = run_fit(prepared, sampler or SamplerConfig(), out / "migration_2022")
-    return DemoResult(panel_dir, synthetic, region_fits, municipality_fit, truth, bayes)
+    jobs = run_fit(prepare_fit(municipal, "jobs_2022"), sampler or SamplerConfig(),
+                   out / "jobs_2022")  # fmt: skip
+    runs = ProjectionRuns(bayes, jobs, panel)
+    projection = run_projection(runs, out / "projection", overwrite=True,
+                                draws=projection_draws)  # fmt: skip
+    return DemoResult(panel_dir, synthetic, region_fits, municipality_fit, truth, bayes, jobs,
+                      projection)  # fmt: skip
 
 
 def build_real_to(
@@ -243,3 +264,55 @@ def load_fit(run: Path) -> FitResult:
     """Load ``RUN/fit.nc`` (or a path to the file itself)."""
     path = run / FIT_FILE if run.is_dir() else run
     return FitResult.load(path)
+
+
+# ---------------------------------------------------------------------------------------
+# projections
+# ---------------------------------------------------------------------------------------
+PROJECTION_FILE = "projection.nc"
+
+
+@dataclass(frozen=True)
+class ProjectionRuns:
+    """The two fits and the panel a projection reads."""
+
+    migration: FitResult
+    jobs: FitResult
+    panel: Panel
+
+
+def resolve_projection_runs(run: Path, jobs: Path | None, data: Path | None) -> ProjectionRuns:
+    """``run`` is a migration run (then ``jobs`` and ``data`` are needed) or a directory
+    holding ``panel/`` and one migration and one jobs run (what ``attrbayes demo`` writes)."""
+    if (run / FIT_FILE).is_file() or run.suffix == ".nc":
+        if jobs is None or data is None:
+            raise SpecError(
+                f"{run} is a single fit: give the jobs run (--jobs) and the panel (--data)"
+            )
+        return ProjectionRuns(load_fit(run), load_fit(jobs), read_panel(data))
+    fits = {}
+    for child in sorted(p for p in run.glob("*/" + FIT_FILE)):
+        fit = load_fit(child)
+        fits.setdefault(fit.kind, fit)
+    missing = [k for k in ("migration", "jobs") if k not in fits and not (k == "jobs" and jobs)]
+    if missing:
+        raise SpecError(f"{run}: no {' or '.join(missing)} run inside; give runs explicitly")
+    panel_dir = data or run / "panel"
+    return ProjectionRuns(
+        fits["migration"], load_fit(jobs) if jobs else fits["jobs"], read_panel(panel_dir)
+    )
+
+
+def run_projection(
+    runs: ProjectionRuns, out: Path, *, overwrite: bool = False, **options
+) -> ProjectionResult:
+    """Project and write ``out/projection.nc`` plus ``out/population.csv`` (quantiles of
+    population per place, year and scenario)."""
+    target = out / PROJECTION_FILE
+    if target.exists() and not overwrite:
+        raise DataError(f"{target} already exists; pass --force to replace it")
+    result = project(runs.migration, runs.jobs, runs.panel, **options)
+    result.save(target, overwrite=overwrite)
+    table = quantile_table(result, variables=["population"])
+    atomic_write_text(out / "population.csv", table.to_csv(index=False))
+    return result
