@@ -119,6 +119,22 @@ def test_demo_runs_on_the_default_panel(tmp_path):
     assert "diagnostics gate" in result.output
     assert (tmp_path / "demo" / "migration_2022" / "fit.nc").is_file()
     assert (tmp_path / "demo" / "migration_2022" / "centrality_path.png").is_file()
+    assert (tmp_path / "demo" / "jobs_2022" / "fit.nc").is_file()
+    assert "Population by centrality class" in result.output
+    for chart in ("fan_nation.png", "fan_class6.png", "fan_0301.png"):
+        assert (tmp_path / "demo" / "projection" / chart).stat().st_size > 10_000
+    # the demo directory is what `attrbayes project` reads without further options
+    again = runner.invoke(app, ["project", str(tmp_path / "demo"), "--out",
+                                str(tmp_path / "proj"), "--draws", "20", "--to", "2026",
+                                "--scenario", "neutral", "--scenario", "high"])  # fmt: skip
+    assert again.exit_code == 0, again.output
+    table = pd.read_csv(tmp_path / "proj" / "population.csv", dtype={"place": str})
+    assert set(table["scenario"]) == {"neutral", "high"}
+    assert set(table["year"]) == {2023, 2024, 2025, 2026}
+    bad = runner.invoke(app, ["project", str(tmp_path / "demo" / "migration_2022"),
+                              "--out", str(tmp_path / "p2")])  # fmt: skip
+    assert bad.exit_code == 1
+    assert "give the jobs run (--jobs) and the panel (--data)" in bad.output
 
 
 def test_build_real_and_replicate(shared_raw, tmp_path):
