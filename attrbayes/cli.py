@@ -607,6 +607,7 @@ def demo(
     Bayesian model, compare them with the published estimates and the synthetic truth.
     With --real RAW the same job runs on the real panel built from RAW."""
     from attrbayes.plots.centrality import centrality_path_data, plot_centrality_path
+    from attrbayes.plots.fan import figure_bytes
     from attrbayes.reporting.comparison import ols_posterior_table
 
     start = time.perf_counter()
@@ -654,7 +655,7 @@ def demo(
     )
     _print_gate(bayes, strict=False)
     figure = plot_centrality_path(centrality_path_data(bayes))
-    figure.savefig(out / "migration_2022" / "centrality_path.png", dpi=120)
+    atomic_write_bytes(out / "migration_2022" / "centrality_path.png", figure_bytes(figure))
     console.rule("Residential attractiveness (posterior), most and least attractive")
     _print_ranked(bayes, 5)
     console.print(
@@ -699,6 +700,7 @@ def _demo_projection(projection, out: Path) -> None:
 def _demo_real(raw: Path, out: Path, structure: str, sampler: SamplerConfig) -> None:
     """``demo --real``: the real panel, the published-model replication, the Bayesian fit."""
     from attrbayes.plots.centrality import centrality_path_data, plot_centrality_path
+    from attrbayes.plots.fan import figure_bytes
 
     try:
         with _step(f"Building the real panel from {raw}, refitting OLS and the Bayesian model"):
@@ -717,7 +719,7 @@ def _demo_real(raw: Path, out: Path, structure: str, sampler: SamplerConfig) -> 
     console.rule("Time-varying centrality coefficient (posterior median, 80 % interval)")
     _echo(bayes.centrality_table().to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     figure = plot_centrality_path(centrality_path_data(bayes))
-    figure.savefig(out / bayes.spec.name / "centrality_path.png", dpi=120)
+    atomic_write_bytes(out / bayes.spec.name / "centrality_path.png", figure_bytes(figure))
     console.rule("Residential attractiveness (posterior): top and bottom 10 municipalities")
     _print_ranked(bayes, 10)
 
@@ -892,6 +894,52 @@ def project_command(
     _echo(shown.to_string(float_format=lambda v: f"{v:,.0f}"))
     console.print(f"Written {out / 'projection.nc'} and {out / 'population.csv'}; draw fan "
                   f"charts with: attrbayes fan {out} --place CODE --out fan.png")  # fmt: skip
+
+
+@app.command("backtest")
+def backtest_command(
+    data: Annotated[Path, typer.Option("--data", help="Panel directory.")],
+    origin: Annotated[list[int], typer.Option("--origin", help="Origin year T (repeat).")],
+    horizon: Annotated[
+        list[int] | None, typer.Option("--horizon", help="Years ahead (repeat; default 1, 5).")
+    ] = None,
+    migration_spec: Annotated[str, typer.Option(help="Migration spec.")] = "migration_2022",
+    jobs_spec: Annotated[str, typer.Option(help="Jobs spec.")] = "jobs_2022",
+    scenario: Annotated[
+        list[str] | None, typer.Option("--scenario", help="Scenario (repeat).")
+    ] = None,
+    assumptions: Annotated[
+        str, typer.Option(help="Fallback assumption set for unobserved national paths.")
+    ] = "synthetic",
+    draws: Annotated[int, typer.Option(help="Posterior draws to project.")] = 200,
+    chains: Annotated[int, typer.Option(help="MCMC chains.")] = 4,
+    mcmc_draws: Annotated[int, typer.Option("--mcmc-draws", help="Draws per chain.")] = 1000,
+    tune: Annotated[int, typer.Option(help="Tuning steps per chain.")] = 1000,
+    baseline: Annotated[bool, typer.Option(help="Also score the OLS baseline.")] = True,
+    out: Annotated[Path | None, typer.Option("--out", help="Directory for the scores.")] = None,
+) -> None:
+    """Rolling-origin backtest: fit on data up to each origin, project, and score coverage,
+    CRPS, MAPE and bias against the observed population (beside the OLS baseline)."""
+    from attrbayes.diagnostics.backtest import backtest
+
+    try:
+        panel = read_panel(data)
+        sampler = SamplerConfig(chains=chains, draws=mcmc_draws, tune=tune)
+        with _step(f"Backtesting origins {origin}"):
+            result = backtest(
+                panel, origin, horizon or [1, 5], migration_spec=migration_spec,
+                jobs_spec=jobs_spec, sampler=sampler, draws=draws,
+                scenarios=scenario or ["historical", "neutral"], assumptions=assumptions,
+                baseline=baseline,
+            )  # fmt: skip
+    except AttrbayesError as exc:
+        _fail(exc)
+    _echo(result.summary().to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    for note in result.notes:
+        console.print(escape(note))
+    if out is not None:
+        paths = result.save(out)
+        console.print(f"Written {', '.join(str(p) for p in paths[:3])}")
 
 
 def main() -> None:  # pragma: no cover - console entry
