@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+
+from attrbayes.exceptions import DataError
 
 
 def atomic_write_text(path: str | Path, text: str) -> Path:
@@ -35,3 +38,15 @@ def _read_umask() -> int:
 
 
 _UMASK = _read_umask()
+
+
+def open_saved[T](path: str | Path, what: str, opener: Callable[[Path], T]) -> T:
+    """Open a saved file with ``opener``; a missing or unreadable file is a DataError
+    saying what was expected (h5py and xarray raise many exception types)."""
+    source = Path(path)
+    if not source.is_file():
+        raise DataError(f"{source}: no saved {what} here")
+    try:
+        return opener(source)
+    except Exception as exc:
+        raise DataError(f"{source}: cannot be read as a saved {what} ({exc})") from exc

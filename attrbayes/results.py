@@ -30,6 +30,7 @@ from attrbayes.constants import INTERVALS
 from attrbayes.exceptions import DataError
 from attrbayes.features.design import Design
 from attrbayes.inference import convergence_table
+from attrbayes.io_utils import open_saved
 from attrbayes.priors import PriorSet, parse_prior_set
 
 RESULT_SCHEMA = 1
@@ -222,12 +223,8 @@ class FitResult:
         from attrbayes.models.registry import result_class
 
         source = Path(path)
-        if not source.is_file():
-            raise DataError(f"{source}: no saved fit here")
-        try:
-            tree = xr.open_datatree(source, engine="h5netcdf").load()
-        except Exception as exc:  # h5py / xarray raise many types for foreign files
-            raise DataError(f"{source}: cannot be read as a saved fit ({exc})") from exc
+        tree = open_saved(source, "fit",
+                          lambda p: xr.open_datatree(p, engine="h5netcdf").load())  # fmt: skip
         attrs = tree.attrs
         schema = attrs.get("attrbayes_result_schema")
         if schema is None or int(schema) != RESULT_SCHEMA:

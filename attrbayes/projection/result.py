@@ -37,7 +37,7 @@ import xarray as xr
 
 from attrbayes.constants import INTERVALS
 from attrbayes.exceptions import DataError
-from attrbayes.io_utils import atomic_write_bytes
+from attrbayes.io_utils import atomic_write_bytes, open_saved
 
 PROJECTION_SCHEMA = 1
 AGE_GROUPS_PROJECTION: dict[str, tuple[int, int]] = {
@@ -115,12 +115,8 @@ class ProjectionResult:
     @staticmethod
     def load(path: str | Path) -> ProjectionResult:
         source = Path(path)
-        if not source.is_file():
-            raise DataError(f"{source}: no saved projection here")
-        try:
-            ds = xr.open_dataset(source, engine="h5netcdf").load()
-        except Exception as exc:  # h5py / xarray raise many types for foreign files
-            raise DataError(f"{source}: cannot be read as a projection ({exc})") from exc
+        ds = open_saved(source, "projection",
+                        lambda p: xr.open_dataset(p, engine="h5netcdf").load())  # fmt: skip
         schema = ds.attrs.get("attrbayes_projection_schema")
         if schema is None or int(schema) != PROJECTION_SCHEMA:
             raise DataError(f"{source}: projection schema {schema} is not supported")
