@@ -17,16 +17,24 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` so that readers never see a partial file."""
+    return atomic_write_with(path, lambda tmp: tmp.write_bytes(data))
+
+
+def atomic_write_with(path: str | Path, writer: Callable[[Path], object]) -> Path:
+    """Let ``writer`` write a temporary file beside ``path`` (e.g. a library's
+    ``to_netcdf``, which needs a path), then rename it into place."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=target.suffix,
+                                dir=target.parent)  # fmt: skip
+    os.close(fd)
+    tmp = Path(name)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+        writer(tmp)
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes files owner-only
         os.replace(tmp, target)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     return target
 

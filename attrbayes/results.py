@@ -11,8 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
-import tempfile
 import warnings
 from dataclasses import dataclass
 from functools import cached_property
@@ -30,7 +28,7 @@ from attrbayes.constants import INTERVALS
 from attrbayes.exceptions import DataError
 from attrbayes.features.design import Design
 from attrbayes.inference import convergence_table
-from attrbayes.io_utils import open_saved
+from attrbayes.io_utils import atomic_write_with, open_saved
 from attrbayes.priors import PriorSet, parse_prior_set
 
 RESULT_SCHEMA = 1
@@ -206,16 +204,8 @@ class FitResult:
         target = Path(path)
         if target.exists() and not overwrite:
             raise DataError(f"{target} already exists; pass overwrite=True (CLI: --force)")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".nc", dir=target.parent)
-        os.close(fd)
-        try:
-            _serialisable(self.tree).to_netcdf(tmp, engine="h5netcdf")
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return target
+        tree = _serialisable(self.tree)
+        return atomic_write_with(target, lambda tmp: tree.to_netcdf(tmp, engine="h5netcdf"))
 
     @staticmethod
     def load(path: str | Path) -> FitResult:

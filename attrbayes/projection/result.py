@@ -37,7 +37,7 @@ import xarray as xr
 
 from attrbayes.constants import INTERVALS
 from attrbayes.exceptions import DataError
-from attrbayes.io_utils import atomic_write_bytes, open_saved
+from attrbayes.io_utils import atomic_write_with, open_saved
 
 PROJECTION_SCHEMA = 1
 AGE_GROUPS_PROJECTION: dict[str, tuple[int, int]] = {
@@ -109,7 +109,7 @@ class ProjectionResult:
             raise DataError(f"{target} already exists; pass overwrite=True (CLI: --force)")
         ds = self.ds.copy()
         ds.attrs["attrbayes_projection_schema"] = PROJECTION_SCHEMA
-        atomic_write_bytes(target, ds.to_netcdf(engine="h5netcdf"))
+        atomic_write_with(target, lambda tmp: ds.to_netcdf(tmp, engine="h5netcdf"))
         return target
 
     @staticmethod
