@@ -606,8 +606,8 @@ def demo(
     """The main job on the embedded default: synthesise, build features, fit OLS and the
     Bayesian model, compare them with the published estimates and the synthetic truth.
     With --real RAW the same job runs on the real panel built from RAW."""
+    from attrbayes.plots import figure_bytes
     from attrbayes.plots.centrality import centrality_path_data, plot_centrality_path
-    from attrbayes.plots.fan import figure_bytes
     from attrbayes.reporting.comparison import ols_posterior_table
 
     start = time.perf_counter()
@@ -672,7 +672,8 @@ def demo(
 
 def _demo_projection(projection, out: Path) -> None:
     """Print the projection's headline numbers and write its fan charts."""
-    from attrbayes.plots.fan import fan_chart_data, fan_title, figure_bytes, plot_fan_chart
+    from attrbayes.plots import figure_bytes
+    from attrbayes.plots.fan import fan_chart_data, fan_title, plot_fan_chart
     from attrbayes.reporting.projection_tables import resolve_unit
 
     console.rule("Projections to 2050 (posterior median, 80 % interval)")
@@ -699,8 +700,8 @@ def _demo_projection(projection, out: Path) -> None:
 
 def _demo_real(raw: Path, out: Path, structure: str, sampler: SamplerConfig) -> None:
     """``demo --real``: the real panel, the published-model replication, the Bayesian fit."""
+    from attrbayes.plots import figure_bytes
     from attrbayes.plots.centrality import centrality_path_data, plot_centrality_path
-    from attrbayes.plots.fan import figure_bytes
 
     try:
         with _step(f"Building the real panel from {raw}, refitting OLS and the Bayesian model"):
@@ -781,6 +782,7 @@ def fan(
     (summed per draw), with the median and 80 % interval at milestone years."""
     from attrbayes.io_utils import atomic_write_bytes
     from attrbayes.plots import fan as fan_plots
+    from attrbayes.plots import figure_bytes
     from attrbayes.projection.result import ProjectionResult
     from attrbayes.reporting import projection_tables as pt
 
@@ -821,19 +823,19 @@ def fan(
                 unit_name = "jobs" if variable == "jobs" else "persons"
                 figure = fan_plots.plot_fan_chart(data, title=title, ylabel=unit_name,
                                                   overlay=overlay)  # fmt: skip
-                written.append(atomic_write_bytes(out, fan_plots.figure_bytes(figure)))
+                written.append(atomic_write_bytes(out, figure_bytes(figure)))
                 for name, frame in ages.items():
                     figure = fan_plots.plot_age_group_fans(
                         frame, title=f"Population by age group: {unit.label}, {name}"
                     )
                     path = out.with_name(f"{out.stem}_age_groups_{name}.png")
-                    written.append(atomic_write_bytes(path, fan_plots.figure_bytes(figure)))
+                    written.append(atomic_write_bytes(path, figure_bytes(figure)))
                 for name, frame in pyramids.items():
                     figure = fan_plots.plot_pyramid(
                         frame, title=f"Population 1 January {pyramid}: {unit.label}, {name}"
                     )
                     path = out.with_name(f"{out.stem}_pyramid_{pyramid}_{name}.png")
-                    written.append(atomic_write_bytes(path, fan_plots.figure_bytes(figure)))
+                    written.append(atomic_write_bytes(path, figure_bytes(figure)))
         if table is not None:
             written.append(pt.write_table(summary, table, norwegian=norwegian))
     except (AttrbayesError, OSError) as exc:

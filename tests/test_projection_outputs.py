@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from attrbayes.cli import app
 from attrbayes.exceptions import DataError
-from attrbayes.plots import fan
+from attrbayes.plots import fan, figure_bytes
 from attrbayes.projection.result import example_projection
 from attrbayes.reporting import projection_tables as pt
 
@@ -244,20 +244,20 @@ def test_charts_render_to_valid_pngs(proj, reference_csv):
     assert any("," in t for t in labels), labels  # thousands separators
     assert {"observed", "SSB MMM"} <= set(a.get_legend_handles_labels()[1])
     assert "SSB MMM" in b.get_legend_handles_labels()[1]  # reference on every panel
-    panels_shape = _png_shape(fan.figure_bytes(panels))
+    panels_shape = _png_shape(figure_bytes(panels))
     overlay = fan.plot_fan_chart(data, title=title, overlay=True)
     assert len(overlay.axes) == 1
-    assert panels_shape[1] > _png_shape(fan.figure_bytes(overlay))[1]
+    assert panels_shape[1] > _png_shape(figure_bytes(overlay))[1]
     ages = fan.plot_age_group_fans(fan.age_group_fan_data(proj, unit, "neutral"), title="t")
     assert len(ages.axes) == 4
-    _png_shape(fan.figure_bytes(ages))
+    _png_shape(figure_bytes(ages))
     last = int(proj.ds["pyramid_year"].values[-1])
     for width, band in ((1, "whiskers"), (5, "shade")):
         pyr = fan.pyramid_data(proj, unit, "historical", last, bin_width=width)
         figure = fan.plot_pyramid(pyr, title="p", band=band)
         xmin, xmax = figure.axes[0].get_xlim()
         assert xmin < 0 < xmax  # men left, women right
-        _png_shape(fan.figure_bytes(figure))
+        _png_shape(figure_bytes(figure))
     assert set(plt.get_fignums()) <= open_before  # figure_bytes closes figures
 
 

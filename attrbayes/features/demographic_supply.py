@@ -45,7 +45,8 @@ def ds_absolute(pop: np.ndarray, employment: np.ndarray, death_prob: np.ndarray)
     np.ndarray
         Shape ``pop.shape[:-2]`` (broadcast with the leading axes of the rates).
     """
-    p = np.asarray(pop, dtype=float)
+    p = np.asarray(pop)
+    p = p if p.dtype in (np.float32, np.float64) else p.astype(float)
     e = np.asarray(employment, dtype=float)
     q = np.asarray(death_prob, dtype=float)
     for name, arr in (("pop", p), ("employment", e), ("death_prob", q)):
@@ -57,7 +58,8 @@ def ds_absolute(pop: np.ndarray, employment: np.ndarray, death_prob: np.ndarray)
     older = slice(DS_AGE_MIN + 1, DS_AGE_MAX + 2)
     e_a = e[..., ages]
     per_person = (e[..., older] - e_a) - q[..., ages] * e_a
-    return (p[..., ages] * per_person).sum(axis=(-2, -1))
+    # one pass without a full-size temporary (the projection calls this on draws x places)
+    return np.einsum("...sa,...sa->...", p[..., ages], per_person.astype(p.dtype))
 
 
 def _sex_age_array(

@@ -305,15 +305,3 @@ def plot_pyramid(data: pd.DataFrame, *, title: str | None = None, band: str = "w
     ax.set_title(title or "Population pyramid")
     fig.tight_layout()
     return fig
-
-
-def figure_bytes(fig: Figure, *, dpi: int = 120) -> bytes:
-    """The figure as PNG bytes; the figure is closed (for atomic writes)."""
-    import io
-
-    buffer = io.BytesIO()
-    try:
-        fig.savefig(buffer, format="png", dpi=dpi)
-    finally:
-        plt.close(fig)
-    return buffer.getvalue()

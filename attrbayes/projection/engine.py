@@ -32,13 +32,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 import xarray as xr
 
 from attrbayes import __version__
-from attrbayes.constants import DS_AGE_MAX, DS_AGE_MIN, MAX_AGE
+from attrbayes.constants import MAX_AGE
 from attrbayes.data.panel import Panel
 from attrbayes.exceptions import DataError, SpecError
+from attrbayes.features.demographic_supply import ds_absolute
 from attrbayes.features.design import compute_features
 from attrbayes.models.components import NOISE_REFERENCE_POPULATION
 from attrbayes.projection.assumptions import Alternative, load_assumptions
@@ -173,15 +173,6 @@ class _Paths:
                 self.coef = eq.path_level[idx]
         year_effect = eq.sigma_year[idx] * self.rng.standard_normal(n)
         return self.coef, year_effect
-
-
-def demographic_supply_now(pop: np.ndarray, employment: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """DS_abs of :func:`~attrbayes.features.demographic_supply.ds_absolute` for (D, P, S, A)
-    without a full-size temporary."""
-    ages = slice(DS_AGE_MIN, DS_AGE_MAX + 1)
-    older = slice(DS_AGE_MIN + 1, DS_AGE_MAX + 2)
-    per_person = (employment[:, older] - employment[:, ages]) - q[:, ages] * employment[:, ages]
-    return np.einsum("dpsa,sa->dp", pop[..., ages], per_person.astype(pop.dtype))
 
 
 def _relative(values: np.ndarray, base: np.ndarray) -> np.ndarray:
@@ -388,7 +379,7 @@ def _run_chunk(
         q_t = np.clip(inputs.death_prob * (1 - alt.path("mortality_decline", np.array([year]))[0])
                       ** (year - q_year_base), 0, 1)  # fmt: skip
         if uses_ds:
-            ds_abs = demographic_supply_now(pop, inputs.employment, q_t)
+            ds_abs = ds_absolute(pop, inputs.employment, q_t)
             jobs_now = private[year] + public[year]
             ds = ds_abs / jobs_now - ds_abs.sum(axis=1, keepdims=True) / jobs_now.sum(
                 axis=1, keepdims=True
@@ -482,8 +473,3 @@ def _result(inputs, scenarios, years, pyramid_years, out, groups, pyramid, migra
         },
     )
     return ProjectionResult(ds)
-
-
-def trajectory_frame(result: ProjectionResult, variable: str = "population") -> pd.DataFrame:
-    """Long per-draw frame scenario, draw, place, year, value (for checks and exports)."""
-    return result.ds[variable].to_dataframe(name="value").reset_index()

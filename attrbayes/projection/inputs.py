@@ -92,7 +92,7 @@ def migration_profile(
         survive = now * (1 - q_t.to_numpy()[None])
         m = np.zeros_like(now)
         m[..., :-1] = nxt[..., 1:] - survive[..., :-1]
-        m[..., -1] += 0.0  # the open group's migration is not separable from its deaths
+        # the open group's migration is not separable from its deaths: left at 0
         migrants += m
         exposure += now
     national = migrants.sum(axis=0) / np.maximum(exposure.sum(axis=0), 1.0)

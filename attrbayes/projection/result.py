@@ -38,6 +38,7 @@ import xarray as xr
 from attrbayes.constants import INTERVALS
 from attrbayes.exceptions import DataError
 from attrbayes.io_utils import atomic_write_with, open_saved
+from attrbayes.results import interval_frame
 
 PROJECTION_SCHEMA = 1
 AGE_GROUPS_PROJECTION: dict[str, tuple[int, int]] = {
@@ -82,21 +83,14 @@ class ProjectionResult:
         self, variable: str = "population", *, by: str | None = None,
         masses: tuple[float, ...] = INTERVALS,
     ) -> pd.DataFrame:  # fmt: skip
-        """Median and equal-tailed intervals per scenario, place (or group) and year."""
+        """Mean, median and equal-tailed intervals per scenario, place (or group) and year."""
         data = self.aggregate(by) if by else self.ds
         if variable not in data:
             raise DataError(f"no projected variable {variable!r}; have {sorted(data.data_vars)}")
         da = data[variable]
         if variable in ("births", "deaths", "net_migration"):
             da = da.isel(year=slice(0, -1))  # flows of the last year move past the horizon
-        stats = {"median": da.median("draw")}
-        for mass in masses:
-            lo, hi = (1 - mass) / 2, 1 - (1 - mass) / 2
-            q = da.quantile([lo, hi], dim="draw")
-            pct = round(mass * 100)
-            stats[f"lower_{pct}"] = q.sel(quantile=lo, drop=True)
-            stats[f"upper_{pct}"] = q.sel(quantile=hi, drop=True)
-        frame = xr.Dataset(stats).to_dataframe().reset_index()
+        frame = interval_frame(da, masses=masses)
         keep = [c for c in frame.columns if c not in ("name", "region", "county",
                                                       "centrality_class")]  # fmt: skip
         return frame[keep]
