@@ -26,6 +26,8 @@ A spec in ``models/NAME.toml`` says what is estimated::
     family = "student_t"          # "student_t" | "normal"
     noise = "size"                # "size": sigma^2 = floor^2 + (s*(pop/1e4)^-0.5)^2;
                                   # "size_exponent": the exponent is estimated; "constant"
+    persistence = "none"          # "ar1": the noise floor is a persistent AR(1) part
+                                  # (coefficient noise_phi) carried over the years
 
 Unknown keys are errors, and every error names the file, the key and the allowed values.
 """
@@ -74,6 +76,7 @@ class AttractivenessSpec(_Section):
 class Likelihood(_Section):
     family: Literal["student_t", "normal"] = "student_t"
     noise: Literal["size", "size_exponent", "constant"] = "size"
+    persistence: Literal["none", "ar1"] = "none"
 
 
 class ModelSpec(BaseModel):

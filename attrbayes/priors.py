@@ -50,6 +50,7 @@ PARAMETERS: dict[str, str] = {
     "noise_scale": "noise sd of a place of 10,000 inhabitants",
     "noise_floor": "noise sd floor of the largest places",
     "noise_exponent": "exponent of population in the noise scale (when estimated)",
+    "noise_phi": "persistence (AR(1) coefficient) of the noise floor's part",
     "nu": "degrees of freedom of the Student-t likelihood",
 }
 
@@ -68,6 +69,7 @@ JOBS_PARAMETERS: dict[str, str] = {
     "noise_scale": "noise sd of a place with 10,000 private jobs",
     "noise_floor": "noise sd floor of the largest places",
     "noise_exponent": "exponent of private jobs in the noise scale (when estimated)",
+    "noise_phi": "persistence (AR(1) coefficient) of the noise floor's part",
     "nu": "degrees of freedom of the Student-t likelihood",
 }
 KIND_PARAMETERS: dict[str, dict[str, str]] = {"migration": PARAMETERS, "jobs": JOBS_PARAMETERS}

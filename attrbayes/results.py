@@ -291,7 +291,7 @@ class MigrationFit(FitResult):
         "intercept", "vra_t", "vra_t1", "vra_t2", "centrality", "ds", "students",
         "centrality_sigma", "centrality_immigration", "sigma_year", "sigma_group",
         "sigma_place", "ar_phi", "sigma_ar", "noise_scale", "noise_floor", "noise_exponent",
-        "nu",
+        "noise_phi", "nu",
     )  # fmt: skip
 
     def model(self):
@@ -370,7 +370,7 @@ class JobsFit(MigrationFit):
     summary_vars: ClassVar[tuple[str, ...]] = (
         "intercept", "industry_effect", "pop_growth_lag", "centrality", "sigma_year",
         "sigma_group", "sigma_place", "ar_phi", "sigma_ar", "noise_scale", "noise_floor",
-        "noise_exponent", "nu",
+        "noise_exponent", "noise_phi", "nu",
     )  # fmt: skip
 
     @property

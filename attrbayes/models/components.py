@@ -8,6 +8,7 @@ normal ``z`` so that the sampler sees unit-scale variables whatever the data say
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
 
@@ -210,6 +211,44 @@ def noise_sd(priors: PriorSet, population: np.ndarray, spec: Likelihood) -> pt.T
     else:
         size_part = scale / np.sqrt(relative)
     return pt.sqrt(floor**2 + size_part**2)
+
+
+def previous_rows(places: np.ndarray, years: np.ndarray) -> np.ndarray:
+    """Per row, the row of the same place in the year before (-1 where there is none)."""
+    index = pd.MultiIndex.from_arrays([places, np.asarray(years) - 1])
+    return pd.MultiIndex.from_arrays([places, np.asarray(years)]).get_indexer(index)
+
+
+def persistent_noise(
+    priors: PriorSet,
+    mu: pt.TensorVariable,
+    sigma: pt.TensorVariable,
+    observed: np.ndarray,
+    previous: np.ndarray,
+    last: np.ndarray,
+) -> tuple[pt.TensorVariable, pt.TensorVariable]:
+    """Condition each row on the place's noise of the year before (persistent noise).
+
+    The noise is read as a persistent part of sd ``noise_floor`` (the size-independent
+    floor: shocks to a place that last, which dominate in large places) following an
+    AR(1) with coefficient ``noise_phi``, plus independent sampling noise (the size part).
+    The correlation of a place's noise in consecutive years is then
+    ``rho = phi floor^2 / (sigma[t] sigma[t-1])``: near ``phi`` in large places, near 0
+    in small ones. With ``u = (y - mu) / sigma``, rows with a previous year get the
+    conditional mean ``mu + rho sigma u[t-1]`` and scale ``sigma sqrt(1 - rho^2)`` (a
+    Gaussian AR(1) approximation of the sum); the others (a place's first year, or after a
+    gap) keep ``mu`` and ``sigma``. Adds ``noise_last``: each place's ``u`` in its row
+    ``last``, where a projection's noise starts.
+    """
+    phi = priors["noise_phi"].create("noise_phi")
+    floor = pm.modelcontext(None)["noise_floor"]
+    sigma = sigma * pt.ones(len(observed))
+    u = (observed - mu) / sigma
+    has = previous >= 0
+    before = np.where(has, previous, 0)
+    rho = pt.switch(has, phi * floor**2 / (sigma * sigma[before]), 0.0)
+    pm.Deterministic("noise_last", u[last], dims="place")
+    return mu + rho * sigma * u[before], sigma * pt.sqrt(1 - rho**2)
 
 
 def likelihood(

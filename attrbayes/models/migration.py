@@ -7,13 +7,11 @@ For unit i in group g(i) and year t::
               (+ s ST[i]) + year[t] + group[g(i)] + place[i] (+ ar[i,t])
     sigma[i,t]^2 = floor^2 + (s_noise * (pop[i,t] / 10,000)^-k)^2
 
-``c[t]`` is the time-varying centrality coefficient (random walk or hierarchical yearly
-deviations around its mean ``centrality``, optionally shifted by national net
-immigration); year, group and place effects are zero-sum and non-centred; ``ar`` is an
-optional stationary AR(1) per place. Residential attractiveness is the latent
-``group + place (+ ar)``: how much better a place does than its structure predicts, net of
-the year's national shock and of observation noise. Groups are regions at municipality
-level and counties at region level.
+With ``persistence = "ar1"`` the noise floor is read as a persistent part following an
+AR(1) (``noise_phi``) and each year is conditioned on the place's noise the year before
+(see ``components.persistent_noise``): shocks that last a few years (a new employer, a
+reception centre) are carried into projections as decaying deviations instead of
+independent draws.
 """
 
 from __future__ import annotations
@@ -35,6 +33,8 @@ from attrbayes.models.components import (
     likelihood,
     nested_place_effects,
     noise_sd,
+    persistent_noise,
+    previous_rows,
     time_varying_coefficient,
 )
 
@@ -202,6 +202,14 @@ class MigrationModel(BayesModel):
                 mu = mu + ar1_process("ar", priors, ("place", "year"))[place_idx, year_idx]
             mu = pm.Deterministic("mu", mu, dims="obs")  # not stored; see BayesModel.unstored
             sigma = noise_sd(priors, self.design.size, spec.likelihood)
+            if spec.likelihood.persistence == "ar1":
+                places = frame["place"].to_numpy()
+                last = frame.reset_index(drop=True).groupby("place")["year"].idxmax()
+                mu, sigma = persistent_noise(
+                    priors, mu, sigma, self.design.y,
+                    previous_rows(places, frame["year"].to_numpy()),
+                    last.reindex(coords["place"]).to_numpy(),
+                )  # fmt: skip
             likelihood("y", priors, spec.likelihood, mu, sigma, self.design.y, "obs")
         return model
 

@@ -11,13 +11,18 @@ Each year ``t`` and every draw, places x sexes x single ages 0..105+ at once:
 2. **Net migration** (during t) from the migration model: VRA of the projected job growth
    through the commuting matrix (lags 0-2), DS of the projected age structure,
    centrality with its coefficient path carried forward by its own process, year effect,
-   residential attractiveness and noise, plus the place's share of national net
+   residential attractiveness and noise (carried on from the last fitted year where the
+   fit's noise is persistent), plus the place's share of national net
    immigration. Domestic migration is kept consistent: the places' net migration is
    shifted in proportion to population so that it sums to national net immigration.
 3. **Cohort step**: deaths from national q(x) (falling by the mortality assumption) x the
    place's mortality ratio; births from national fertility scaled to the TFR path x the
    place's fertility ratio (105 boys per 100 girls); net migrants by sex and age from the
-   place's historical net migration rates by age, shifted to meet the total.
+   place's historical net migration rates by age, shifted to meet the total. With
+   process noise, each draw has its own local ratios (drawn once from their Gamma
+   posteriors) and births and deaths vary as Poisson counts (normal approximation, so
+   every scenario consumes the same random numbers); deaths beyond those of the
+   posterior-mean ratio are removed evenly over ages.
 
 Coefficients, paths, attractiveness and noise all come from the same posterior draw, so
 uncertainty propagates through the years instead of being added afterwards. Draws are
@@ -76,6 +81,8 @@ class EquationDraws:
     noise_exponent: np.ndarray
     nu: np.ndarray | None  # None: normal likelihood
     noise_kind: str
+    noise_phi: np.ndarray | None  # (D,) with persistent (AR(1)) noise, else None
+    noise_last: np.ndarray | None  # (D, P) standardised noise in the last fitted year
     latent: np.ndarray  # (D, P, T) attractiveness over the fitted years
     ar: np.ndarray | None  # (D, P, T)
     phi: np.ndarray | None  # (D,)
@@ -115,6 +122,11 @@ def equation_draws(fit: FitResult, places: list[str], index: np.ndarray) -> Equa
     ar = None
     if "ar" in post:
         ar = stack_draws(post["ar"]).isel(draw=index).sel(place=places).to_numpy()
+    persistent = "noise_phi" in post
+    noise_last = None
+    if persistent:
+        noise_last = stack_draws(post["noise_last"]).isel(draw=index).sel(place=places)
+        noise_last = noise_last.transpose("draw", "place").to_numpy()
     return EquationDraws(
         kind=fit.kind,
         intercept=get("intercept"),
@@ -131,6 +143,8 @@ def equation_draws(fit: FitResult, places: list[str], index: np.ndarray) -> Equa
         noise_exponent=get("noise_exponent", 0.5),
         nu=get("nu") if spec.likelihood.family == "student_t" else None,
         noise_kind=spec.likelihood.noise,
+        noise_phi=get("noise_phi") if persistent else None,
+        noise_last=noise_last,
         latent=latent.transpose("draw", "place", "year").to_numpy(),
         ar=ar,
         phi=get("ar_phi") if ar is not None else None,
@@ -138,18 +152,43 @@ def equation_draws(fit: FitResult, places: list[str], index: np.ndarray) -> Equa
     )
 
 
-def _noise(eq: EquationDraws, size: np.ndarray, idx: slice, rng: np.random.Generator):
-    """One year's observation noise (D, P) for bases ``size`` (D, P)."""
-    floor = eq.noise_floor[idx, None]
-    if eq.noise_kind == "constant":
-        sd = np.broadcast_to(floor, size.shape)
-    else:
-        relative = np.maximum(size, 1.0) / NOISE_REFERENCE_POPULATION
-        part = eq.noise_scale[idx, None] * relative ** (-eq.noise_exponent[idx, None])
-        sd = np.sqrt(floor**2 + part**2)
-    if eq.nu is None:
-        return sd * rng.standard_normal(size.shape)
-    return sd * rng.standard_t(eq.nu[idx, None], size=size.shape)
+class _Noise:
+    """One equation's observation noise in projected years.
+
+    Independent draws, or with ``persistence = "ar1"`` the fit's AR(1) of each place's
+    standardised noise (see :func:`~attrbayes.models.components.persistent_noise`),
+    started from its value in the last fitted year and stepped once per year from there
+    (so years between the fit and the projection are bridged too).
+    """
+
+    def __init__(self, eq: EquationDraws, idx: slice, rng: np.random.Generator) -> None:
+        self.eq, self.idx, self.rng = eq, idx, rng
+        self.state = None if eq.noise_last is None else eq.noise_last[idx].astype(float)
+        self.year = int(eq.fitted_years[-1])
+
+    def _innovation(self, shape: tuple[int, ...]) -> np.ndarray:
+        if self.eq.nu is None:
+            return self.rng.standard_normal(shape)
+        return self.rng.standard_t(self.eq.nu[self.idx, None], size=shape)
+
+    def draw(self, size: np.ndarray, year: int) -> np.ndarray:
+        """The noise (D, P) of ``year`` for bases ``size`` (D, P)."""
+        eq, idx = self.eq, self.idx
+        floor = eq.noise_floor[idx, None]
+        if eq.noise_kind == "constant":
+            sd = np.broadcast_to(floor, size.shape)
+        else:
+            relative = np.maximum(size, 1.0) / NOISE_REFERENCE_POPULATION
+            part = eq.noise_scale[idx, None] * relative ** (-eq.noise_exponent[idx, None])
+            sd = np.sqrt(floor**2 + part**2)
+        if self.state is None:
+            return sd * self._innovation(size.shape)
+        # the fit's correlation phi floor^2 / (sd[t] sd[t-1]), with sd[t-1] ~ sd[t]
+        rho = eq.noise_phi[idx, None] * floor**2 / sd**2
+        for _ in range(max(year - self.year, 1)):
+            self.state = rho * self.state + np.sqrt(1 - rho**2) * self._innovation(size.shape)
+        self.year = year
+        return sd * self.state
 
 
 class _Paths:
@@ -302,6 +341,13 @@ def _run_chunk(
     # uniform shift is kept out of the national controls, which would otherwise cancel it
     controlled = 0.0 if scenario in PERCENTILES else 1.0
     mig_paths, job_paths = _Paths(mig, idx, rng), _Paths(job, idx, rng)
+    mig_noise, job_noise = _Noise(mig, idx, rng), _Noise(job, idx, rng)
+    if noise:  # local fertility and mortality ratios are estimates too: one draw each
+        fertility = inputs.ratio_draws("births", d, rng)
+        excess_mortality = inputs.ratio_draws("deaths", d, rng) / inputs.mortality_ratio - 1
+    else:
+        fertility = np.broadcast_to(inputs.fertility_ratio, (d, p))
+        excess_mortality = np.zeros((d, p))
 
     # state: jobs by year (observed history broadcast over draws), population totals
     private = {
@@ -346,7 +392,7 @@ def _run_chunk(
                    + coef[:, None] * job.centrality[None, :]
                    + year_effect[:, None] + controlled * bus_att[year])  # fmt: skip
             if noise:
-                rel = rel + _noise(job, private[year - 1], idx, rng)
+                rel = rel + job_noise.draw(private[year - 1], year)
             prev = private[year - 1]
             rel = rel - (rel * prev).sum(axis=1, keepdims=True) / prev.sum(axis=1, keepdims=True)
             rel = rel + (1 - controlled) * bus_att[year]
@@ -386,7 +432,7 @@ def _run_chunk(
             )
             rate = rate + mig.slopes["ds"][idx, None] * ds
         if noise:
-            rate = rate + _noise(mig, size, idx, rng)
+            rate = rate + mig_noise.draw(size, year)
         immigration = alt.path("net_immigration_rate", np.array([year]))[0]
         migrants = (rate + immigration) * size
         excess = migrants.sum(axis=1, keepdims=True) - immigration * size.sum(axis=1, keepdims=True)
@@ -396,13 +442,21 @@ def _run_chunk(
         q_local = np.clip(q_t[None] * inputs.mortality_ratio[:, None, None], 0, 1)  # (P,S,A)
         scale = alt.path("tfr", np.array([year]))[0] / inputs.asfr.sum()
         births = np.einsum("dpa,a->dp", pop[:, :, 0, :], inputs.asfr * scale)
-        births *= inputs.fertility_ratio[None, :]
+        births *= fertility
         profile = inputs.migration_profile
         inv_size = 1.0 / np.maximum(size, 1e-9)
         mean_rate = np.einsum("dpsa,psa->dp", pop, profile) * inv_size
         deaths = np.einsum("dpsa,psa->dp", pop, q_local)
-        # survivors plus net migrants by age: pop x (1 - q + profile - mean + total / size)
-        shift = (migrants * inv_size - mean_rate).astype(pop.dtype)
+        extra_deaths = 0.0
+        if noise:  # Poisson variation of the events (normal approximation; see module doc)
+            births = np.maximum(births + np.sqrt(births) * rng.standard_normal((d, p)), 0.0)
+            expected = deaths * (1 + excess_mortality)
+            extra_deaths = np.maximum(
+                expected + np.sqrt(expected) * rng.standard_normal((d, p)), 0.0
+            ) - deaths  # fmt: skip
+        # survivors plus net migrants by age: pop x (1 - q + profile - mean + total / size);
+        # deaths beyond the point ratio's are taken evenly over ages, like migrants
+        shift = ((migrants - extra_deaths) * inv_size - mean_rate).astype(pop.dtype)
         np.add(((1 - q_local + profile).astype(pop.dtype))[None], shift[:, :, None, None],
                out=factor)  # fmt: skip
         nxt = np.empty_like(pop)
@@ -416,7 +470,7 @@ def _run_chunk(
             shortfall = np.minimum(nxt, 0.0).sum(axis=(2, 3), dtype=np.float64)
             np.maximum(nxt, 0.0, out=nxt)
         out["births"][:, :, t] = births
-        out["deaths"][:, :, t] = deaths + infant_deaths.sum(axis=2)
+        out["deaths"][:, :, t] = deaths + extra_deaths + infant_deaths.sum(axis=2)
         out["net_migration"][:, :, t] = migrants - shortfall
         pop = nxt
         totals[year + 1] = np.einsum("dpsa->dp", pop, dtype=np.float64)

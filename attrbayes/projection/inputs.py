@@ -36,14 +36,23 @@ class ProjectionInputs:
     history_private: pd.DataFrame  # place x year private jobs (observed or share-based)
     history_public: pd.DataFrame  # place x year public jobs
     weights: np.ndarray  # (P, P) commuting weights, residence rows
-    fertility_ratio: np.ndarray  # (P,)
+    fertility_ratio: np.ndarray  # (P,) posterior mean of the local ratio
     mortality_ratio: np.ndarray  # (P,)
+    # (P, 2) Gamma posterior (shape, rate) of each ratio: events + prior, expected + prior
+    fertility_posterior: np.ndarray
+    mortality_posterior: np.ndarray
     migration_profile: np.ndarray  # (P, S, A) historical net migration rate by sex-age
     asfr: np.ndarray  # (A,) national fertility of the last year with rates
     death_prob: np.ndarray  # (S, A) national q(x) of the last year with rates
     employment: np.ndarray | None  # (S, A) national employment rates, when the panel has
     industry_effect: np.ndarray  # (P,) mean of the last INDUSTRY_YEARS observed
     notes: tuple[str, ...] = ()
+
+    def ratio_draws(self, kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` draws (n, P) of the local fertility or mortality ratio from its Gamma
+        posterior (Poisson events with a Gamma(RATIO_PRIOR, RATIO_PRIOR) prior)."""
+        post = self.fertility_posterior if kind == "births" else self.mortality_posterior
+        return rng.gamma(post[:, 0], 1.0 / post[:, 1], size=(n, len(self.places)))
 
 
 def _wide(df: pd.DataFrame, value: str, places: list[str]) -> pd.DataFrame:
@@ -101,8 +110,9 @@ def migration_profile(
     return weight * own + (1 - weight) * national[None]
 
 
-def _ratio(actual: pd.Series, expected: pd.Series) -> pd.Series:
-    return (actual + RATIO_PRIOR) / (expected + RATIO_PRIOR)
+def _ratio_posterior(actual: pd.Series, expected: pd.Series) -> pd.DataFrame:
+    """Gamma posterior (shape, rate) of the ratio of actual to expected events."""
+    return pd.DataFrame({"shape": actual + RATIO_PRIOR, "rate": expected + RATIO_PRIOR})
 
 
 def build_inputs(panel: Panel, features_frame: pd.DataFrame, places: list[str]) -> ProjectionInputs:
@@ -126,13 +136,14 @@ def build_inputs(panel: Panel, features_frame: pd.DataFrame, places: list[str]) 
     for kind in ("births", "deaths"):
         expected = f"expected_{kind}"
         if expected not in frame.columns or kind not in frame.columns:
-            ratios[kind] = np.ones(len(places))
+            ratios[kind] = np.full((len(places), 2), 1e9)  # the ratio is 1, exactly
             notes.append(f"no {expected}: the local {kind} ratio is 1 (national rates)")
             continue
         rows = frame[[kind, expected]].dropna()
         recent = sorted(set(rows.index.get_level_values("year")))[-RATIO_YEARS:]
         rows = rows[rows.index.get_level_values("year").isin(recent)].groupby(level="place").sum()
-        ratios[kind] = _ratio(rows[kind], rows[expected]).reindex(places).fillna(1.0).to_numpy()
+        post = _ratio_posterior(rows[kind], rows[expected]).reindex(places)
+        ratios[kind] = post.fillna(RATIO_PRIOR).to_numpy(dtype=float)
     mortality = panel.table("mortality", needed_for="projected deaths")
     fertility = panel.table("fertility", needed_for="projected births")
     pop_years = sorted(set(pop["year"]))
@@ -174,8 +185,10 @@ def build_inputs(panel: Panel, features_frame: pd.DataFrame, places: list[str]) 
         history_private=private,
         history_public=public,
         weights=weights,
-        fertility_ratio=ratios["births"],
-        mortality_ratio=ratios["deaths"],
+        fertility_ratio=ratios["births"][:, 0] / ratios["births"][:, 1],
+        mortality_ratio=ratios["deaths"][:, 0] / ratios["deaths"][:, 1],
+        fertility_posterior=ratios["births"],
+        mortality_posterior=ratios["deaths"],
         migration_profile=profile,
         asfr=asfr,
         death_prob=q,

@@ -327,3 +327,58 @@ def test_a_saved_fit_rebuilds_the_graph_it_was_sampled_with(prior_fit, tmp_path)
     geometry = legacy.model().geometry
     assert geometry["year_effects_centred"] == ("year_effect_raw" not in prior_fit.posterior)
     assert geometry["places_centred"] == stored["places_centred"]
+
+
+def test_previous_rows_links_consecutive_years_of_a_place():
+    from attrbayes.models.components import previous_rows
+
+    places = np.array(["0301", "0301", "1103", "0301", "1103"])
+    years = np.array([2010, 2011, 2011, 2013, 2012])
+    # 0301's 2013 follows a gap; 1103's 2011 is its first year
+    assert previous_rows(places, years).tolist() == [-1, 0, -1, -1, 2]
+
+
+def test_persistent_noise_likelihood_matches_a_hand_computation():
+    """Two places, three years: the conditional log-likelihood from the graph equals the
+    Gaussian AR(1) one written out by hand (rho = phi floor^2 / (sd_t sd_t-1))."""
+    import pymc as pm
+    import pytensor.tensor as pt
+    from scipy import stats
+
+    from attrbayes.models.components import persistent_noise, previous_rows
+
+    priors = load_prior_set("weakly_informative")
+    y = np.array([0.010, 0.004, -0.002, 0.001, 0.003, 0.006])
+    mu = np.array([0.002, 0.001, 0.000, 0.002, 0.001, 0.003])
+    sd = np.array([0.004, 0.005, 0.004, 0.003, 0.003, 0.002])
+    places = np.array(["a", "a", "a", "b", "b", "b"])
+    years = np.array([1, 2, 3, 1, 2, 3])
+    phi, floor = 0.6, 0.002
+    with pm.Model(coords={"place": ["a", "b"]}) as model:
+        pm.HalfNormal("noise_floor", 0.01)
+        mean, scale = persistent_noise(
+            priors, pt.as_tensor(mu), pt.as_tensor(sd), y, previous_rows(places, years),
+            np.array([2, 5]),
+        )  # fmt: skip
+    given = {model["noise_phi"]: phi, model["noise_floor"]: floor}
+    got = stats.norm.logpdf(y, mean.eval(given), scale.eval(given)).sum()
+    u = (y - mu) / sd
+    expected = 0.0
+    for i in range(6):
+        if years[i] == 1:
+            expected += stats.norm.logpdf(y[i], mu[i], sd[i])
+        else:
+            rho = phi * floor**2 / (sd[i] * sd[i - 1])
+            expected += stats.norm.logpdf(
+                y[i], mu[i] + rho * sd[i] * u[i - 1], sd[i] * np.sqrt(1 - rho**2)
+            )
+    assert got == pytest.approx(expected, rel=1e-9)
+    last = model["noise_last"].eval({model["noise_floor"]: floor}, on_unused_input="ignore")
+    np.testing.assert_allclose(last, u[[2, 5]])
+
+
+def test_persistence_adds_its_coefficient_and_the_last_noise(features):
+    spec = _spec('[likelihood]\npersistence = "ar1"\n')
+    built = MigrationModel(build_design(features, spec), spec).build()
+    assert "noise_phi" in {v.name for v in built.free_RVs}
+    assert built.named_vars_to_dims["noise_last"] == ("place",)

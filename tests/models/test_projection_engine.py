@@ -133,3 +133,66 @@ def test_refusals(fits, synthetic):
                           'mortality_decline = 0.01\nprivate_job_growth = 0.01\n'
                           'public_job_growth = 0.01\nindustry_convergence_years = 15\n',
                           name="x", where="x.toml")  # fmt: skip
+
+
+def _noise_equation(**overrides):
+    from types import SimpleNamespace
+
+    n = 40_000
+    values = {
+        "noise_last": np.full((n, 1), 2.0),
+        "fitted_years": np.array([2019, 2020]),
+        "nu": None,
+        "noise_floor": np.full(n, 0.01),
+        "noise_kind": "constant",
+        "noise_scale": np.zeros(n),
+        "noise_exponent": np.full(n, 0.5),
+        "noise_phi": np.full(n, 0.9),
+    }
+    return SimpleNamespace(**{**values, **overrides})
+
+
+def test_persistent_noise_starts_from_the_last_fitted_noise_and_decays():
+    """Hand check of the AR(1): one step from u = 2 has mean phi * 2 * sd and sd
+    sd * sqrt(1 - phi^2); a two-year gap is bridged with phi^2."""
+    from attrbayes.projection.engine import _Noise
+
+    eq = _noise_equation()
+    size = np.full((40_000, 1), 5_000.0)
+    first = _Noise(eq, slice(0, 40_000), np.random.default_rng(1)).draw(size, 2021)
+    assert first.mean() == pytest.approx(0.01 * 0.9 * 2, abs=3e-4)
+    assert first.std() == pytest.approx(0.01 * np.sqrt(1 - 0.81), rel=0.03)
+    gap = _Noise(eq, slice(0, 40_000), np.random.default_rng(2)).draw(size, 2022)
+    assert gap.mean() == pytest.approx(0.01 * 0.81 * 2, abs=3e-4)
+    independent = _Noise(_noise_equation(noise_last=None), slice(0, 40_000),
+                         np.random.default_rng(3)).draw(size, 2021)  # fmt: skip
+    assert independent.mean() == pytest.approx(0.0, abs=3e-4)
+    assert independent.std() == pytest.approx(0.01, rel=0.03)
+
+
+def test_persistence_applies_to_the_floor_part_only():
+    """With size noise the year-to-year correlation is phi floor^2 / sd^2: a small place,
+    whose noise is mostly sampling noise, keeps little of last year's."""
+    from attrbayes.projection.engine import _Noise
+
+    eq = _noise_equation(noise_kind="size", noise_scale=np.full(40_000, 0.01))
+    size = np.full((40_000, 1), 2_500.0)  # size part 0.01 * (0.25)^-0.5 = 0.02
+    sd = np.sqrt(0.01**2 + 0.02**2)
+    draws = _Noise(eq, slice(0, 40_000), np.random.default_rng(4)).draw(size, 2021)
+    rho = 0.9 * 0.01**2 / sd**2
+    assert draws.mean() == pytest.approx(rho * 2 * sd, abs=3e-4)
+    assert draws.std() == pytest.approx(sd * np.sqrt(1 - rho**2), rel=0.03)
+
+
+def test_local_ratios_are_drawn_from_their_gamma_posteriors(synthetic):
+    from attrbayes.features.design import compute_features
+    from attrbayes.projection.inputs import RATIO_PRIOR, build_inputs
+
+    places = sorted(synthetic.panel.places["place"])
+    inputs = build_inputs(synthetic.panel, compute_features(synthetic.panel, "municipality").frame,
+                          places)  # fmt: skip
+    draws = inputs.ratio_draws("births", 20_000, np.random.default_rng(5))
+    shape, rate = inputs.fertility_posterior.T
+    np.testing.assert_allclose(draws.mean(axis=0), inputs.fertility_ratio, rtol=0.02)
+    np.testing.assert_allclose(draws.std(axis=0), np.sqrt(shape) / rate, rtol=0.05)
+    assert (shape >= RATIO_PRIOR).all()
