@@ -73,6 +73,9 @@ JOBS_PARAMETERS: dict[str, str] = {
     "nu": "degrees of freedom of the Student-t likelihood",
 }
 KIND_PARAMETERS: dict[str, dict[str, str]] = {"migration": PARAMETERS, "jobs": JOBS_PARAMETERS}
+# Parameters a prior set may leave out (added after fits were saved with older sets); a
+# spec that needs one fails with a clear error when the set lacks it.
+OPTIONAL_PARAMETERS = frozenset({"noise_phi"})
 # The prior set a model kind uses unless told otherwise.
 DEFAULT_PRIORS: dict[str, str] = {"migration": "weakly_informative",
                                   "jobs": "jobs_weakly_informative"}  # fmt: skip
@@ -127,6 +130,9 @@ class PriorSet:
     kind: str = "migration"
 
     def __getitem__(self, key: str) -> Prior:
+        if key not in self.priors:
+            raise PriorError(f"prior set {self.name!r} has no prior for {key!r}, which this spec "
+                             f"needs; add a [{key}] table")  # fmt: skip
         return self.priors[key]
 
     def table(self) -> list[tuple[str, str, str]]:
@@ -172,10 +178,11 @@ def parse_prior_set(text: str, *, name: str, where: str) -> PriorSet:
     unknown = sorted(set(raw) - set(parameters))
     if unknown:
         raise PriorError(f"{where}: unknown key(s) {unknown}; allowed: {list(parameters)}")
-    missing = [k for k in parameters if k not in raw]
+    missing = [k for k in parameters if k not in raw and k not in OPTIONAL_PARAMETERS]
     if missing:
         raise PriorError(f"{where}: missing prior(s) for {missing}")
-    priors = {key: _parse_prior(raw[key], f"{where}, key '{key}'") for key in parameters}
+    priors = {key: _parse_prior(raw[key], f"{where}, key '{key}'")
+              for key in parameters if key in raw}  # fmt: skip
     return PriorSet(name=name, provenance=provenance, priors=priors, source_text=text, kind=kind)
 
 

@@ -69,3 +69,17 @@ def test_missing_prior_is_named(tmp_path):
 def test_unknown_name_lists_the_sets():
     with pytest.raises(PriorError, match=r"available: \[.*weakly_informative"):
         load_prior_set("optimistic")
+
+
+def test_a_set_without_the_persistence_prior_still_loads(tmp_path):
+    """Fits saved before persistent noise existed carry sets without noise_phi: they load,
+    and only a spec that needs the prior is refused, naming it."""
+    text = (priors_dir() / "weakly_informative.toml").read_text(encoding="utf-8")
+    start = text.index("[noise_phi]")
+    old = text[:start] + text[text.index("[nu]", start) :]
+    path = tmp_path / "old.toml"
+    path.write_text(old, encoding="utf-8")
+    priors = load_prior_set(str(path))
+    assert "noise_phi" not in priors.priors
+    with pytest.raises(PriorError, match=r"no prior for 'noise_phi'.*\[noise_phi\]"):
+        priors["noise_phi"]
