@@ -245,10 +245,17 @@ def persistent_noise(
     sigma = sigma * pt.ones(len(observed))
     u = (observed - mu) / sigma
     has = previous >= 0
-    before = np.where(has, previous, 0)
-    rho = pt.switch(has, phi * floor**2 / (sigma * sigma[before]), 0.0)
+
+    def before(x: pt.TensorVariable) -> pt.TensorVariable:
+        # rows sorted by place and year: the previous row is the one above (a shift is
+        # several times cheaper to differentiate than a gather)
+        if np.array_equal(previous[has], np.flatnonzero(has) - 1):
+            return pt.concatenate([x[:1], x[:-1]])
+        return x[np.where(has, previous, 0)]
+
+    rho = pt.switch(has, phi * floor**2 / (sigma * before(sigma)), 0.0)
     pm.Deterministic("noise_last", u[last], dims="place")
-    return mu + rho * sigma * u[before], sigma * pt.sqrt(1 - rho**2)
+    return mu + rho * sigma * before(u), sigma * pt.sqrt(1 - rho**2)
 
 
 def likelihood(

@@ -338,9 +338,11 @@ def test_previous_rows_links_consecutive_years_of_a_place():
     assert previous_rows(places, years).tolist() == [-1, 0, -1, -1, 2]
 
 
-def test_persistent_noise_likelihood_matches_a_hand_computation():
-    """Two places, three years: the conditional log-likelihood from the graph equals the
-    Gaussian AR(1) one written out by hand (rho = phi floor^2 / (sd_t sd_t-1))."""
+@pytest.mark.parametrize("order", [[0, 1, 2, 3, 4, 5], [4, 0, 5, 2, 3, 1]])
+def test_persistent_noise_likelihood_matches_a_hand_computation(order):
+    """Two places, three years, rows sorted (a shift) or not (a gather): the conditional
+    log-likelihood from the graph equals the Gaussian AR(1) one written out by hand
+    (rho = phi floor^2 / (sd_t sd_t-1))."""
     import pymc as pm
     import pytensor.tensor as pt
     from scipy import stats
@@ -362,6 +364,16 @@ def test_persistent_noise_likelihood_matches_a_hand_computation():
         )  # fmt: skip
     given = {model["noise_phi"]: phi, model["noise_floor"]: floor}
     got = stats.norm.logpdf(y, mean.eval(given), scale.eval(given)).sum()
+    with pm.Model(coords={"place": ["a", "b"]}) as shuffled:
+        pm.HalfNormal("noise_floor", 0.01)
+        o = np.array(order)
+        last = np.array([order.index(2), order.index(5)])
+        mean, scale = persistent_noise(
+            priors, pt.as_tensor(mu[o]), pt.as_tensor(sd[o]), y[o],
+            previous_rows(places[o], years[o]), last,
+        )  # fmt: skip
+    given = {shuffled["noise_phi"]: phi, shuffled["noise_floor"]: floor}
+    assert stats.norm.logpdf(y[o], mean.eval(given), scale.eval(given)).sum() == pytest.approx(got)
     u = (y - mu) / sd
     expected = 0.0
     for i in range(6):
