@@ -667,6 +667,13 @@ def demo(
     _echo(result.jobs.summary().to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     _print_gate(result.jobs, strict=False)
     _demo_projection(result.projection, out / "projection")
+    with _step("Writing the planner report of 0301 (bokmål) with its tables"):
+        from attrbayes.reporting import report as rp
+
+        builder = rp.ReportBuilder(rp.load_sources(out))
+        html = out / "report" / "0301.html"
+        rp.write_report(builder.build("0301", lang="nb"), html, xlsx=html.with_suffix(".xlsx"))
+    console.print(f"Report: {html}; every place with `attrbayes report {out} --all --out DIR`")
     console.print(f"\nDone in {time.perf_counter() - start:.1f} s; outputs in {out}")
 
 
@@ -942,6 +949,204 @@ def backtest_command(
     if out is not None:
         paths = result.save(out)
         console.print(f"Written {', '.join(str(p) for p in paths[:3])}")
+
+
+@app.command("report")
+def report_command(
+    run: Annotated[
+        Path, typer.Argument(help="A run directory with panel/ and both fits (attrbayes demo).")
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", help="The report (FILE.html), or a directory with --all.")
+    ],
+    place: Annotated[
+        str | None, typer.Option("--place", help="Municipality code (or a unique name).")
+    ] = None,
+    all_places: Annotated[
+        bool, typer.Option("--all", help="One report per place into --out DIR, plus index.html.")
+    ] = False,
+    projection: Annotated[
+        Path | None,
+        typer.Option(help="Projection directory or .nc (default: RUN/projection if present)."),
+    ] = None,
+    lang: Annotated[str, typer.Option(help="Language: nb (bokmål) or en.")] = "nb",
+    years: Annotated[
+        str | None, typer.Option(help="First:last year of the period (default: last ten fitted).")
+    ] = None,
+    reference: Annotated[
+        Path | None,
+        typer.Option(help="CSV (year, value[, label][, place]) drawn on the fan charts."),
+    ] = None,
+    age_groups: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--age-groups", help="Scenario with age-group fans (repeat; 'all'; default historical)."
+        ),
+    ] = None,
+    xlsx: Annotated[
+        Path | None, typer.Option(help="Workbook of the report's tables (default: FILE.xlsx).")
+    ] = None,
+    no_xlsx: Annotated[bool, typer.Option("--no-xlsx", help="Write no workbook.")] = False,
+    pdf: Annotated[
+        bool, typer.Option("--pdf", help="Also print each report to PDF (headless Chromium).")
+    ] = False,
+    jobs: Annotated[
+        Path | None, typer.Option("--jobs", help="The jobs run, when RUN is a single fit.")
+    ] = None,
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Panel directory (default: RUN/panel).")
+    ] = None,
+    workers: Annotated[
+        int, typer.Option(help="With --all: processes drawing reports in parallel.")
+    ] = 1,
+    force: Annotated[bool, typer.Option(help="Replace existing files.")] = False,
+) -> None:
+    """A self-contained HTML report per place for municipal planners: key figures,
+    attractiveness over time and among all places, growth decompositions, fan charts,
+    data and method (with a warning when the diagnostics gate failed); plus an xlsx of
+    its tables. Works offline: charts and styles are inside the file."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from attrbayes.reporting import report as rp
+
+    start = time.perf_counter()
+    try:
+        rp.texts_for(lang)
+        if (place is None) == (not all_places):
+            raise AttrbayesError("choose one of --place CODE and --all")
+        if all_places and xlsx is not None:
+            raise AttrbayesError("--xlsx FILE is for one place; with --all each report's "
+                                 "workbook is written beside it (or --no-xlsx)")  # fmt: skip
+        if not all_places and out.suffix.lower() not in (".html", ".htm"):
+            raise AttrbayesError(f"--out {out}: give the report's file name, ending in .html")
+        if all_places and out.exists() and not out.is_dir():
+            raise AttrbayesError(f"--out {out} is a file; with --all give a directory")
+        period = parse_years(years)
+        book = None if no_xlsx or all_places else (xlsx or out.with_suffix(".xlsx"))
+        if not all_places:  # refuse before any work
+            rp.check_targets([p for p in (out, book, out.with_suffix(".pdf") if pdf else None)
+                              if p is not None], force=force)  # fmt: skip
+        spec = rp.BuilderSpec(run, projection=projection, jobs=jobs, data=data,
+                              reference=reference, years=period,
+                              age_scenarios=tuple(age_groups) if age_groups else None)  # fmt: skip
+        with _step(f"Reading the fits, the panel and the projection from {run}"):
+            builder = spec.build()
+        sources = builder.sources
+        ref = sources.reference
+        if ref is not None and all_places and (ref["place"] == "").any():
+            raise AttrbayesError(f"{reference}: with --all the reference needs a place column")
+        if sources.projection is None:
+            console.print("No projection found: the report omits the projection sections")
+        if all_places:
+            targets = [out / "index.html"]
+            for code in builder.places:
+                targets.append(out / f"{code}.html")
+                targets += [out / f"{code}.xlsx"] if not no_xlsx else []
+                targets += [out / f"{code}.pdf"] if pdf else []
+            rp.check_targets(targets, force=force)
+        else:
+            code = builder.resolve(place)
+        if not all_places or workers <= 1:
+            with _step("Computing attractiveness, ranks, decompositions and projections"):
+                builder.prepare()
+        if all_places:
+            columns = ["{task.description}", BarColumn(), MofNCompleteColumn(),
+                       TimeRemainingColumn()]  # fmt: skip
+            with Progress(*columns, console=console, disable=not _interactive()) as bar:
+                task = bar.add_task("Writing reports", total=len(builder.places))
+                written, _ = rp.write_all(builder, out, lang=lang, xlsx=not no_xlsx,
+                                          progress=lambda _code: bar.advance(task),
+                                          workers=workers, spec=spec)  # fmt: skip
+            htmls = [out / f"{c}.html" for c in builder.places]
+        else:
+            with _step(f"Writing the report on {builder.names[code]} ({code})"):
+                report = builder.build(code, lang=lang)
+                written = rp.write_report(report, out, xlsx=book)
+            htmls = [out]
+        if pdf:
+            with _step(f"Printing {len(htmls)} report(s) to PDF with Chromium"):
+                written += rp.write_pdfs([(h, h.with_suffix(".pdf")) for h in htmls])
+    except (AttrbayesError, ValueError, OSError) as exc:
+        _fail(exc)
+    if builder.gate_failed:
+        console.print("The diagnostics gate failed: the reports carry a warning banner",
+                      style="bold red")  # fmt: skip
+    shown = written if len(written) <= 4 else [*written[:2], f"... ({len(written)} files)"]
+    console.print(f"Written {', '.join(str(p) for p in shown)} "
+                  f"in {time.perf_counter() - start:.1f} s")  # fmt: skip
+
+
+MAP_VALUES = ("attractiveness", "growth", "probability")
+
+
+@app.command("map")
+def map_command(
+    source: Annotated[
+        Path,
+        typer.Argument(help="A fit (run directory or fit.nc) or a projection (directory or .nc)."),
+    ],
+    value: Annotated[
+        str,
+        typer.Option("--value", help="attractiveness (fits) | growth | probability (projections)"),
+    ] = "",
+    boundaries: Annotated[
+        Path | None,
+        typer.Option(help="Municipal boundaries (GeoJSON), e.g. Kartverket's Kommuner-S_2024."),
+    ] = None,
+    scenario: Annotated[str, typer.Option(help="Projection scenario.")] = "historical",
+    year: Annotated[int | None, typer.Option(help="Projected year (default: the last).")] = None,
+    years: Annotated[
+        str | None, typer.Option(help="Attractiveness period A:B (default: all fitted years).")
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", help="PNG to write.")] = Path("map.png"),
+    force: Annotated[bool, typer.Option(help="Replace an existing file.")] = False,
+) -> None:
+    """Map a per-place value: attractiveness from a fit, or projected growth (median, %)
+    or the probability of growth from a projection; a choropleth with --boundaries, else
+    a tile chart by county. Places that do not match the boundaries are listed."""
+    from attrbayes.io_utils import atomic_write_bytes
+    from attrbayes.pipeline import load_fit
+    from attrbayes.plots import figure_bytes, maps
+    from attrbayes.projection.result import ProjectionResult
+
+    try:
+        if out.exists() and not force:
+            raise AttrbayesError(f"{out} already exists; pass --force to replace it")
+        is_projection = source.suffix == ".nc" and source.name != "fit.nc"
+        is_projection = is_projection or (source / "projection.nc").is_file()
+        value = value or ("growth" if is_projection else "attractiveness")
+        if value not in MAP_VALUES:
+            raise AttrbayesError(f"--value {value!r}: choose one of {list(MAP_VALUES)}")
+        if (value == "attractiveness") == is_projection:
+            needs = "a fit" if value == "attractiveness" else "a projection"
+            raise AttrbayesError(f"--value {value} needs {needs}, not {source}")
+        if is_projection:
+            result = ProjectionResult.load(source / "projection.nc" if source.is_dir() else source)
+            last = int(result.ds["year"].values[-1])
+            target = year or last
+            values = (maps.growth_values if value == "growth" else maps.growth_probability)(
+                result, scenario, target
+            )
+            kind = "diverging" if value == "growth" else "probability"
+        else:
+            result = load_fit(source)
+            values = maps.attractiveness_values(result, parse_years(years) if years else None)
+            kind = "diverging"
+        info = maps.place_info(result)
+        with _step(f"Drawing the {'choropleth' if boundaries else 'tile chart'} of {value}"):
+            fig = maps.plot_map(values, boundaries, kind=kind, names=info.get("name"),
+                                counties=info.get("county"))  # fmt: skip
+            atomic_write_bytes(out, figure_bytes(fig))
+        if boundaries is not None:
+            data = maps.choropleth_data(values, boundaries, kind=kind)
+            if data.values_without_polygon:
+                console.print(f"{len(data.values_without_polygon)} place(s) have no polygon in "
+                              f"{boundaries}: {', '.join(data.values_without_polygon[:12])}"
+                              + (" ..." if len(data.values_without_polygon) > 12 else ""),
+                              style="yellow")  # fmt: skip
+    except AttrbayesError as exc:
+        _fail(exc)
+    console.print(f"Written {out}")
 
 
 def main() -> None:  # pragma: no cover - console entry

@@ -403,16 +403,8 @@ def driver_draws(fit, years: tuple[int, int] | None = None, *, vital: str | None
 def median_rank(rates: np.ndarray, place_index: int) -> tuple[float, int]:
     """Median over draws of the place's rank (1 = largest) among places with finite rates
     in every draw; ``rates`` is (draw, place) or (place,). Returns (rank, n_places)."""
-    values = np.atleast_2d(np.asarray(rates, dtype=float))
-    valid = np.isfinite(values).all(axis=0)
-    if not valid[place_index]:
-        return float("nan"), int(valid.sum())
-    kept = values[:, valid]
-    if kept.shape[0] > 1 and (kept == kept[0]).all():  # data: the same in every draw
-        kept = kept[:1]
-    position = int(np.flatnonzero(valid).tolist().index(place_index))
-    ranks = rankdata(-kept, axis=1, method="average")[:, position]
-    return float(np.median(ranks)), int(kept.shape[1])
+    ranks, n = all_median_ranks(rates)
+    return float(ranks[place_index]), n
 
 
 # -- public sector ------------------------------------------------------------------------
@@ -544,90 +536,131 @@ def decompose(
 
     A migration fit gives the population growth decomposition, a jobs fit the private
     job growth decomposition, plus public-sector rows when ``jobs`` (the panel's jobs
-    table at the fit's level) is given; ``breaks`` are the jobs table's series breaks."""
-    kind = _check_kind(fit)
-    years = check_period(fit, years)
+    table at the fit's level) is given; ``breaks`` are the jobs table's series breaks.
+    For many places of one fit, use one :class:`Decomposer` (drivers computed once)."""
+    _check_kind(fit)
     code = resolve_place(fit, place)
-    frame = fit.design.frame
-    own_rows = frame[(frame["place"].astype(str) == code) & frame["year"].between(*years)]
-    notes: list[str] = []
-    if own_rows.empty:
-        raise DataError(f"place {code} has no rows in {years[0]}-{years[1]}")
-    missing_years = sorted(set(range(years[0], years[1] + 1)) - set(own_rows["year"].astype(int)))
-    if missing_years:
-        notes.append(f"place {code} has no data in {missing_years}; means are over the others")
-    vital = _vital_mode(own_rows) if kind == "migration" else "none"
-    if kind == "migration" and vital != "split":
-        absent = [c for c in VITAL_COLUMNS if c not in frame.columns or own_rows[c].isna().any()]
-        if vital == "actual":
+    return Decomposer(fit, check_period(fit, years), jobs=jobs, breaks=breaks).decompose(code)
+
+
+def all_median_ranks(rates: np.ndarray) -> tuple[np.ndarray, int]:
+    """Every place's median rank over draws (1 = largest) among the places with finite
+    rates in every draw: the vectorised :func:`median_rank`.
+    ``rates`` is (draw, place) or (place,); returns (ranks with NaN where invalid, n)."""
+    values = np.atleast_2d(np.asarray(rates, dtype=float))
+    valid = np.isfinite(values).all(axis=0)
+    out = np.full(values.shape[1], np.nan)
+    kept = values[:, valid]
+    if kept.size == 0:
+        return out, 0
+    if kept.shape[0] > 1 and (kept == kept[0]).all():  # data: the same in every draw
+        kept = kept[:1]
+    out[valid] = np.median(rankdata(-kept, axis=1, method="average"), axis=0)
+    return out, int(valid.sum())
+
+
+class Decomposer:
+    """Growth decompositions of every place of one fit and period, sharing the per-draw
+    drivers and national ranks (computed once per vital mode); :meth:`decompose` gives
+    the table of one place (what :func:`decompose` returns)."""
+
+    def __init__(self, fit, years: tuple[int, int], *, jobs: pd.DataFrame | None = None,
+                 breaks: Iterable[int] = ()) -> None:  # fmt: skip
+        self.fit = fit
+        self.years = check_period(fit, years)
+        self.jobs = jobs
+        self.breaks = tuple(breaks)
+        self._draws: dict[str, DriverDraws] = {}
+        self._ranks: dict[str, dict[str, tuple[np.ndarray, int]]] = {}
+
+    def prepare(self) -> None:
+        """Compute the drivers of the vital mode most places have (all, usually)."""
+        frame = self.fit.design.frame
+        rows = frame[frame["year"].between(*self.years)]
+        self.driver_draws(_vital_mode(rows) if self.fit.kind == "migration" else "none")
+
+    def driver_draws(self, vital: str) -> DriverDraws:
+        if vital not in self._draws:
+            dd = driver_draws(self.fit, self.years, vital=vital)
+            self._draws[vital] = dd
+            ranks = {d: all_median_ranks(dd.rates.sel(driver=d).to_numpy()) for d in dd.drivers
+                     if d not in dd.common}  # fmt: skip
+            for total in dd.totals["total"].to_numpy():
+                ranks[f"= {total}"] = all_median_ranks(dd.total_rates.sel(total=total).to_numpy())
+            self._ranks[vital] = ranks
+        return self._draws[vital]
+
+    def decompose(self, code: str) -> Decomposition:
+        fit, years = self.fit, self.years
+        kind = fit.kind
+        frame = fit.design.frame
+        own_rows = frame[(frame["place"].astype(str) == code) & frame["year"].between(*years)]
+        notes: list[str] = []
+        if own_rows.empty:
+            raise DataError(f"place {code} has no rows in {years[0]}-{years[1]}")
+        missing = sorted(set(range(years[0], years[1] + 1)) - set(own_rows["year"].astype(int)))
+        if missing:
+            notes.append(f"place {code} has no data in {missing}; means are over the others")
+        vital = _vital_mode(own_rows) if kind == "migration" else "none"
+        if kind == "migration" and vital != "split":
+            absent = [c for c in VITAL_COLUMNS
+                      if c not in frame.columns or own_rows[c].isna().any()]  # fmt: skip
             notes.append(
                 f"expected births and deaths are missing ({absent}): births and deaths are "
                 "shown without the split into expected and excess"
+                if vital == "actual"
+                else f"births and deaths are missing ({absent}): the decomposition covers "
+                "net migration only"
             )
-        else:
-            notes.append(
-                f"births and deaths are missing ({absent}): the decomposition covers net "
-                "migration only"
-            )
-    dd = driver_draws(fit, years, vital=vital)
-    notes.extend(dd.notes)
-    idx = dd.places.index(code)
-    place_draws = dd.amounts.isel(place=idx, drop=True).transpose("draw", "driver")
-    place_rates = dd.rates.isel(place=idx, drop=True)
-    stats = interval_frame(place_draws, masses=DECOMPOSITION_MASSES)
-    stats = stats.set_index("driver").reindex(dd.drivers).reset_index()
-    rows = []
-    for i, driver in enumerate(dd.drivers):
-        if driver in dd.common:
-            rank, n = float("nan"), len(dd.places)
-        else:
-            rank, n = median_rank(dd.rates.sel(driver=driver).to_numpy(), idx)
-        rows.append(
-            {
-                "driver": driver,
-                "group": dd.groups[driver],
+        dd = self.driver_draws(vital)
+        ranks = self._ranks[vital]
+        notes.extend(dd.notes)
+        idx = dd.places.index(code)
+        place_draws = dd.amounts.isel(place=idx, drop=True).transpose("draw", "driver")
+        place_rates = dd.rates.isel(place=idx, drop=True)
+        stats = interval_frame(place_draws, masses=DECOMPOSITION_MASSES)
+        stats = stats.set_index("driver").reindex(dd.drivers).reset_index()
+        medians = place_rates.median("draw")
+        rows = []
+        for i, driver in enumerate(dd.drivers):
+            if driver in dd.common:
+                rank, n = float("nan"), len(dd.places)
+            else:
+                values, n = ranks[driver]
+                rank = float(values[idx])
+            rows.append({
+                "driver": driver, "group": dd.groups[driver],
                 **{c: float(stats.loc[i, c]) for c in TABLE_COLUMNS[2:7]},
-                "median_pct": float(place_rates.sel(driver=driver).median()) * 100,
-                "national_rank": rank,
-                "n_places": n,
-            }
-        )
-    table = pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
-    public = _empty_table()
-    if kind == "jobs" and jobs is not None:
-        public, public_notes = public_sector_rows(jobs, code, years, breaks=breaks)
-        notes.extend(public_notes)
-    totals = []
-    for name in dd.totals["total"].to_numpy():
-        value = float(dd.totals.sel(total=name).isel(place=idx))
-        rank, n = median_rank(dd.total_rates.sel(total=name).to_numpy(), idx)
-        pct = float(dd.total_rates.sel(total=name).isel(place=idx)) * 100
-        totals.append(_data_row(str(name), "total", value, pct, rank, n))
-    if kind == "jobs" and jobs is not None:
-        notes.extend(_private_mismatch(jobs, code, years, breaks, totals[-1]["median"]))
-    if not public.empty and kind == "jobs":
-        private = totals[-1]["median"]
-        value = private + float(public["median"].sum())
-        totals.append(_data_row("total job change", "total", value, float("nan"), np.nan, 0))
-        notes.append("total job change = private job change + the public-sector rows")
-    parts = [table, public, pd.DataFrame(totals, columns=list(TABLE_COLUMNS))]
-    table = pd.concat([p for p in parts if not p.empty], ignore_index=True)
-    table["n_places"] = table["n_places"].astype(int)
-    name = None
-    if "name" in frame.columns:
-        name = str(own_rows["name"].iloc[0])
-    return Decomposition(
-        kind=kind,
-        place=code,
-        name=name,
-        years=years,
-        level=fit.design.level,
-        spec_name=fit.spec.name,
-        table=table,
-        draws=place_draws,
-        actual=float(dd.actual.isel(place=idx)),
-        notes=tuple(notes),
-    )
+                "median_pct": float(medians.sel(driver=driver)) * 100,
+                "national_rank": rank, "n_places": n,
+            })  # fmt: skip
+        table = pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
+        public = pd.DataFrame(columns=list(TABLE_COLUMNS))
+        if kind == "jobs" and self.jobs is not None:
+            public, public_notes = public_sector_rows(self.jobs, code, years, breaks=self.breaks)
+            notes.extend(public_notes)
+        totals = []
+        for name in dd.totals["total"].to_numpy():
+            value = float(dd.totals.sel(total=name).isel(place=idx))
+            values, n = ranks[f"= {name}"]
+            pct = float(dd.total_rates.sel(total=name).isel(place=idx)) * 100
+            totals.append(_data_row(str(name), "total", value, pct, float(values[idx]), n))
+        if kind == "jobs" and self.jobs is not None:
+            notes.extend(_private_mismatch(self.jobs, code, years, self.breaks,
+                                           totals[-1]["median"]))  # fmt: skip
+        if not public.empty and kind == "jobs":
+            value = totals[-1]["median"] + float(public["median"].sum())
+            totals.append(_data_row("total job change", "total", value, float("nan"), np.nan, 0))
+            notes.append("total job change = private job change + the public-sector rows")
+        parts = [table, public, pd.DataFrame(totals, columns=list(TABLE_COLUMNS))]
+        table = pd.concat([p for p in parts if not p.empty], ignore_index=True)
+        table["n_places"] = table["n_places"].astype(int)
+        name = str(own_rows["name"].iloc[0]) if "name" in frame.columns else None
+        return Decomposition(
+            kind=kind, place=code, name=name, years=years, level=fit.design.level,
+            spec_name=fit.spec.name, table=table, draws=place_draws,
+            actual=float(dd.actual.isel(place=idx)), notes=tuple(notes),
+        )  # fmt: skip
 
 
 def _data_row(driver: str, group: str, value: float, pct: float, rank: float, n: int) -> dict:

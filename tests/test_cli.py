@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -123,6 +125,9 @@ def test_demo_runs_on_the_default_panel(tmp_path):
     assert "Population by centrality class" in result.output
     for chart in ("fan_nation.png", "fan_class6.png", "fan_0301.png"):
         assert (tmp_path / "demo" / "projection" / chart).stat().st_size > 10_000
+    html = (tmp_path / "demo" / "report" / "0301.html").read_text(encoding="utf-8")
+    assert 'lang="nb"' in html
+    assert (tmp_path / "demo" / "report" / "0301.xlsx").is_file()
     # the demo directory is what `attrbayes project` reads without further options
     again = runner.invoke(app, ["project", str(tmp_path / "demo"), "--out",
                                 str(tmp_path / "proj"), "--draws", "20", "--to", "2026",
@@ -135,6 +140,25 @@ def test_demo_runs_on_the_default_panel(tmp_path):
                               "--out", str(tmp_path / "p2")])  # fmt: skip
     assert bad.exit_code == 1
     assert "give the jobs run (--jobs) and the panel (--data)" in bad.output
+    # maps: a tile chart of attractiveness, a choropleth of P(growth) on a tiny boundary file
+    tiles = runner.invoke(app, ["map", str(tmp_path / "demo" / "migration_2022"),
+                                "--out", str(tmp_path / "att.png")])  # fmt: skip
+    assert tiles.exit_code == 0, tiles.output
+    assert (tmp_path / "att.png").stat().st_size > 10_000
+    square = [[[10, 60], [11, 60], [11, 61], [10, 61], [10, 60]]]
+    geojson = tmp_path / "b.geojson"
+    geojson.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"kommunenummer": "0301"},
+         "geometry": {"type": "Polygon", "coordinates": square}}]}))  # fmt: skip
+    chosen = runner.invoke(app, ["map", str(tmp_path / "demo" / "projection"), "--value",
+                                 "probability", "--boundaries", str(geojson), "--out",
+                                 str(tmp_path / "p.png")])  # fmt: skip
+    assert chosen.exit_code == 0, chosen.output
+    assert "have no polygon" in chosen.output
+    wrong = runner.invoke(app, ["map", str(tmp_path / "demo" / "projection"), "--value",
+                                "attractiveness", "--out", str(tmp_path / "w.png")])  # fmt: skip
+    assert wrong.exit_code == 1
+    assert "needs a fit" in wrong.output
 
 
 def test_build_real_and_replicate(shared_raw, tmp_path):

@@ -22,6 +22,7 @@ from attrbayes.cli import app
 from attrbayes.config import SamplerConfig, load_spec
 from attrbayes.decomposition import (
     TABLE_COLUMNS,
+    all_median_ranks,
     decompose,
     driver_draws,
     median_rank,
@@ -282,6 +283,10 @@ def test_rank_of_a_model_driver_is_the_median_of_per_draw_ranks(mig):
     assert median_rank(np.array([[0.01, 0.02, 0.03]]), 2) == (1.0, 3)
     assert median_rank(np.array([0.01, np.nan, 0.03]), 0) == (2.0, 2)
     assert np.isnan(median_rank(np.array([0.01, np.nan, 0.03]), 1)[0])
+    # every place at once: ties share the average rank, invalid places get NaN
+    ranks, n = all_median_ranks(np.array([[0.03, 0.01, np.nan, 0.01], [0.02, 0.05, 0.0, 0.01]]))
+    np.testing.assert_array_equal(ranks, [1.5, 1.75, np.nan, 2.75])
+    assert n == 3
 
 
 # -- missing inputs -----------------------------------------------------------------------

@@ -1,0 +1,1232 @@
+"""The place report: one self-contained HTML file per place for municipal planners.
+
+A report holds key figures in plain language (residential and business attractiveness
+with intervals and ranks, projected population and the probability of growth per
+scenario), the attractiveness over time and among all places, the population and job
+growth decompositions, fan charts to the projection's horizon, a "how to read this" box
+and a data and method footnote with the diagnostics gate (a banner on top when it
+failed). Charts are inline base64 PNG, CSS is inline, fonts are the system's: the file
+works offline and makes no network request. Texts are data (``texts/nb.toml``,
+``texts/en.toml``), rendered with the jinja2 templates in ``templates/`` (autoescaped).
+
+:class:`ReportBuilder` computes what all places share once (attractiveness tables and
+ranks, decomposition draws and national ranks, projection summaries, the gates), so that
+:meth:`ReportBuilder.build` for one more place only selects, draws and renders.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import difflib
+import io
+import math
+import tomllib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cache, cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+from attrbayes import __version__
+from attrbayes.attractiveness import ranked_attractiveness
+from attrbayes.constants import INTERVALS
+from attrbayes.data.panel import Panel
+from attrbayes.decomposition import Decomposer, Decomposition, check_period
+from attrbayes.exceptions import DataError
+from attrbayes.io_utils import atomic_write_bytes, atomic_write_text
+from attrbayes.plots import figure_bytes
+from attrbayes.plots.attractiveness import (
+    ChartLabels,
+    attractiveness_path_data,
+    plot_attractiveness_paths,
+    plot_rank,
+    rank_plot_data,
+)
+from attrbayes.projection.result import ProjectionResult
+from attrbayes.reporting import numbers as nf
+from attrbayes.reporting.projection_tables import (
+    EXCEL_FORMAT,
+    excel_bytes,
+    norwegian_number_format,
+    resolve_unit,
+    unit_quantile_table,
+)
+from attrbayes.results import FitResult
+
+TEXTS_PACKAGE = "attrbayes.reporting"
+SCENARIO_ORDER = ("neutral", "historical", "high", "low", "historical_constant")
+HEADLINE_SCENARIO = "historical"
+GROWTH_YEARS = (2040, 2050)
+PERIOD_YEARS = 10  # the default report period: the last ten fitted years
+DPI = 100
+KINDS = ("residential", "business")
+
+
+# -- texts ----------------------------------------------------------------------------------
+@cache
+def load_texts(lang: str) -> dict[str, Any]:
+    """The report's texts in ``lang`` (``nb`` or ``en``), from ``texts/<lang>.toml``."""
+    nf.check_language(lang)
+    source = resources.files(TEXTS_PACKAGE) / "texts" / f"{lang}.toml"
+    return tomllib.loads(source.read_text(encoding="utf-8"))
+
+
+def text_keys(texts: dict[str, Any], prefix: str = "") -> set[str]:
+    """Every dotted key of a texts table (for checking that languages match)."""
+    keys: set[str] = set()
+    for key, value in texts.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict):
+            keys |= text_keys(value, path + ".")
+        else:
+            keys.add(path)
+    return keys
+
+
+@dataclass(frozen=True)
+class Texts:
+    """Look up ``section.key`` in a language's texts and fill its placeholders."""
+
+    lang: str
+    table: dict[str, Any]
+
+    def __call__(self, key: str, **values: object) -> str:
+        node: Any = self.table
+        for part in key.split("."):
+            node = node[part]
+        return str(node).format(**values) if values else str(node)
+
+    def driver(self, name: str) -> str:
+        return str(self.table["drivers"].get(name, name))
+
+    def scenario(self, name: str) -> str:
+        entry = self.table["scenarios"].get(name)
+        return str(entry["name"]) if entry else name
+
+    def scenario_description(self, name: str) -> str:
+        entry = self.table["scenarios"].get(name)
+        return str(entry["description"]) if entry else ""
+
+    def period(self, years: tuple[int, int]) -> str:
+        first, last = years
+        return str(first) if first == last else self("meta.period", first=first, last=last)
+
+    # numbers in this language
+    def pct(self, value: float, decimals: int = 1) -> str:
+        return nf.format_percent(value, self.lang, decimals=decimals)
+
+    def count(self, value: float, signed: bool = False) -> str:
+        return nf.format_count(value, self.lang, signed=signed)
+
+    def number(self, value: float, decimals: int = 0) -> str:
+        return nf.format_number(value, self.lang, decimals=decimals)
+
+    def rank(self, value: float) -> str:
+        return nf.format_rank(value, self.lang)
+
+    def prob(self, value: float) -> str:
+        return nf.format_probability(value, self.lang)
+
+
+def texts_for(lang: str) -> Texts:
+    return Texts(lang, load_texts(lang))
+
+
+# -- places ---------------------------------------------------------------------------------
+def resolve_report_place(key: str, names: dict[str, str]) -> str:
+    """The place code for ``key`` (a code, or a unique name, case-insensitive); otherwise
+    a DataError suggesting near matches by code and by name."""
+    wanted = str(key).strip()
+    if wanted in names:
+        return wanted
+    if wanted.isdigit() and len(wanted) < 4 and wanted.zfill(4) in names:
+        return wanted.zfill(4)
+    folded = {code: name.casefold() for code, name in names.items()}
+    hits = [code for code, name in folded.items() if name == wanted.casefold()]
+    if len(hits) == 1:
+        return hits[0]
+    if len(hits) > 1:
+        listed = ", ".join(f"{c} ({names[c]})" for c in sorted(hits))
+        raise DataError(f"the name {wanted!r} fits {len(hits)} places: {listed}; give the code")
+    close = difflib.get_close_matches(wanted, list(names), n=3, cutoff=0.5)
+    by_name = difflib.get_close_matches(wanted.casefold(), list(folded.values()), n=3, cutoff=0.6)
+    close += [c for c, n in folded.items() if n in by_name and c not in close]
+    close += [c for c, n in folded.items()
+              if wanted.casefold() and wanted.casefold() in n and c not in close]  # fmt: skip
+    hint = (
+        "; did you mean " + ", ".join(f"{c} ({names[c]})" for c in close[:5]) + "?"
+        if close
+        else f"; codes run from {min(names)} to {max(names)}"
+    )
+    raise DataError(f"unknown place {wanted!r} ({len(names)} places in the run){hint}")
+
+
+# -- sources --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ReportSources:
+    """What a report reads: both fits, the panel (if found), the projection (optional)
+    and per-place reference lines (optional)."""
+
+    run: Path
+    migration: FitResult
+    jobs: FitResult
+    panel: Panel | None = None
+    projection: ProjectionResult | None = None
+    projection_path: Path | None = None
+    reference: pd.DataFrame | None = None  # year, value, label, place (place may be "")
+
+
+def read_place_reference(path: str | Path) -> pd.DataFrame:
+    """A reference-line CSV (``year, value``, optionally ``label`` and ``place``; see
+    :func:`attrbayes.plots.fan.read_reference`). Without a ``place`` column the lines are
+    for whichever single place the report is about (``place`` is then empty)."""
+    from attrbayes.plots.fan import read_reference
+
+    source = Path(path)
+    base = read_reference(source)
+    raw = pd.read_csv(source, sep=None, engine="python", encoding="utf-8-sig", dtype=str)
+    raw.columns = [str(c).strip().lower() for c in raw.columns]
+    if "place" not in raw.columns:
+        return base.assign(place="")
+    frame = pd.DataFrame(
+        {
+            "year": pd.to_numeric(raw["year"], errors="coerce"),
+            "value": pd.to_numeric(raw["value"], errors="coerce"),
+            "label": raw["label"].fillna(source.stem) if "label" in raw else source.stem,
+            "place": raw["place"].fillna("").str.strip().str.zfill(4),
+        }
+    )
+    frame["year"] = frame["year"].astype(np.int64)  # read_reference checked the numbers
+    return frame.sort_values(["place", "label", "year"]).reset_index(drop=True)
+
+
+def load_sources(
+    run: Path, *, projection: Path | None = None, jobs: Path | None = None,
+    data: Path | None = None, reference: Path | None = None,
+) -> ReportSources:  # fmt: skip
+    """Resolve a run directory (see :func:`attrbayes.pipeline.resolve_projection_runs`);
+    the projection is ``projection`` (a directory or a ``.nc`` file) or, when not given,
+    ``RUN/projection`` if present."""
+    from attrbayes.pipeline import PROJECTION_FILE, resolve_projection_runs
+
+    runs = resolve_projection_runs(run, jobs, data)
+    proj_path = None
+    if projection is not None:
+        proj_path = projection / PROJECTION_FILE if projection.is_dir() else projection
+        if not proj_path.is_file():
+            raise DataError(f"{proj_path}: no projection here")
+    elif run.is_dir() and (run / "projection" / PROJECTION_FILE).is_file():
+        proj_path = run / "projection" / PROJECTION_FILE
+    proj = ProjectionResult.load(proj_path) if proj_path is not None else None
+    ref = read_place_reference(reference) if reference is not None else None
+    return ReportSources(run, runs.migration, runs.jobs, runs.panel, proj, proj_path, ref)
+
+
+# -- shared computations --------------------------------------------------------------------
+def report_period(fit, years: tuple[int, int] | None = None) -> tuple[int, int]:
+    """``years`` checked against the fit, or the last ten fitted years by default."""
+    if years is not None:
+        return check_period(fit, years)
+    first, last = (int(y) for y in fit.design.years)
+    return max(first, last - PERIOD_YEARS + 1), last
+
+
+def attractiveness_by_year(fit) -> pd.DataFrame:
+    """Rows ``place, year, pct_median, pct_lower_50 ... pct_upper_95`` for every place
+    and fitted year (the same numbers as ``attractiveness_table(fit, by="year")``)."""
+    da = fit.latent_attractiveness.transpose("draw", "place", "year")
+    probs = [0.5]
+    for mass in INTERVALS:
+        probs += [(1 - mass) / 2, 1 - (1 - mass) / 2]
+    q = np.quantile(da.to_numpy() * 100, probs, axis=0)  # (prob, place, year)
+    places = [str(p) for p in da["place"].to_numpy()]
+    years = [int(y) for y in da["year"].to_numpy()]
+    index = pd.MultiIndex.from_product([places, years], names=["place", "year"])
+    columns = ["pct_median"] + [f"pct_{side}_{round(m * 100)}" for m in INTERVALS
+                                for side in ("lower", "upper")]  # fmt: skip
+    frame = pd.DataFrame({c: q[i].reshape(-1) for i, c in enumerate(columns)}, index=index)
+    return frame.reset_index()
+
+
+@dataclass(frozen=True)
+class ProjectionSummary:
+    """Per place and scenario: base population, quantiles at the milestone years and the
+    probability of growth from the base year (all places at once, per draw)."""
+
+    base_year: int
+    last_year: int
+    years: tuple[int, ...]  # milestone years (growth years and the last year)
+    scenarios: tuple[str, ...]
+    places: tuple[str, ...]
+    base: np.ndarray  # (scenario, place): median population in the base year
+    median: np.ndarray  # (scenario, place, year)
+    lower_80: np.ndarray
+    upper_80: np.ndarray
+    p_growth: np.ndarray  # (scenario, place, year): P(population[year] > population[base])
+
+    @classmethod
+    def compute(cls, projection: ProjectionResult, scenarios: Sequence[str]) -> ProjectionSummary:
+        pop = projection.ds["population"].sel(scenario=list(scenarios))
+        years = [int(y) for y in pop["year"].values]
+        base_year, last = years[0], years[-1]
+        wanted = sorted({*[y for y in GROWTH_YEARS if y in years and y != base_year], last})
+        arr = pop.transpose("scenario", "place", "year", "draw")
+        base_draws = arr.sel(year=base_year).to_numpy()  # (scenario, place, draw)
+        values = arr.sel(year=wanted).to_numpy()  # (scenario, place, year, draw)
+        q = np.quantile(values, [0.5, 0.1, 0.9], axis=-1)
+        growth = (values > base_draws[:, :, None, :]).mean(axis=-1)
+        return cls(
+            base_year=base_year, last_year=last, years=tuple(wanted),
+            scenarios=tuple(scenarios), places=tuple(projection.places),
+            base=np.median(base_draws, axis=-1), median=q[0], lower_80=q[1], upper_80=q[2],
+            p_growth=growth,
+        )  # fmt: skip
+
+    def frame(self, place: str) -> pd.DataFrame:
+        """Rows ``scenario, year, base, median, lower_80, upper_80, p_growth``."""
+        i = self.places.index(place)
+        rows = [
+            {"scenario": s, "year": y, "base": self.base[k, i], "median": self.median[k, i, j],
+             "lower_80": self.lower_80[k, i, j], "upper_80": self.upper_80[k, i, j],
+             "p_growth": self.p_growth[k, i, j]}
+            for k, s in enumerate(self.scenarios) for j, y in enumerate(self.years)
+        ]  # fmt: skip
+        return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class PlaceReport:
+    """One place's report: the HTML and the tables behind it (for the workbook)."""
+
+    place: str
+    name: str
+    html: str
+    tables: dict[str, pd.DataFrame]
+    projection_table: pd.DataFrame | None
+    lang: str
+    summary: dict[str, float] = field(default_factory=dict)  # for the index page
+
+    def xlsx_bytes(self) -> bytes:
+        """The report's tables as an xlsx workbook (see :func:`workbook_bytes`)."""
+        return workbook_bytes(self)
+
+
+class ReportBuilder:
+    """Shared computations for reports on any number of places of one run."""
+
+    def __init__(self, sources: ReportSources, *, years: tuple[int, int] | None = None,
+                 age_scenarios: Sequence[str] | None = None, dpi: int = DPI) -> None:  # fmt: skip
+        """``years``: the report period (default: each fit's last ten years);
+        ``age_scenarios``: the scenarios with age-group fan charts (default: the headline
+        scenario, historical; ``["all"]`` for all; each chart costs about a second)."""
+        self.sources = sources
+        self.fits = {"residential": sources.migration, "business": sources.jobs}
+        self.periods = {k: report_period(f, years) for k, f in self.fits.items()}
+        self.dpi = dpi
+        frame = sources.migration.design.frame
+        first = frame.groupby("place").first()
+        self.names = {str(p): str(first.loc[p, "name"]) if "name" in first else str(p)
+                      for p in first.index}  # fmt: skip
+        self.regions = {str(p): str(first.loc[p, "region"]) if "region" in first else ""
+                        for p in first.index}  # fmt: skip
+        self.counties = {str(p): str(first.loc[p, "county"]) if "county" in first else ""
+                         for p in first.index}  # fmt: skip
+        self.places = sorted(self.names)
+        proj = sources.projection
+        have = proj.scenarios if proj is not None else []
+        self.scenarios: tuple[str, ...] = tuple(
+            [s for s in SCENARIO_ORDER if s in have] + [s for s in have if s not in SCENARIO_ORDER]
+        )
+        self.headline = (HEADLINE_SCENARIO if HEADLINE_SCENARIO in self.scenarios
+                         else self.scenarios[0] if self.scenarios else "")  # fmt: skip
+        self.age_scenarios: tuple[str, ...] = ()
+        if not self.scenarios:
+            pass
+        elif age_scenarios is None:
+            self.age_scenarios = (self.headline,)
+        elif list(age_scenarios) == ["all"]:
+            self.age_scenarios = self.scenarios
+        else:
+            unknown = [s for s in age_scenarios if s not in self.scenarios]
+            if unknown:
+                raise DataError(f"unknown scenario(s) {unknown} for age-group charts; the "
+                                f"projection has {', '.join(self.scenarios)}")  # fmt: skip
+            self.age_scenarios = tuple(age_scenarios)
+
+    @property
+    def top(self) -> int:
+        """N of "among the N most (least) attractive": 10, fewer for small runs."""
+        return min(10, max(1, len(self.places) // 5))
+
+    def resolve(self, key: str) -> str:
+        return resolve_report_place(key, self.names)
+
+    # -- shared tables, computed on first use -----------------------------------------------
+    @cached_property
+    def attractiveness(self) -> dict[str, pd.DataFrame]:
+        """Period attractiveness with rank distributions, per kind, all places."""
+        out = {}
+        for kind, fit in self.fits.items():
+            table = ranked_attractiveness(fit, years=self.periods[kind], top=self.top)
+            out[kind] = table.assign(place=table["place"].astype(str)).set_index(
+                "place", drop=False
+            )
+        return out
+
+    @cached_property
+    def attractiveness_by_year(self) -> dict[str, pd.DataFrame]:
+        """Attractiveness per place and fitted year (% per year) with 50/80/95 %
+        intervals, per kind: the ``pct_*`` columns of :func:`attractiveness_table` with
+        ``by="year"``, all quantiles in one pass (that function also computes persons)."""
+        return {kind: attractiveness_by_year(fit) for kind, fit in self.fits.items()}
+
+    @cached_property
+    def gates(self) -> dict[str, Any]:
+        return {kind: fit.convergence() for kind, fit in self.fits.items()}
+
+    @property
+    def gate_failed(self) -> bool:
+        return any(not g.passed for g in self.gates.values())
+
+    @cached_property
+    def decomposers(self) -> dict[str, Decomposer]:
+        jobs_table, breaks = None, ()
+        panel, fit = self.sources.panel, self.sources.jobs
+        if panel is not None and panel.has("jobs"):
+            from attrbayes.features.design import level_data
+
+            jobs_table = level_data(panel, fit.design.level).tables["jobs"]
+            breaks = panel.manifest.series_breaks.get("jobs", ())
+        return {
+            "residential": Decomposer(self.sources.migration, self.periods["residential"]),
+            "business": Decomposer(fit, self.periods["business"], jobs=jobs_table,
+                                   breaks=breaks),
+        }  # fmt: skip
+
+    @cached_property
+    def projection_summary(self) -> ProjectionSummary | None:
+        proj = self.sources.projection
+        return ProjectionSummary.compute(proj, self.scenarios) if proj is not None else None
+
+    @cached_property
+    def projection_mismatch(self) -> list[str]:
+        """Which fits the projection was not made from (by data hash and spec)."""
+        proj = self.sources.projection
+        if proj is None:
+            return []
+        attrs = proj.ds.attrs
+        out = []
+        for key, fit in (("migration", self.sources.migration), ("jobs", self.sources.jobs)):
+            stored = attrs.get(f"{key}_data_hash")
+            if stored is not None and str(stored) != str(fit.tree.attrs.get("data_hash")):
+                out.append(key)
+        return out
+
+    def prepare(self) -> None:
+        """Compute every shared table now (before a loop over places)."""
+        _ = self.attractiveness, self.attractiveness_by_year, self.gates
+        _ = self.projection_summary, self.projection_mismatch
+        for decomposer in self.decomposers.values():
+            decomposer.prepare()
+
+    def reference_for(self, place: str) -> pd.DataFrame | None:
+        ref = self.sources.reference
+        if ref is None:
+            return None
+        rows = ref[(ref["place"] == place) | (ref["place"] == "")]
+        return rows.drop(columns="place") if not rows.empty else None
+
+    # -- one place ----------------------------------------------------------------------------
+    def build(self, place: str, *, lang: str = "nb", index_href: str | None = None,
+              generated: dt.date | None = None) -> PlaceReport:  # fmt: skip
+        """The report of ``place`` (a code or a unique name) in ``lang``."""
+        code = self.resolve(place)
+        t = texts_for(lang)
+        return _PlaceBuild(self, code, t, index_href, generated or dt.date.today()).run()
+
+
+# -- figures --------------------------------------------------------------------------------
+def _data_uri(fig: Figure, dpi: int) -> str:
+    return "data:image/png;base64," + base64.b64encode(figure_bytes(fig, dpi=dpi)).decode()
+
+
+def _number_formatter(t: Texts, *, signed: bool = False) -> FuncFormatter:
+    return FuncFormatter(lambda v, _pos: nf.format_tick(v, t.lang, signed=signed and v != 0))
+
+
+def _relabel_legend(ax, mapping: dict[str, str]) -> None:
+    legend = ax.get_legend()
+    if legend is not None:
+        for text in legend.get_texts():
+            text.set_text(mapping.get(text.get_text(), text.get_text()))
+
+
+def _chart_mapping(t: Texts) -> dict[str, str]:
+    mapping = {f"{round(m * 100)} % interval": t("charts.band", pct=round(m * 100))
+               for m in INTERVALS}  # fmt: skip
+    mapping.update({"median": t("charts.median"), "observed": t("charts.observed"),
+                    "same rate everywhere: no rank": t("charts.no_rank")})  # fmt: skip
+    return mapping
+
+
+def pct_decimals(*values: float) -> int:
+    """Decimals for an attractiveness and its interval: one, or two when all of them are
+    below 0.1 % in size (so that a small value does not show as 0.0 %)."""
+    finite = [abs(v) for v in values if math.isfinite(v)]
+    return 2 if finite and max(finite) < 0.1 else 1
+
+
+class _PlaceBuild:
+    """Everything about one place's report (a short-lived helper of ReportBuilder)."""
+
+    def __init__(self, builder: ReportBuilder, code: str, t: Texts, index_href: str | None,
+                 generated: dt.date) -> None:  # fmt: skip
+        self.b = builder
+        self.code = code
+        self.t = t
+        self.name = builder.names[code]
+        self.label = f"{self.name} ({code})"
+        self.index_href = index_href
+        self.generated = generated
+        self.tables: dict[str, pd.DataFrame] = {}
+        self.summary: dict[str, float] = {}
+
+    def run(self) -> PlaceReport:
+        t, b = self.t, self.b
+        projected = b.projection_summary is not None and self.code in b.projection_summary.places
+        context: dict[str, Any] = {
+            "lang": t("meta.html_lang"),
+            "title": t("meta.title", place=self.label),
+            "subtitle": t("meta.subtitle"),
+            "place_line": t("meta.place_line", code=self.code, region=b.regions[self.code],
+                            county=b.counties[self.code]),
+            "generated": t("meta.generated", date=self.generated.isoformat(),
+                           version=__version__),
+            "index_href": self.index_href,
+            "index_label": t("meta.back_to_index"),
+            "contents": t("meta.contents"),
+            "banner": self.banner(),
+            "notices": self.notices(projected),
+            "sections": t.table["sections"],
+        }  # fmt: skip
+        context["key"] = self.key_figures(projected)
+        context["how"] = [t(f"how.{k}") for k in t.table["how"]]
+        context["how_title"] = t("sections.how_to_read")
+        context["attractiveness"] = self.attractiveness_section()
+        context["decompositions"] = self.decomposition_section()
+        context["projection"] = self.projection_section() if projected else None
+        context["method"] = self.method_section()
+        context["toc"] = self.toc(context)
+        html = _environment().get_template("report.html.j2").render(**context)
+        proj_table = None
+        if projected:
+            unit = resolve_unit(b.sources.projection, "place", self.code)
+            proj_table = unit_quantile_table(b.sources.projection, unit,
+                                             scenarios=list(b.scenarios))  # fmt: skip
+        return PlaceReport(self.code, self.name, html, self.tables, proj_table, t.lang,
+                           self.summary)  # fmt: skip
+
+    # -- header ---------------------------------------------------------------------------------
+    def banner(self) -> dict[str, str] | None:
+        t, b = self.t, self.b
+        failed = [t(f"warning.fit_{'migration' if k == 'residential' else 'jobs'}",
+                    spec=b.fits[k].spec.name)
+                  for k, g in b.gates.items() if not g.passed]  # fmt: skip
+        if not failed:
+            return None
+        fits = f" {t('warning.and')} ".join(failed)
+        return {"title": t("warning.gate_failed_title"), "text": t("warning.gate_failed",
+                                                                     fits=fits)}  # fmt: skip
+
+    def notices(self, projected: bool) -> list[dict[str, str]]:
+        t, b = self.t, self.b
+        out = []
+        if b.sources.projection is None:
+            out.append({"title": t("warning.no_projection_title"),
+                        "text": t("warning.no_projection")})  # fmt: skip
+        elif not projected:
+            out.append({"title": t("warning.no_projection_title"),
+                        "text": t("warning.place_not_projected")})  # fmt: skip
+        if b.projection_mismatch:
+            out.append({"title": t("method.projection"),
+                        "text": t("warning.projection_mismatch",
+                                  which=", ".join(b.projection_mismatch))})  # fmt: skip
+        return out
+
+    def toc(self, context: dict[str, Any]) -> list[tuple[str, str]]:
+        s = self.t.table["sections"]
+        items = [("key-figures", s["key_figures"]), ("how-to-read", s["how_to_read"]),
+                 ("attractiveness", s["attractiveness"]), ("ranking", s["ranking"]),
+                 ("decomposition", s["decomposition"])]  # fmt: skip
+        if context["projection"] is not None:
+            items.append(("projection", context["projection"]["title"]))
+        items.append(("method", s["method"]))
+        return items
+
+    # -- key figures ----------------------------------------------------------------------------
+    def attractiveness_row(self, kind: str) -> pd.Series:
+        return self.b.attractiveness[kind].loc[self.code]
+
+    def key_figures(self, projected: bool) -> dict[str, Any]:
+        t, b = self.t, self.b
+        cards, sentences = [], []
+        rows = []
+        for kind in KINDS:
+            row = self.attractiveness_row(kind)
+            period = t.period(b.periods[kind])
+            n = len(b.attractiveness[kind])
+            digits = pct_decimals(row["pct_median"], row["pct_lower_80"], row["pct_upper_80"])
+            values = {
+                "period": period, "value": t.pct(row["pct_median"], digits),
+                "lower": t.pct(row["pct_lower_80"], digits),
+                "upper": t.pct(row["pct_upper_80"], digits),
+                "rank": t.rank(row["rank_median"]), "n": t.number(n),
+                "rank_lower": t.rank(row["rank_lower_80"]),
+                "rank_upper": t.rank(row["rank_upper_80"]),
+            }  # fmt: skip
+            verdict = ("positive" if row["pct_lower_80"] > 0 else
+                       "negative" if row["pct_upper_80"] < 0 else "unclear")  # fmt: skip
+            unit = "persons" if kind == "residential" else "jobs"
+            persons = t(f"sentences.{unit}", persons=t.count(row["persons_median"], True),
+                        lower=t.count(row["persons_lower_80"], True),
+                        upper=t.count(row["persons_upper_80"], True))  # fmt: skip
+            sentences.append(" ".join([t(f"sentences.{kind}", **values), persons,
+                                       t(f"sentences.{kind}_{verdict}")]))  # fmt: skip
+            per_year = "cards.per_year_pct" if kind == "residential" else "cards.per_year_pct_jobs"
+            cards.append({
+                "title": t(f"cards.{kind}"), "value": values["value"],
+                "unit": t(per_year, period=period), "tone": verdict,
+                "lines": [t("cards.interval", lower=values["lower"], upper=values["upper"]),
+                          t("cards.rank", rank=values["rank"], n=values["n"]),
+                          t("cards.rank_interval", lower=values["rank_lower"],
+                            upper=values["rank_upper"])],
+            })  # fmt: skip
+            rows.append({
+                "kind": kind, "period": f"{b.periods[kind][0]}-{b.periods[kind][1]}",
+                **{c: float(row[c]) for c in ("pct_median", "pct_lower_80", "pct_upper_80",
+                                              "persons_median", "persons_lower_80",
+                                              "persons_upper_80", "rank_median",
+                                              "rank_lower_80", "rank_upper_80")},
+                "n_places": n,
+            })  # fmt: skip
+            self.summary[f"{kind}_pct_median"] = float(row["pct_median"])
+        self.tables["attractiveness"] = pd.DataFrame(rows)
+        scenario_table = None
+        if projected:
+            scenario_table = self.projection_key_figures(cards, sentences)
+        return {"cards": cards, "sentences": sentences, "scenarios": scenario_table}
+
+    def projection_key_figures(self, cards: list, sentences: list) -> dict[str, Any]:
+        t, b = self.t, self.b
+        summary = b.projection_summary
+        frame = summary.frame(self.code)
+        self.tables["scenarios"] = frame
+        last, base_year = summary.last_year, summary.base_year
+        base = float(frame["base"].iloc[0])
+        headline = b.headline
+        growth_years = [y for y in summary.years if y in GROWTH_YEARS] or [last]
+
+        def cell(scenario: str, year: int, column: str) -> float:
+            hit = frame[(frame["scenario"] == scenario) & (frame["year"] == year)]
+            return float(hit[column].iloc[0])
+
+        med = cell(headline, last, "median")
+        cards.append({
+            "title": t("cards.population", year=base_year), "value": t.number(base),
+            "unit": t("cards.population_base", year=base_year), "tone": "plain",
+            "lines": [
+                t("cards.projected_line", year=last, scenario=t.scenario(headline).lower(),
+                  value=t.number(nf.round_to(med))),
+                t("cards.interval", lower=t.number(nf.round_to(cell(headline, last, "lower_80"))),
+                  upper=t.number(nf.round_to(cell(headline, last, "upper_80")))),
+            ],
+        })  # fmt: skip
+        year = growth_years[-1]
+        cards.append({
+            "title": t("cards.growth"), "value": t.prob(cell(headline, year, "p_growth")),
+            "unit": t("cards.growth_detail", base_year=base_year, year=year,
+                      scenario=t.scenario(headline).lower()),
+            "tone": "plain",
+            "lines": [t("sentences.growth_item", p=t.prob(cell(headline, y, "p_growth")),
+                        year=y) for y in growth_years[:-1]],
+        })  # fmt: skip
+        self.summary["population_last"] = med
+        self.summary["population_last_year"] = float(last)
+        rows = []
+        for s in b.scenarios:
+            m, lo, hi = (nf.round_to(cell(s, last, c)) for c in ("median", "lower_80",
+                                                                  "upper_80"))  # fmt: skip
+            items = [t("sentences.growth_item", p=t.prob(cell(s, y, "p_growth")), year=y)
+                     for y in growth_years]  # fmt: skip
+            sentences.append(
+                t("sentences.projection", scenario=t.scenario(s), median=t.number(m),
+                  year=last, lower=t.number(lo), upper=t.number(hi), base=t.number(base),
+                  base_year=base_year)
+                + " " + t("sentences.growth", base_year=base_year,
+                          probabilities=", ".join(items))
+            )  # fmt: skip
+            rows.append([t.scenario(s), t.number(m), f"{t.number(lo)} – {t.number(hi)}",
+                         *[t.prob(cell(s, y, "p_growth")) for y in growth_years]])  # fmt: skip
+        headers = [t("tables.scenario"), f"{t('tables.median')} {last}",
+                   f"{t('tables.interval_80')} {last}",
+                   *[t("tables.growth_to", year=y) for y in growth_years]]  # fmt: skip
+        return {"headers": headers, "rows": rows}
+
+    # -- attractiveness -----------------------------------------------------------------------
+    def labels(self) -> ChartLabels:
+        t = self.t
+        return ChartLabels(
+            xlabel_year=t("charts.year"), ylabel=t("charts.attractiveness_ylabel"),
+            median=t("charts.median"), band=t("charts.band", pct="{pct}"),
+            period=t("charts.period"), zero=t("charts.zero"),
+            rank_xlabel=t("charts.rank_xlabel"), rank_others=t("charts.rank_others"),
+        )  # fmt: skip
+
+    def attractiveness_section(self) -> dict[str, Any]:
+        t, b = self.t, self.b
+        number = lambda v: nf.format_tick(v, t.lang, signed=v != 0)  # noqa: E731
+        panels = [(t(f"charts.{k}_panel"),
+                   attractiveness_path_data(b.attractiveness_by_year[k], self.code))
+                  for k in KINDS]  # fmt: skip
+        for kind, (_, data) in zip(KINDS, panels, strict=True):
+            self.tables[f"attractiveness_{kind}_years"] = data
+        fig = plot_attractiveness_paths(
+            panels, labels=self.labels(), period=[b.periods[k] for k in KINDS], number=number,
+            title=t("charts.attractiveness_title", place=self.label),
+        )  # fmt: skip
+        paths = {"chart": _data_uri(fig, b.dpi),
+                 "alt": t("charts.attractiveness_title", place=self.label)}  # fmt: skip
+        rank_panels, lines = [], []
+        for kind in KINDS:
+            data = rank_plot_data(b.attractiveness[kind], self.code)
+            title = t("charts.rank_title", place=t(f"cards.{kind}"), n=t.number(len(data)),
+                      period=t.period(b.periods[kind]))  # fmt: skip
+            rank_panels.append((title, data))
+            row = self.attractiveness_row(kind)
+            top = b.top
+            lines.append(t("sentences.rank_odds", kind=t(f"cards.{kind}"),
+                           rank=t.rank(row["rank_median"]), n=t.number(len(data)),
+                           lower=t.rank(row["rank_lower_80"]), upper=t.rank(row["rank_upper_80"]),
+                           top=top, p_top=t.prob(row[f"p_top_{top}"]),
+                           p_bottom=t.prob(row[f"p_bottom_{top}"])))  # fmt: skip
+        fig = plot_rank(rank_panels, labels=self.labels(), number=number,
+                        highlight_label=self.label)  # fmt: skip
+        ranking = {"chart": _data_uri(fig, b.dpi), "alt": t("sections.ranking"), "lines": lines}
+        return {"paths": paths, "ranking": ranking}
+
+    # -- decompositions -----------------------------------------------------------------------
+    def decomposition_section(self) -> list[dict[str, Any]]:
+        from attrbayes.plots.decomposition import decomposition_plot_data, plot_decomposition
+
+        t, b = self.t, self.b
+        out = []
+        for kind, key in (("residential", "population"), ("business", "jobs")):
+            dec = b.decomposers[kind].decompose(self.code)
+            period = t.period(dec.years)
+            unit = t("charts.persons") if dec.kind == "migration" else t("charts.jobs")
+            data = decomposition_plot_data(dec)
+            data["label"] = [("= " if total else "") + t.driver(d) for d, total in
+                             zip(dec_labels(data), data["is_total"], strict=True)]  # fmt: skip
+            title = t(f"charts.decomposition_{key}", place=self.label, period=period)
+            fig = plot_decomposition(data, title=title, unit=unit)
+            ax = fig.axes[0]
+            ax.set_xlabel(t("charts.decomposition_xlabel", unit=unit))
+            ax.xaxis.set_major_formatter(_number_formatter(t, signed=True))
+            _relabel_legend(ax, _chart_mapping(t))
+            if len(fig.axes) > 1:
+                fig.axes[1].set_ylabel(t("charts.decomposition_colourbar",
+                                         n=t.number(dec.n_places)))  # fmt: skip
+            self.tables[f"{key}_decomposition"] = dec.table
+            out.append({
+                "id": f"decomposition-{key}",
+                "title": t(f"sections.{key}_decomposition", period=period),
+                "chart": _data_uri(fig, b.dpi), "alt": title,
+                "table": self.decomposition_table(dec, unit),
+                "notes": [self.note(n) for n in dec.notes],
+            })  # fmt: skip
+        return out
+
+    def note(self, note: str) -> str:
+        """A decomposition note in the report's language where the texts have it (the
+        module's notes are English; those with variable content stay so)."""
+        known = {"total job change = private job change + the public-sector rows":
+                 "notes.total_job_change"}  # fmt: skip
+        return self.t(known[note]) if note in known else note
+
+    def decomposition_table(self, dec: Decomposition, unit: str) -> dict[str, Any]:
+        t = self.t
+        rows = []
+        for r in dec.table.itertuples():
+            interval = ("" if r.lower_80 == r.upper_80 else
+                        f"{t.count(r.lower_80, True)} – {t.count(r.upper_80, True)}")  # fmt: skip
+            rank = ("" if not math.isfinite(r.national_rank) else
+                    f"{t.rank(r.national_rank)} / {t.number(r.n_places)}")  # fmt: skip
+            label = ("= " if r.group == "total" else "") + t.driver(r.driver)
+            rows.append({"cells": [label, t.count(r.median, True), interval,
+                                   nf.format_percent(r.median_pct, t.lang, decimals=2),
+                                   rank],
+                         "total": r.group == "total"})  # fmt: skip
+        headers = [t("tables.driver"), t("tables.per_year", unit=unit),
+                   t("tables.interval_80"), t("tables.pct"), t("tables.rank")]  # fmt: skip
+        return {"headers": headers, "rows": rows}
+
+    # -- projection ---------------------------------------------------------------------------
+    def projection_section(self) -> dict[str, Any]:
+        from attrbayes.plots.fan import (
+            age_group_fan_data,
+            fan_chart_data,
+            plot_age_group_fans,
+            plot_fan_chart,
+        )
+
+        t, b = self.t, self.b
+        proj = b.sources.projection
+        unit = resolve_unit(proj, "place", self.code)
+        data = fan_chart_data(proj, "population", unit, scenarios=list(b.scenarios),
+                              reference=b.reference_for(self.code))  # fmt: skip
+        mapping = _chart_mapping(t)
+        for s in b.scenarios:
+            mapping[f"{s}: median, 80 % interval"] = t("charts.fan_scenario_legend",
+                                                       scenario=t.scenario(s))  # fmt: skip
+        persons = t("charts.persons")
+        fig = plot_fan_chart(data, title=t("charts.fan_overview", place=self.label),
+                             ylabel=persons, overlay=True)  # fmt: skip
+        self._localise_fan(fig, mapping)
+        overview = {"chart": _data_uri(fig, b.dpi), "alt": t("charts.fan_overview",
+                                                              place=self.label)}  # fmt: skip
+        value_cols = ["lower_95", "upper_95", "median"]
+        limits = data[value_cols].to_numpy(float)
+        low, high = float(np.nanmin(limits)), float(np.nanmax(limits))
+        pad = 0.04 * (high - low or abs(high) or 1.0)
+        fans = []
+        for s in b.scenarios:
+            rows = data[(data["series"] != "projection") | (data["scenario"] == s)]
+            fig = plot_fan_chart(rows, title=t("charts.fan_title", place=self.label),
+                                 ylabel=persons)  # fmt: skip
+            fig.set_size_inches(6.4, 4.2)
+            fig.axes[0].set_title(t.scenario(s))
+            fig.axes[0].set_ylim(low - pad, high + pad)
+            self._localise_fan(fig, mapping)
+            fig.suptitle(t("charts.fan_title", place=self.label), fontsize=10)
+            fig.tight_layout()
+            fans.append({"name": t.scenario(s), "description": t.scenario_description(s),
+                         "chart": _data_uri(fig, b.dpi),
+                         "alt": f"{t('charts.fan_title', place=self.label)}: "
+                                f"{t.scenario(s)}"})  # fmt: skip
+        ages = []
+        for s in b.age_scenarios:
+            frame = age_group_fan_data(proj, unit, s)
+            title = t("charts.age_title", place=self.label, scenario=t.scenario(s).lower())
+            fig = plot_age_group_fans(frame, title=title)
+            for ax in fig.axes:
+                group = ax.get_title().removeprefix("aged ")
+                ax.set_title(t("charts.age_panel", group=group))
+            self._localise_fan(fig, mapping)
+            ages.append({"name": t.scenario(s), "chart": _data_uri(fig, b.dpi), "alt": title})
+        ref = b.reference_for(self.code)
+        method = t("method.reference", labels=", ".join(sorted(set(ref["label"])))) \
+            if ref is not None else None  # fmt: skip
+        return {
+            "title": t("sections.projection", year=b.projection_summary.last_year),
+            "overview": overview, "fans": fans, "ages": ages, "reference": method,
+            "scenario_notes": [(t.scenario(s), t.scenario_description(s))
+                               for s in b.scenarios],
+        }  # fmt: skip
+
+    def _localise_fan(self, fig: Figure, mapping: dict[str, str]) -> None:
+        t = self.t
+        for ax in fig.axes:
+            ax.set_xlabel(t("charts.year"))
+            ax.yaxis.set_major_formatter(_number_formatter(t))
+            _relabel_legend(ax, mapping)
+
+    # -- method -------------------------------------------------------------------------------
+    def method_section(self) -> dict[str, Any]:
+        t, b = self.t, self.b
+        groups = []
+        panel = b.sources.panel
+        if panel is not None:
+            m = panel.manifest
+            written = m.provenance.get("written", "")
+            lines = [t("method.data_line", name=m.name, structure=m.structure,
+                       first=m.first_year, last=m.last_year,
+                       written=str(written)[:10] or "?")]  # fmt: skip
+            if m.description:
+                lines.append(t("method.description", text=m.description))
+            groups.append({"title": t("method.data"), "lines": lines})
+        lines = []
+        for kind, key in (("residential", "migration_line"), ("business", "jobs_line")):
+            fit = b.fits[kind]
+            first, last = fit.design.years
+            lines.append(t(f"method.{key}", spec=fit.spec.name, priors=fit.priors.name,
+                           level=fit.design.level, first=first, last=last,
+                           sampler=fit.sampler.describe()))  # fmt: skip
+        fit_attrs = b.sources.migration.tree.attrs
+        lines.append(t("method.fitted_with", version=fit_attrs.get("attrbayes_version", "?"),
+                       date=str(fit_attrs.get("created", "?"))[:10]))  # fmt: skip
+        lines.append(t("method.method_text"))
+        groups.append({"title": t("method.models"), "lines": lines})
+        proj = b.sources.projection
+        if proj is not None:
+            attrs = proj.ds.attrs
+            noise = t("method.noise_on") if int(attrs.get("process_noise", 1)) else \
+                t("method.noise_off")  # fmt: skip
+            lines = [t("method.projection_line", draws=t.number(proj.ds.sizes["draw"]),
+                       assumptions=attrs.get("assumptions", "?"),
+                       alternative=attrs.get("alternative", "?"),
+                       base_year=attrs.get("base_year", b.projection_summary.base_year),
+                       noise=noise)]  # fmt: skip
+            if attrs.get("notes"):
+                lines.append(str(attrs["notes"]))
+            groups.append({"title": t("method.projection"), "lines": lines})
+        gate_lines = []
+        for kind, gate in b.gates.items():
+            label = t(f"warning.fit_{'migration' if kind == 'residential' else 'jobs'}",
+                      spec=b.fits[kind].spec.name)  # fmt: skip
+            line = gate.summary_line().split(": ", 1)[-1]
+            status = "gate_passed" if gate.passed else "gate_failed"
+            gate_lines.append({"text": t(f"method.{status}", fit=label[:1].upper() + label[1:],
+                                         line=line), "failed": not gate.passed})  # fmt: skip
+        gate_lines.append({"text": t("method.gate_explained"), "failed": False})
+        groups.append({"title": t("method.diagnostics"), "lines": gate_lines})
+        groups.append({"title": "attrbayes", "lines": [t("method.software",
+                                                          version=__version__)]})  # fmt: skip
+        for group in groups:
+            group["lines"] = [line if isinstance(line, dict) else {"text": line, "failed": False}
+                              for line in group["lines"]]  # fmt: skip
+        return {"title": t("sections.method"), "groups": groups}
+
+
+def dec_labels(data: pd.DataFrame) -> list[str]:
+    """Driver names of :func:`decomposition_plot_data` rows (totals without ``= ``)."""
+    return [str(label).removeprefix("= ") for label in data["label"]]
+
+
+# -- templates ------------------------------------------------------------------------------
+@cache
+def _environment():
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader(TEXTS_PACKAGE, "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def index_html(builder: ReportBuilder, reports: Sequence[PlaceReport], *, lang: str,
+               files: dict[str, str], generated: dt.date | None = None) -> str:  # fmt: skip
+    """The index page: every place with a link to its report and its headline numbers."""
+    t = texts_for(lang)
+    has_pop = any("population_last" in r.summary for r in reports)
+    last = next((int(r.summary["population_last_year"]) for r in reports
+                 if "population_last_year" in r.summary), None)  # fmt: skip
+    headline = builder.headline
+    headers = [
+        t("meta.index_code"),
+        t("meta.index_place"),
+        t("meta.index_residential", period=t.period(builder.periods["residential"])),
+        t("meta.index_business", period=t.period(builder.periods["business"])),
+    ]
+    if has_pop:
+        headers.append(t("meta.index_population", year=last,
+                         scenario=t.scenario(headline).lower()))  # fmt: skip
+    rows = []
+    for r in sorted(reports, key=lambda r: r.place):
+        cells = [t.pct(r.summary.get("residential_pct_median", float("nan")), 2),
+                 t.pct(r.summary.get("business_pct_median", float("nan")), 2)]  # fmt: skip
+        if has_pop:
+            cells.append(t.number(nf.round_to(r.summary.get("population_last", float("nan")))))
+        rows.append({"code": r.place, "name": r.name, "href": files[r.place], "cells": cells})
+    return _environment().get_template("index.html.j2").render(
+        lang=t("meta.html_lang"), title=t("meta.index_title"), intro=t("meta.index_intro"),
+        headers=headers, rows=rows,
+        generated=t("meta.generated", date=(generated or dt.date.today()).isoformat(),
+                    version=__version__),
+        banner=(t("warning.gate_failed_title") if builder.gate_failed else None),
+    )  # fmt: skip
+
+
+# -- workbook -------------------------------------------------------------------------------
+def _sheet(workbook, title: str, frame: pd.DataFrame, *, lang: str,
+           decimals: dict[str, int] | None = None) -> None:  # fmt: skip
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    sheet = workbook.create_sheet(title[:31])
+    sheet.append([str(c) for c in frame.columns])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    decimals = decimals or {}
+    for record in frame.itertuples(index=False):
+        values = []
+        for v in record:
+            if isinstance(v, (float, np.floating)):
+                values.append(None if not math.isfinite(float(v)) else float(v))
+            elif isinstance(v, (np.integer,)):
+                values.append(int(v))
+            else:
+                values.append(v)
+        sheet.append(values)
+    for j, column in enumerate(frame.columns, start=1):
+        places = decimals.get(str(column), 0)
+        for (cell,) in sheet.iter_rows(min_row=2, min_col=j, max_col=j):
+            if isinstance(cell.value, float):
+                if lang == "nb":
+                    cell.number_format = norwegian_number_format(cell.value, places)
+                else:
+                    cell.number_format = EXCEL_FORMAT + ("." + "0" * places if places else "")
+        width = max(10, min(40, len(str(column)) + 2))
+        sheet.column_dimensions[get_column_letter(j)].width = width
+    sheet.freeze_panes = "A2"
+
+
+def _excel_decimals(column: str) -> int:
+    """Decimals shown for a workbook column (by its table name, before translation)."""
+    if column.startswith("pct"):
+        return 3
+    if column.startswith("rank") or column in ("p_growth",):
+        return 1 if column.startswith("rank") else 2
+    if column in ("median", "lower_80", "upper_80", "lower_95", "upper_95"):
+        return 1
+    return 0
+
+
+def workbook_bytes(report: PlaceReport) -> bytes:
+    """The report's tables as xlsx: attractiveness (period and by year), both growth
+    decompositions, the scenarios' key figures and the projection's quantile table (one
+    sheet per scenario, from :func:`attrbayes.reporting.projection_tables.excel_bytes`).
+    Norwegian number formats (``1 234``, decimal comma) when the report is in ``nb``."""
+    from openpyxl import Workbook, load_workbook
+
+    t = texts_for(report.lang)
+    h = t.table["tables"]
+    if report.projection_table is not None:
+        workbook = load_workbook(
+            io.BytesIO(excel_bytes(report.projection_table, norwegian=report.lang == "nb"))
+        )
+        for sheet in workbook.worksheets:
+            sheet.title = t("tables.sheet_projection", scenario=t.scenario(sheet.title))[:31]
+    else:
+        workbook = Workbook()
+        workbook.remove(workbook.active)
+    h = {**h, "base": t("tables.base"), "p_growth": t("tables.p_growth"),
+         **{f"population_{c}": h[c] for c in ("median", "lower_80", "upper_80")}}  # fmt: skip
+    sheets: list[tuple[str, pd.DataFrame]] = []
+    att = report.tables["attractiveness"].copy()
+    att["kind"] = [t(f"cards.{k}") for k in att["kind"]]
+    sheets.append((h["sheet_attractiveness"], att))
+    years = []
+    for kind in KINDS:
+        frame = report.tables[f"attractiveness_{kind}_years"].copy()
+        frame.insert(0, "kind", t(f"cards.{kind}"))
+        years.append(frame)
+    sheets.append((h["sheet_attractiveness_years"], pd.concat(years, ignore_index=True)))
+    for key in ("population", "jobs"):
+        dec = report.tables[f"{key}_decomposition"].drop(columns="group")
+        dec = dec.assign(driver=[t.driver(d) for d in dec["driver"]])
+        sheets.append(
+            (
+                h[f"sheet_{key}_decomposition"],
+                dec.rename(columns={"median_pct": "pct", "national_rank": "rank"}),
+            )
+        )
+    if "scenarios" in report.tables:
+        sc = report.tables["scenarios"].copy()
+        sc["scenario"] = [t.scenario(s) for s in sc["scenario"]]
+        sc = sc.rename(columns={c: f"population_{c}" for c in ("median", "lower_80",
+                                                               "upper_80")})  # fmt: skip
+        sheets.append((h["sheet_scenarios"], sc))
+    for position, (title, frame) in enumerate(sheets):
+        decimals = {h.get(str(c), str(c)): _excel_decimals(str(c)) for c in frame.columns}
+        _sheet(workbook, title, frame.rename(columns=lambda c: h.get(str(c), str(c))),
+               lang=report.lang, decimals=decimals)  # fmt: skip
+        workbook.move_sheet(workbook[title[:31]], offset=-(len(workbook.sheetnames) - 1)
+                            + position)  # fmt: skip
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+# -- writing --------------------------------------------------------------------------------
+def check_targets(paths: Iterable[Path], *, force: bool) -> None:
+    """Refuse to overwrite existing files unless ``force``."""
+    existing = [p for p in paths if p.exists()]
+    if existing and not force:
+        shown = ", ".join(str(p) for p in existing[:3])
+        more = f" and {len(existing) - 3} more" if len(existing) > 3 else ""
+        raise DataError(f"{shown}{more} already exist(s); pass --force to replace")
+
+
+def write_report(report: PlaceReport, out: Path, *, xlsx: Path | None = None) -> list[Path]:
+    """Write the HTML (and the workbook) atomically; returns the paths written."""
+    written = [atomic_write_text(out, report.html)]
+    if xlsx is not None:
+        written.append(atomic_write_bytes(xlsx, report.xlsx_bytes()))
+    return written
+
+
+def write_all(
+    builder: ReportBuilder, out_dir: Path, *, lang: str = "nb", xlsx: bool = True,
+    progress: Callable[[str], None] | None = None, workers: int = 1,
+    spec: BuilderSpec | None = None,
+) -> tuple[list[Path], list[PlaceReport]]:  # fmt: skip
+    """One report per place into ``out_dir`` (``CODE.html``, ``CODE.xlsx``) and an
+    ``index.html`` linking them; ``progress`` is called with each place's code when done.
+    Reports keep only their summaries in memory (their HTML is written and dropped).
+
+    With ``workers > 1`` and a ``spec`` (how to rebuild the builder), places are shared
+    out to that many processes, each of which loads the run and computes the shared
+    tables once (a few seconds each) before it draws its places."""
+    files = {code: f"{code}.html" for code in builder.places}
+    written: list[Path] = []
+    done: list[PlaceReport] = []
+    if workers > 1 and spec is not None and len(builder.places) > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        context = multiprocessing.get_context("spawn")  # no fork of a threaded process
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                                 initializer=_worker_init, initargs=(spec,)) as pool:  # fmt: skip
+            futures = [pool.submit(_worker_place, code, out_dir, lang, xlsx)
+                       for code in builder.places]  # fmt: skip
+            for future in as_completed(futures):
+                paths, report = future.result()
+                written += paths
+                done.append(report)
+                if progress is not None:
+                    progress(report.place)
+    else:
+        builder.prepare()
+        for code in builder.places:
+            paths, report = _write_place(builder, code, out_dir, lang, xlsx)
+            written += paths
+            done.append(report)
+            if progress is not None:
+                progress(code)
+    written.append(
+        atomic_write_text(out_dir / "index.html", index_html(builder, done, lang=lang, files=files))
+    )
+    return written, done
+
+
+def _write_place(builder: ReportBuilder, code: str, out_dir: Path, lang: str,
+                 xlsx: bool) -> tuple[list[Path], PlaceReport]:  # fmt: skip
+    report = builder.build(code, lang=lang, index_href="index.html")
+    paths = write_report(report, out_dir / f"{code}.html",
+                         xlsx=out_dir / f"{code}.xlsx" if xlsx else None)  # fmt: skip
+    return paths, PlaceReport(report.place, report.name, "", {}, None, lang, report.summary)
+
+
+@dataclass(frozen=True)
+class BuilderSpec:
+    """How to build a :class:`ReportBuilder` from files (picklable, for worker processes)."""
+
+    run: Path
+    projection: Path | None = None
+    jobs: Path | None = None
+    data: Path | None = None
+    reference: Path | None = None
+    years: tuple[int, int] | None = None
+    age_scenarios: tuple[str, ...] | None = None
+    dpi: int = DPI
+
+    def build(self) -> ReportBuilder:
+        sources = load_sources(self.run, projection=self.projection, jobs=self.jobs,
+                               data=self.data, reference=self.reference)  # fmt: skip
+        return ReportBuilder(sources, years=self.years, age_scenarios=self.age_scenarios,
+                             dpi=self.dpi)  # fmt: skip
+
+
+_WORKER: dict[str, ReportBuilder] = {}
+
+
+def _worker_init(spec: BuilderSpec) -> None:  # pragma: no cover - runs in workers
+    import warnings
+
+    warnings.simplefilter("ignore")  # a worker's warnings would interleave on the terminal
+    builder = spec.build()
+    builder.prepare()
+    _WORKER["builder"] = builder
+
+
+def _worker_place(code: str, out_dir: Path, lang: str,
+                  xlsx: bool) -> tuple[list[Path], PlaceReport]:  # pragma: no cover  # fmt: skip
+    return _write_place(_WORKER["builder"], code, out_dir, lang, xlsx)
+
+
+# -- PDF ------------------------------------------------------------------------------------
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ("--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run")  # fmt: skip
+
+
+def chromium_path() -> str:
+    import os
+
+    return os.environ.get("ATTRBAYES_CHROMIUM", CHROMIUM)
+
+
+def write_pdfs(pairs: Sequence[tuple[Path, Path]]) -> list[Path]:
+    """Print each HTML file to PDF (A4) with headless Chromium through playwright; the
+    page may load nothing but ``file:`` and ``data:`` URLs. Atomic writes."""
+    try:
+        from playwright.sync_api import Error as PlaywrightError
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:  # pragma: no cover - playwright is a dev dependency
+        raise DataError("--pdf needs the playwright package (pip install playwright)") from exc
+    executable = chromium_path()
+    if not Path(executable).is_file():
+        raise DataError(f"--pdf needs Chromium at {executable} (or set ATTRBAYES_CHROMIUM)")
+    written = []
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=executable, args=list(CHROMIUM_ARGS))
+            try:
+                page = browser.new_page()
+                page.route("**/*", lambda route: route.continue_()
+                           if route.request.url.startswith(("file:", "data:"))
+                           else route.abort())  # fmt: skip
+                for html, pdf in pairs:
+                    page.goto(html.resolve().as_uri(), wait_until="load")
+                    page.emulate_media(media="print")
+                    data = page.pdf(format="A4", print_background=True,
+                                    margin={"top": "12mm", "bottom": "12mm", "left": "10mm",
+                                            "right": "10mm"})  # fmt: skip
+                    written.append(atomic_write_bytes(pdf, data))
+            finally:
+                browser.close()
+    except PlaywrightError as exc:
+        raise DataError(f"PDF output failed in Chromium: {exc}") from exc
+    return written
+
+
+__all__ = [
+    "BuilderSpec",
+    "PlaceReport",
+    "ProjectionSummary",
+    "ReportBuilder",
+    "ReportSources",
+    "check_targets",
+    "index_html",
+    "load_sources",
+    "load_texts",
+    "read_place_reference",
+    "report_period",
+    "resolve_report_place",
+    "text_keys",
+    "texts_for",
+    "workbook_bytes",
+    "write_all",
+    "write_pdfs",
+    "write_report",
+]

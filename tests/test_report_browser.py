@@ -1,0 +1,132 @@
+"""The place report in a real browser: headless Chromium (Debian's ``/usr/bin/chromium``,
+driven by playwright) opens a generated report from ``file://`` with every request that
+is not ``file:`` or ``data:`` blocked and recorded, and checks that every chart rendered,
+that nothing was fetched from the network and that the key figures are visible. Then
+``attrbayes report --pdf`` prints a report to PDF.
+
+Without Chromium the tests skip locally and fail under CI (like ``shared_file`` in
+conftest.py).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from attrbayes.cli import app
+from attrbayes.config import SamplerConfig, load_spec
+from attrbayes.data.synthetic import synthesize_panel
+from attrbayes.features.design import build_design, compute_features
+from attrbayes.models.registry import model_class
+from attrbayes.projection.engine import project
+from attrbayes.reporting import report as rp
+
+pytestmark = pytest.mark.slow
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+PLACE = "0301"
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Path:
+    if not CHROMIUM.is_file():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing (CI installs Debian's chromium)")
+        pytest.skip(f"{CHROMIUM} not available")
+    pytest.importorskip("playwright.sync_api")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    """A small run (12 places, prior draws, 20 projected draws to 2025)."""
+    root = tmp_path_factory.mktemp("browser_run")
+    synthetic = synthesize_panel(n_places=12, first_year=2000, last_year=2010, seed=5)
+    synthetic.write(root / "panel")
+    features = compute_features(synthetic.panel, "municipality")
+    fits = {}
+    for name in ("migration_2022", "jobs_2022"):
+        spec = load_spec(name)
+        fit = model_class(spec.kind)(build_design(features, spec), spec).fit(
+            SamplerConfig(sampler="prior", chains=2, draws=30)
+        )
+        fit.save(root / name / "fit.nc")
+        fits[spec.kind] = fit
+    result = project(fits["migration"], fits["jobs"], synthetic.panel, draws=20, to=2025)
+    result.save(root / "projection" / "projection.nc")
+    return root
+
+
+@pytest.fixture(scope="module")
+def report_file(run_dir, tmp_path_factory) -> tuple[Path, rp.ReportBuilder]:
+    builder = rp.ReportBuilder(rp.load_sources(run_dir), dpi=60)
+    out = tmp_path_factory.mktemp("browser") / "report.html"
+    rp.write_report(builder.build(PLACE, lang="en"), out)
+    return out, builder
+
+
+def test_report_renders_offline_in_chromium(chromium, report_file):
+    from playwright.sync_api import sync_playwright
+
+    path, builder = report_file
+    blocked: list[str] = []
+    requested: list[str] = []
+
+    def route(r) -> None:
+        url = r.request.url
+        requested.append(url)
+        if url.startswith(("file:", "data:")):
+            r.continue_()
+        else:
+            blocked.append(url)
+            r.abort()
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(chromium), args=ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1200, "height": 900})
+            page = context.new_page()
+            page.route("**/*", route)
+            failed: list[str] = []
+            page.on("requestfailed", lambda req: failed.append(req.url))
+            page.goto(path.resolve().as_uri(), wait_until="load")
+            page.wait_for_load_state("networkidle")
+            widths = page.evaluate(
+                "Array.from(document.images).map(i => [i.complete, i.naturalWidth, i.alt])"
+            )
+            text = page.inner_text("body")
+            title = page.title()
+            context.close()
+        finally:
+            browser.close()
+    assert blocked == [], f"network requests attempted: {blocked}"
+    assert failed == []
+    assert all(u.startswith(("file:", "data:")) for u in requested)
+    assert len(widths) >= 8  # attractiveness, ranks, 2 decompositions, fans, age groups
+    for complete, width, alt in widths:
+        assert complete, f"chart not loaded: {alt}"
+        assert width > 0, f"chart not rendered: {alt}"
+    row = builder.attractiveness["residential"].loc[PLACE]
+    assert f"Growth report: {builder.names[PLACE]} ({PLACE})" in title
+    assert "Key figures" in text
+    assert "Residential attractiveness" in text
+    assert "Business attractiveness" in text
+    assert f"rank {rp.texts_for('en').rank(row['rank_median'])} of {len(builder.places)}" in text
+    assert "Historical scenario:" in text
+    assert "did not pass its convergence checks" in text
+
+
+def test_report_command_prints_pdf(chromium, run_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("ATTRBAYES_CHROMIUM", str(chromium))
+    out = tmp_path / "place.html"
+    result = CliRunner().invoke(app, ["report", str(run_dir), "--place", PLACE, "--out",
+                                      str(out), "--pdf", "--no-xlsx", "--lang", "nb"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    pdf = out.with_suffix(".pdf").read_bytes()
+    assert pdf[:5] == b"%PDF-"
+    assert len(pdf) > 50_000
+    assert not out.with_suffix(".xlsx").exists()
