@@ -59,7 +59,7 @@ pd.set_option("display.precision", 4)
 
 
 def show(fig) -> None:
-    """Display a figure and close it (the package's plot modules use a file backend)."""
+    """Display a figure once and close it."""
     display(fig)
     plt.close(fig)
 

@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 import io
+import sys
 
 import matplotlib
 
-matplotlib.use("Agg")
+# Fronts save files: no screen needed. A notebook's kernel keeps its own (inline) backend.
+if "ipykernel" not in sys.modules:
+    matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 

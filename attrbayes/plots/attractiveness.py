@@ -12,10 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import matplotlib
-
-matplotlib.use("Agg")  # no screen needed; fronts save files
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd

@@ -3,10 +3,6 @@ over the posterior band of the time-varying centrality coefficient."""
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")  # no screen needed; fronts save files
-
 import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure

@@ -3,10 +3,6 @@ or jobs per year) with its 80 % interval, coloured by the place's national rank.
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")  # no screen needed; fronts save files
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd

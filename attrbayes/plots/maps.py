@@ -19,10 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import matplotlib
-
-matplotlib.use("Agg")  # no screen needed; fronts save files
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
