@@ -668,9 +668,18 @@ def demo(
     _print_gate(result.jobs, strict=False)
     _demo_projection(result.projection, out / "projection")
     with _step("Writing the planner report of 0301 (bokmål) with its tables"):
+        from attrbayes.data.panel import read_panel
         from attrbayes.reporting import report as rp
 
-        builder = rp.ReportBuilder(rp.load_sources(out))
+        sources = rp.ReportSources(
+            out,
+            result.bayes,
+            result.jobs,
+            read_panel(result.panel_dir),
+            result.projection,
+            out / "projection" / "projection.nc",
+        )
+        builder = rp.ReportBuilder(sources)  # the results in memory, not read again
         html = out / "report" / "0301.html"
         rp.write_report(builder.build("0301", lang="nb"), html, xlsx=html.with_suffix(".xlsx"))
     console.print(f"Report: {html}; every place with `attrbayes report {out} --all --out DIR`")
