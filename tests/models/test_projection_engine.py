@@ -96,7 +96,10 @@ def test_the_same_seed_gives_the_same_projection_whatever_the_threads(fits, synt
     two = project(mig, jobs, synthetic.panel, workers=2, **common).ds["population"]
     np.testing.assert_array_equal(one, two)
     quiet = project(mig, jobs, synthetic.panel, workers=1, noise=False, **common)
-    assert float(quiet.ds["population"].std("draw").max()) < float(one.std("draw").max())
+    # process noise widens the spread (summed over places: one place's 20 draws are noisy)
+    spread = {k: float(v.std("draw").sel(year=2016).sum())
+              for k, v in (("quiet", quiet.ds["population"]), ("noisy", one))}  # fmt: skip
+    assert spread["quiet"] < spread["noisy"]
 
 
 def test_uncertainty_grows_with_the_horizon(projection):
