@@ -57,3 +57,28 @@ def shared_raw() -> Path:
             pytest.fail(f"{SHARED_RAW} is missing (CI expects ../shared beside the checkout)")
         pytest.skip(f"{SHARED_RAW} not available")
     return SHARED_RAW
+
+
+@pytest.fixture(scope="session")
+def small_run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A run like ``attrbayes demo`` writes (panel/, both fits, projection/), small: 12
+    places, 2000-2010, prior draws, 30 projected draws to 2030 (for report tests)."""
+    from attrbayes.config import SamplerConfig, load_spec
+    from attrbayes.features.design import build_design, compute_features
+    from attrbayes.models.registry import model_class
+    from attrbayes.projection.engine import project
+
+    root = tmp_path_factory.mktemp("report_run")
+    synthetic = synthesize_panel(n_places=12, first_year=2000, last_year=2010, seed=11)
+    synthetic.write(root / "panel")
+    features = compute_features(synthetic.panel, "municipality")
+    fits = {}
+    for name in ("migration_2022", "jobs_2022"):
+        spec = load_spec(name)
+        model = model_class(spec.kind)(build_design(features, spec), spec)
+        fit = model.fit(SamplerConfig(sampler="prior", chains=2, draws=40))
+        fit.save(root / name / "fit.nc")
+        fits[spec.kind] = fit
+    result = project(fits["migration"], fits["jobs"], synthetic.panel, draws=30, to=2030)
+    result.save(root / "projection" / "projection.nc")
+    return root

@@ -25,24 +25,19 @@ from typer.testing import CliRunner
 
 from attrbayes.attractiveness import attractiveness_table, rank_table
 from attrbayes.cli import app
-from attrbayes.config import SamplerConfig, load_spec
-from attrbayes.data.synthetic import synthesize_panel
 from attrbayes.decomposition import decompose
 from attrbayes.exceptions import DataError
-from attrbayes.features.design import build_design, compute_features, level_data
-from attrbayes.models.registry import model_class
+from attrbayes.features.design import level_data
 from attrbayes.plots.attractiveness import (
     attractiveness_path_data,
     plot_attractiveness_paths,
     plot_rank,
     rank_plot_data,
 )
-from attrbayes.projection.engine import project
 from attrbayes.reporting import numbers as nf
 from attrbayes.reporting import report as rp
 
 runner = CliRunner()
-PRIOR = SamplerConfig(sampler="prior", chains=2, draws=40)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PLACE = "0301"
 
@@ -112,22 +107,8 @@ def test_unknown_places_get_near_matches():
 
 # -- a small fitted run --------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory) -> Path:
-    """A run like ``attrbayes demo`` writes (panel/, both fits, projection/), small: 12
-    places, 2000-2010, prior draws, 30 projected draws to 2030."""
-    root = tmp_path_factory.mktemp("report_run")
-    synthetic = synthesize_panel(n_places=12, first_year=2000, last_year=2010, seed=11)
-    synthetic.write(root / "panel")
-    features = compute_features(synthetic.panel, "municipality")
-    fits = {}
-    for name in ("migration_2022", "jobs_2022"):
-        spec = load_spec(name)
-        fit = model_class(spec.kind)(build_design(features, spec), spec).fit(PRIOR)
-        fit.save(root / name / "fit.nc")
-        fits[spec.kind] = fit
-    result = project(fits["migration"], fits["jobs"], synthetic.panel, draws=30, to=2030)
-    result.save(root / "projection" / "projection.nc")
-    return root
+def run_dir(small_run_dir) -> Path:
+    return small_run_dir
 
 
 @pytest.fixture(scope="module")

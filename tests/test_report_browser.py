@@ -17,11 +17,6 @@ import pytest
 from typer.testing import CliRunner
 
 from attrbayes.cli import app
-from attrbayes.config import SamplerConfig, load_spec
-from attrbayes.data.synthetic import synthesize_panel
-from attrbayes.features.design import build_design, compute_features
-from attrbayes.models.registry import model_class
-from attrbayes.projection.engine import project
 from attrbayes.reporting import report as rp
 
 pytestmark = pytest.mark.slow
@@ -42,23 +37,8 @@ def chromium() -> Path:
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory) -> Path:
-    """A small run (12 places, prior draws, 20 projected draws to 2025)."""
-    root = tmp_path_factory.mktemp("browser_run")
-    synthetic = synthesize_panel(n_places=12, first_year=2000, last_year=2010, seed=5)
-    synthetic.write(root / "panel")
-    features = compute_features(synthetic.panel, "municipality")
-    fits = {}
-    for name in ("migration_2022", "jobs_2022"):
-        spec = load_spec(name)
-        fit = model_class(spec.kind)(build_design(features, spec), spec).fit(
-            SamplerConfig(sampler="prior", chains=2, draws=30)
-        )
-        fit.save(root / name / "fit.nc")
-        fits[spec.kind] = fit
-    result = project(fits["migration"], fits["jobs"], synthetic.panel, draws=20, to=2025)
-    result.save(root / "projection" / "projection.nc")
-    return root
+def run_dir(small_run_dir) -> Path:
+    return small_run_dir
 
 
 @pytest.fixture(scope="module")
