@@ -33,6 +33,16 @@ def small_panel_dir(tmp_path_factory: pytest.TempPathFactory, small_synthetic: S
 SHARED_RAW = Path(__file__).resolve().parents[2] / "shared" / "data" / "raw"
 
 
+def require(path: Path, present: bool, why: str) -> Path:
+    """``path`` when ``present``; otherwise skip locally and fail under CI (``why`` says
+    why CI has it)."""
+    if not present:
+        if os.environ.get("CI"):
+            pytest.fail(f"{path} is missing ({why})")
+        pytest.skip(f"{path} not available")
+    return path
+
+
 @pytest.fixture(scope="session")
 def shared_file() -> Callable[[str], Path]:
     """A file of ../shared/data/raw; skipped locally when absent, an error under CI
@@ -40,11 +50,7 @@ def shared_file() -> Callable[[str], Path]:
 
     def find(relative: str) -> Path:
         path = SHARED_RAW / relative
-        if not path.is_file():
-            if os.environ.get("CI"):
-                pytest.fail(f"{path} is missing (CI expects ../shared beside the checkout)")
-            pytest.skip(f"{path} not available")
-        return path
+        return require(path, path.is_file(), "CI expects ../shared beside the checkout")
 
     return find
 
@@ -52,11 +58,16 @@ def shared_file() -> Callable[[str], Path]:
 @pytest.fixture(scope="session")
 def shared_raw() -> Path:
     """The raw folder ../shared/data/raw (skipped locally when absent, an error under CI)."""
-    if not SHARED_RAW.is_dir():
-        if os.environ.get("CI"):
-            pytest.fail(f"{SHARED_RAW} is missing (CI expects ../shared beside the checkout)")
-        pytest.skip(f"{SHARED_RAW} not available")
-    return SHARED_RAW
+    return require(SHARED_RAW, SHARED_RAW.is_dir(), "CI expects ../shared beside the checkout")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    """Debian's headless Chromium for browser tests (CI installs it in ``.ci/run``)."""
+    path = Path("/usr/bin/chromium")
+    require(path, path.is_file(), "CI installs Debian's chromium")
+    pytest.importorskip("playwright.sync_api")
+    return path
 
 
 @pytest.fixture(scope="session")

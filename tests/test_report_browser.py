@@ -10,7 +10,6 @@ conftest.py).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -20,20 +19,9 @@ from attrbayes.cli import app
 from attrbayes.reporting import report as rp
 
 pytestmark = pytest.mark.slow
-CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 PLACE = "0301"
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Path:
-    if not CHROMIUM.is_file():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing (CI installs Debian's chromium)")
-        pytest.skip(f"{CHROMIUM} not available")
-    pytest.importorskip("playwright.sync_api")
-    return CHROMIUM
 
 
 @pytest.fixture(scope="module")
