@@ -2,6 +2,7 @@
 
 Run: ./dev python benchmarks/backtest.py [--origin 2013] [--horizon 1 --horizon 3 ...]
      [--chains 4] [--mcmc-draws 500] [--tune 500] [--draws 500] [--out runs/backtest]
+     [--migration-spec migration_2022_immigration]
 
 356 places, 2000-2023: the migration_2022 and jobs_2022 models are refitted on the panel
 as known on 1 January of each origin (4 chains x 500 draws by default), projected to the
@@ -28,6 +29,7 @@ def main() -> None:
     parser.add_argument("--mcmc-draws", type=int, default=500)
     parser.add_argument("--tune", type=int, default=500)
     parser.add_argument("--draws", type=int, default=500, help="projection draws")
+    parser.add_argument("--migration-spec", default="migration_2022")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
 
@@ -44,7 +46,7 @@ def main() -> None:
 
     result = backtest(
         panel, args.origin or [2013], args.horizon or [1, 3, 5, 10], sampler=sampler,
-        draws=args.draws, progress=say,
+        draws=args.draws, migration_spec=args.migration_spec, progress=say,
     )  # fmt: skip
     wall = time.perf_counter() - start
     with pd.option_context("display.width", 200, "display.max_columns", 20):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
+import pandas as pd
 import pytest
 
 from attrbayes.config import SamplerConfig
@@ -113,7 +116,31 @@ def test_observed_assumptions_use_the_panel(panel):
     assert alt.path("tfr", np.array([2011]))[0] == pytest.approx(
         tfr[tfr["year"] == 2011]["fertility_rate"].sum()
     )
-    assert used["mortality_decline"] == []  # always the fallback set
+    # the synthetic generator lowers every death probability by 1.5 % a year, except the
+    # open age group's (held at 0.5) and any capped at 0.9: a population-standardised
+    # decline a little below 1.5 %
+    assert used["mortality_decline"] == list(range(2010, 2015))
+    decline = alt.path("mortality_decline", np.arange(2010, 2015))
+    assert ((decline > 0.013) & (decline <= 0.015)).all()
+
+
+def test_observed_mortality_decline_hand_case():
+    """Two ages, weights = population of the later year: 1 - (10*0.09 + 30*0.2) / (10*0.1
+    + 30*0.2) = 1 - 6.9 / 7.0."""
+    from attrbayes.diagnostics.backtest import _observed_mortality_decline
+
+    mortality = pd.DataFrame(
+        {
+            "year": [2000, 2000, 2001, 2001],
+            "sex": "female",
+            "age": [0, 1, 0, 1],
+            "death_probability": [0.1, 0.2, 0.09, 0.2],
+        }
+    )
+    population = pd.DataFrame({"place": "0301", "year": [2001, 2001], "sex": "female",
+                               "age": [0, 1], "population": [10.0, 30.0]})  # fmt: skip
+    panel = SimpleNamespace(tables={"mortality": mortality, "population": population})
+    assert _observed_mortality_decline(panel) == {2001: pytest.approx(1 - 6.9 / 7.0)}
 
 
 @pytest.mark.slow

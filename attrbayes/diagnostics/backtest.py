@@ -23,12 +23,14 @@ the projection's national paths are the observed ones where the full panel has t
 (:func:`observed_assumptions`): net immigration as the panel's own net migration total
 over its population (the quantity the engine controls the places' sum to; the
 ``immigration`` table when there are no components), TFR as the sum of each year's
-national fertility rates, private and public job growth from the national job totals
-(not across a ``jobs`` series break).
-The mortality decline and the industry convergence years come from the named fallback
-set (``synthetic`` by default). The set is written as TOML text (validated by
-:func:`~attrbayes.projection.assumptions.parse_assumptions`, stored in the result) and
-handed to :func:`~attrbayes.projection.engine.project` as a temporary file.
+national fertility rates, the mortality decline as the yearly fall of national death
+probabilities standardised on the national population (the engine lowers every age by
+one factor), private and public job growth from the national job totals (not across a
+``jobs`` series break). The industry convergence years (and any path the panel does not
+observe) come from the named fallback set (``synthetic`` by default). The set is written
+as TOML text (validated by :func:`~attrbayes.projection.assumptions.parse_assumptions`,
+stored in the result) and handed to :func:`~attrbayes.projection.engine.project` as a
+temporary file.
 
 **Baseline.** The book's deterministic method on the same cut panel: pooled OLS of the
 same specs, then the same engine with one "draw" holding the OLS point estimates, no
@@ -183,6 +185,8 @@ def _observed_paths(panel: Panel) -> dict[str, dict[int, float]]:
         paths["net_immigration_rate"] = dict(
             zip(imm["year"].astype(int), imm["net_immigration_rate"].astype(float), strict=True)
         )
+    if "mortality" in panel.tables:
+        paths["mortality_decline"] = _observed_mortality_decline(panel)
     if "fertility" in panel.tables:
         tfr = panel.tables["fertility"].groupby("year")["fertility_rate"].sum()
         paths["tfr"] = {int(y): float(v) for y, v in tfr.items() if v > 0}
@@ -195,6 +199,27 @@ def _observed_paths(panel: Panel) -> dict[str, dict[int, float]]:
             paths[key] = {int(y): float(v) for y, v in growth.items()
                           if np.isfinite(v) and int(y) not in breaks}  # fmt: skip
     return paths
+
+
+def _observed_mortality_decline(panel: Panel) -> dict[int, float]:
+    """Yearly decline of national death probabilities, as the engine applies it (one
+    factor for every age): ``1 - sum P q[t] / sum P q[t-1]``, standardised on the
+    national population P by sex and age on 1 January ``t``."""
+    q = panel.tables["mortality"].pivot_table(
+        index="year", columns=["sex", "age"], values="death_probability"
+    )
+    pop = panel.tables["population"].pivot_table(
+        index="year", columns=["sex", "age"], values="population", aggfunc="sum"
+    )
+    pop = pop.reindex(columns=q.columns).fillna(0.0)
+    out = {}
+    for year in q.index:
+        if year - 1 in q.index and year in pop.index:
+            weights = pop.loc[year].to_numpy()
+            now, before = q.loc[year].to_numpy(), q.loc[year - 1].to_numpy()
+            ok = np.isfinite(now) & np.isfinite(before)
+            out[int(year)] = float(1 - (weights * now)[ok].sum() / (weights * before)[ok].sum())
+    return out
 
 
 def observed_assumptions(

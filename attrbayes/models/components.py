@@ -134,7 +134,9 @@ def time_varying_coefficient(
     variation. Centred random walks sample the yearly steps, non-centred ones the steps
     divided by their scale; both keep the level as a separate coordinate.
     ``covariate`` (national net immigration) shifts the path linearly; it is centred, so
-    the level keeps its meaning.
+    the level keeps its meaning, and the process's own variation is made orthogonal to
+    it, so that the slope is identified (the projection carries the process on and adds
+    the slope times the projected covariate).
     """
     n = len(pm.modelcontext(None).coords[dim])
     if kind == "constant":
@@ -163,8 +165,13 @@ def time_varying_coefficient(
         steps = pt.cumsum(pm.Normal(f"{name}_z", 0.0, 1.0, dims=dim))
         path = level + sigma * (steps - steps.mean())
     if covariate is not None:
+        # the variation is split into the covariate's share and a remainder orthogonal to
+        # it: a walk can otherwise mimic a smooth covariate, and slope and walk trade off
+        c = np.asarray(covariate, dtype=float) - np.mean(covariate)
+        if kind != "constant" and c @ c > 0:
+            path = path - pt.dot(path - level, c) / (c @ c) * c
         slope = priors[f"{name}_immigration"].create(f"{name}_immigration")
-        path = path + slope * (np.asarray(covariate, dtype=float) - np.mean(covariate))
+        path = path + slope * c
     return level, pm.Deterministic(f"{name}_path", path, dims=dim)
 
 

@@ -96,7 +96,11 @@ class MigrationModel(BayesModel):
         """Whether the centrality path's yearly steps use the centred form."""
         choice = self.spec.hierarchy.parameterisation
         if choice == "auto":
-            return self.design.frame["place"].nunique() >= AUTO_CENTRED_MIN_PLACES
+            # with an immigration link the steps' share along the covariate is removed,
+            # so the data leave one direction of the steps to the prior: a funnel with
+            # the steps' scale when centred
+            return (self.design.frame["place"].nunique() >= AUTO_CENTRED_MIN_PLACES
+                    and not self.spec.time_varying.immigration)  # fmt: skip
         return choice == "centred"
 
     def default_geometry(self) -> dict[str, object]:

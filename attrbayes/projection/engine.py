@@ -18,11 +18,12 @@ Each year ``t`` and every draw, places x sexes x single ages 0..105+ at once:
 3. **Cohort step**: deaths from national q(x) (falling by the mortality assumption) x the
    place's mortality ratio; births from national fertility scaled to the TFR path x the
    place's fertility ratio (105 boys per 100 girls); net migrants by sex and age from the
-   place's historical net migration rates by age, shifted to meet the total. With
+   place's historical net migration rates by age, the migrants beyond those falling on
+   the ages by the national mobility schedule (young adults move most). With
    process noise, each draw has its own local ratios (drawn once from their Gamma
    posteriors) and births and deaths vary as Poisson counts (normal approximation, so
    every scenario consumes the same random numbers); deaths beyond those of the
-   posterior-mean ratio are removed evenly over ages.
+   posterior-mean ratio are removed in proportion to q(x).
 
 Coefficients, paths, attractiveness and noise all come from the same posterior draw, so
 uncertainty propagates through the years instead of being added afterwards. Draws are
@@ -74,6 +75,9 @@ class EquationDraws:
     path_level: np.ndarray  # (D,)
     path_sigma: np.ndarray  # (D,)
     path_kind: str
+    path_immigration: np.ndarray  # (D,) slope of the coefficient on national immigration
+    immigration_mean: float  # mean national net immigration rate over the fitted years
+    immigration_last: float  # ... in the last fitted year
     fitted_years: np.ndarray
     sigma_year: np.ndarray  # (D,)
     noise_scale: np.ndarray
@@ -111,6 +115,9 @@ def equation_draws(fit: FitResult, places: list[str], index: np.ndarray) -> Equa
     for term in constant_terms:
         constants += get(term)[:, None] * first[term].to_numpy(dtype=float)[None, :]
     years = np.sort(frame["year"].unique())
+    immigration = np.zeros(len(years))
+    if "centrality_immigration" in post:
+        immigration = frame.groupby("year")["national_rate"].first().reindex(years).to_numpy()
     if "centrality_path" in post:
         path = _draws(fit, "centrality_path", index)
         last, level = path[:, -1], get("centrality")
@@ -136,6 +143,9 @@ def equation_draws(fit: FitResult, places: list[str], index: np.ndarray) -> Equa
         path_level=level,
         path_sigma=get("centrality_sigma"),
         path_kind=spec.time_varying.centrality if "centrality_path" in post else "none",
+        path_immigration=get("centrality_immigration"),
+        immigration_mean=float(immigration.mean()),
+        immigration_last=float(immigration[-1]),
         fitted_years=years,
         sigma_year=get("sigma_year"),
         noise_scale=get("noise_scale"),
@@ -192,26 +202,42 @@ class _Noise:
 
 
 class _Paths:
-    """Centrality coefficient and year effects of one equation, carried past the fit."""
+    """Centrality coefficient and year effects of one equation, carried past the fit.
+
+    The coefficient's own process (random walk, hierarchical or constant) continues from
+    the last fitted year; where the fit links it to national net immigration, the link
+    is taken out of the last value and added back with each projected year's rate.
+    """
 
     def __init__(self, eq: EquationDraws, idx: slice, rng: np.random.Generator) -> None:
         self.eq, self.idx, self.rng = eq, idx, rng
+        self.slope = eq.path_immigration[idx]
         self.coef = eq.path_last[idx].copy()
+        self.walk = self.coef - self.slope * (eq.immigration_last - eq.immigration_mean)
         self.last_fitted = int(eq.fitted_years[-1])
 
-    def step(self, year: int) -> tuple[np.ndarray, np.ndarray]:
-        """(centrality coefficient, year effect) for ``year``, both (D,)."""
+    def step(self, year: int, immigration: float) -> tuple[np.ndarray, np.ndarray]:
+        """(centrality coefficient, year effect) for ``year``, both (D,), given the
+        year's national net immigration rate."""
         eq, idx = self.eq, self.idx
         n = len(eq.intercept[idx])
         if year > self.last_fitted:
             if eq.path_kind == "random_walk":
-                self.coef = self.coef + eq.path_sigma[idx] * self.rng.standard_normal(n)
+                self.walk = self.walk + eq.path_sigma[idx] * self.rng.standard_normal(n)
             elif eq.path_kind == "hierarchical":
-                self.coef = eq.path_level[idx] + eq.path_sigma[idx] * self.rng.standard_normal(n)
+                self.walk = eq.path_level[idx] + eq.path_sigma[idx] * self.rng.standard_normal(n)
             elif eq.path_kind == "constant":
-                self.coef = eq.path_level[idx]
+                self.walk = eq.path_level[idx]
+            self.coef = self.walk + self.slope * (immigration - eq.immigration_mean)
         year_effect = eq.sigma_year[idx] * self.rng.standard_normal(n)
         return self.coef, year_effect
+
+
+def death_probabilities(inputs: ProjectionInputs, alt: Alternative, year: int) -> np.ndarray:
+    """National q(x) (S, A) in ``year``: the last observed rates lowered by each year's
+    assumed decline since then."""
+    decline = alt.path("mortality_decline", np.arange(inputs.death_prob_year + 1, year + 1))
+    return np.clip(inputs.death_prob * np.prod(1 - decline), 0, 1)
 
 
 def _relative(values: np.ndarray, base: np.ndarray) -> np.ndarray:
@@ -363,18 +389,22 @@ def _run_chunk(
     weights_t = inputs.weights.T
     pop = np.broadcast_to(inputs.population.astype(np.float32), (d, *inputs.population.shape))
     pop = pop.copy()
-    factor = np.empty_like(pop)
-    # columns: all ages, then the reported age groups
-    by_age = np.zeros((MAX_AGE + 1, 1 + len(AGE_GROUPS_PROJECTION)), dtype=np.float32)
+    # the cohort step's factor, place-major: one small matrix product per place
+    factor_rows = np.empty((p, d, pop[0, 0].size), dtype=pop.dtype)
+    factor = factor_rows.transpose(1, 0, 2).reshape(pop.shape)  # a (d, p, S, A) view
+    # columns: all ages, the reported age groups, persons weighted by mobility
+    n_groups = len(AGE_GROUPS_PROJECTION)
+    by_age = np.zeros((MAX_AGE + 1, 1 + n_groups), dtype=np.float32)
     by_age[:, 0] = 1
     for g, (lo, hi) in enumerate(AGE_GROUPS_PROJECTION.values(), start=1):
         by_age[lo : hi + 1, g] = 1
-    indicator = np.vstack([by_age, by_age])  # (S * A, groups): a matmul, not an einsum
+    mobility = inputs.mobility.astype(np.float32)
+    # (S * A, columns): one matmul instead of several einsums
+    indicator = np.hstack([np.vstack([by_age, by_age]), mobility.reshape(-1, 1)])
     out = {k: np.full((d, p, len(years)), np.nan) for k in PER_PLACE}
     groups = np.full((d, p, len(years), len(AGE_GROUPS_PROJECTION)), np.nan)
     pyramid = np.zeros((d, p, len(pyramid_years), 2, MAX_AGE + 1))
     convergence = alt.scalars["industry_convergence_years"]
-    q_year_base = base
 
     for year in all_years:
         year = int(year)
@@ -384,7 +414,8 @@ def _run_chunk(
             pg = np.mean([_relative(totals[y], totals[y - 1]) for y in lags],
                          axis=0)  # fmt: skip
             fade = max(0.0, 1 - (year - last_jobs) / convergence)
-            coef, year_effect = job_paths.step(year)
+            immigration = alt.path("net_immigration_rate", np.array([year]))[0]
+            coef, year_effect = job_paths.step(year, immigration)
             rel = (job.intercept[idx, None] + job.constants[idx]
                    + job.slopes.get("industry_effect", np.zeros(d))[idx, None]
                    * inputs.industry_effect[None, :] * fade
@@ -406,9 +437,10 @@ def _run_chunk(
             continue
         t = int(year - base)
         summed = (pop.reshape(d, p, -1) @ indicator).astype(np.float64)
-        size = summed[..., 0]
+        size, mobile = summed[..., 0], summed[..., -1]
+        totals[year] = size
         out["population"][:, :, t] = size
-        groups[:, :, t] = summed[..., 1:]
+        groups[:, :, t] = summed[..., 1 : 1 + n_groups]
         out["jobs_private"][:, :, t] = private[year]
         out["jobs_public"][:, :, t] = public[year]
         if year in pyramid_years:
@@ -416,14 +448,14 @@ def _run_chunk(
         if year == years[-1]:
             break
         # 2. net migration during `year`
-        coef, year_effect = mig_paths.step(year)
+        immigration = alt.path("net_immigration_rate", np.array([year]))[0]
+        coef, year_effect = mig_paths.step(year, immigration)
         rate = (mig.intercept[idx, None] + mig.constants[idx] + coef[:, None] * mig.centrality
                 + year_effect[:, None] + controlled * res_att[year])  # fmt: skip
         for lag, term in enumerate(VRA_LAGS):
             if term in mig.slopes:
                 rate = rate + mig.slopes[term][idx, None] * (ra[year - lag] @ weights_t)
-        q_t = np.clip(inputs.death_prob * (1 - alt.path("mortality_decline", np.array([year]))[0])
-                      ** (year - q_year_base), 0, 1)  # fmt: skip
+        q_t = death_probabilities(inputs, alt, year)
         if uses_ds:
             ds_abs = ds_absolute(pop, inputs.employment, q_t)
             jobs_now = private[year] + public[year]
@@ -433,7 +465,6 @@ def _run_chunk(
             rate = rate + mig.slopes["ds"][idx, None] * ds
         if noise:
             rate = rate + mig_noise.draw(size, year)
-        immigration = alt.path("net_immigration_rate", np.array([year]))[0]
         migrants = (rate + immigration) * size
         excess = migrants.sum(axis=1, keepdims=True) - immigration * size.sum(axis=1, keepdims=True)
         migrants = migrants - excess * size / size.sum(axis=1, keepdims=True)
@@ -441,24 +472,28 @@ def _run_chunk(
         # 3. cohort step (full-size arrays are touched as few times as possible)
         q_local = np.clip(q_t[None] * inputs.mortality_ratio[:, None, None], 0, 1)  # (P,S,A)
         scale = alt.path("tfr", np.array([year]))[0] / inputs.asfr.sum()
-        births = np.einsum("dpa,a->dp", pop[:, :, 0, :], inputs.asfr * scale)
+        births = (pop[:, :, 0, :] @ (inputs.asfr * scale).astype(pop.dtype)).astype(np.float64)
         births *= fertility
-        profile = inputs.migration_profile
-        inv_size = 1.0 / np.maximum(size, 1e-9)
-        mean_rate = np.einsum("dpsa,psa->dp", pop, profile) * inv_size
-        deaths = np.einsum("dpsa,psa->dp", pop, q_local)
-        extra_deaths = 0.0
+        # net migrants at the usual rates, and deaths, in one float32 pass
+        rates = np.stack([inputs.migration_profile, q_local], axis=1).astype(pop.dtype)
+        usual, deaths = np.einsum("dpsa,pksa->kdp", pop, rates, optimize=True).astype(np.float64)
+        extra_deaths = np.zeros((d, p))
         if noise:  # Poisson variation of the events (normal approximation; see module doc)
             births = np.maximum(births + np.sqrt(births) * rng.standard_normal((d, p)), 0.0)
             expected = deaths * (1 + excess_mortality)
             extra_deaths = np.maximum(
                 expected + np.sqrt(expected) * rng.standard_normal((d, p)), 0.0
             ) - deaths  # fmt: skip
-        # survivors plus net migrants by age: pop x (1 - q + profile - mean + total / size);
-        # deaths beyond the point ratio's are taken evenly over ages, like migrants
-        shift = ((migrants - extra_deaths) * inv_size - mean_rate).astype(pop.dtype)
-        np.add(((1 - q_local + profile).astype(pop.dtype))[None], shift[:, :, None, None],
-               out=factor)  # fmt: skip
+        # survivors plus net migrants by age: pop x (1 - q + profile + shift x mobility),
+        # the migrants beyond the usual ones falling on the mobile ages; deaths beyond the
+        # point ratio's are taken in proportion to q. Per place, factor = [1, shift,
+        # -extra / deaths] x [1 - q + profile, mobility, q]
+        shift = (migrants - usual) / np.maximum(mobile, 1e-9)
+        weights = np.stack([np.ones((d, p)), shift, -extra_deaths / np.maximum(deaths, 1e-9)])
+        basis = np.stack([1 - q_local + inputs.migration_profile,
+                          np.broadcast_to(mobility, q_local.shape), q_local], axis=1)  # fmt: skip
+        np.matmul(weights.transpose(2, 1, 0).astype(pop.dtype),
+                  basis.reshape(p, 3, -1).astype(pop.dtype), out=factor_rows)  # fmt: skip
         nxt = np.empty_like(pop)
         np.multiply(pop[..., :-1], factor[..., :-1], out=nxt[..., 1:])
         nxt[..., -1] += pop[..., -1] * factor[..., -1]
@@ -473,7 +508,6 @@ def _run_chunk(
         out["deaths"][:, :, t] = deaths + extra_deaths + infant_deaths.sum(axis=2)
         out["net_migration"][:, :, t] = migrants - shortfall
         pop = nxt
-        totals[year + 1] = np.einsum("dpsa->dp", pop, dtype=np.float64)
     return {**out, "age_groups": groups, "pyramid": pyramid}
 
 

@@ -42,8 +42,10 @@ class ProjectionInputs:
     fertility_posterior: np.ndarray
     mortality_posterior: np.ndarray
     migration_profile: np.ndarray  # (P, S, A) historical net migration rate by sex-age
+    mobility: np.ndarray  # (S, A) relative size of net migration by sex-age (mean 1)
     asfr: np.ndarray  # (A,) national fertility of the last year with rates
     death_prob: np.ndarray  # (S, A) national q(x) of the last year with rates
+    death_prob_year: int  # that year: mortality declines from it
     employment: np.ndarray | None  # (S, A) national employment rates, when the panel has
     industry_effect: np.ndarray  # (P,) mean of the last INDUSTRY_YEARS observed
     notes: tuple[str, ...] = ()
@@ -81,19 +83,18 @@ def job_history(jobs: pd.DataFrame, places: list[str]) -> tuple[pd.DataFrame, pd
     return private, total - private
 
 
-def migration_profile(
+def _cohort_residuals(
     population: pd.DataFrame, mortality: pd.DataFrame, places: list[str], years: list[int]
-) -> np.ndarray:
-    """Net migration rate by sex and age per place from cohort change (residual method):
-    ``m[a] = pop[a+1, t+1] - pop[a, t] (1 - q[a, t])``, pooled over ``years`` and shrunk
-    towards the national rates for places with few person-years."""
+):
+    """Per year, (net migrants, population) by place, sex and age from cohort change:
+    ``m[a] = pop[a+1, t+1] - pop[a, t] (1 - q[a, t])``, less the open group's own
+    survivors for the age below it (0 for the open group, whose migration is not
+    separable from its deaths)."""
     pop = population.set_index(["place", "year", "sex", "age"])["population"]
     arr = pop.to_xarray().reindex(place=places, sex=list(SEXES)).transpose(
         "place", "year", "sex", "age"
     )  # fmt: skip
     q = mortality.set_index(["year", "sex", "age"])["death_probability"].to_xarray()
-    migrants = np.zeros((len(places), 2, N_AGES))
-    exposure = np.zeros((len(places), 2, N_AGES))
     for year in years:
         now = arr.sel(year=year).to_numpy()
         nxt = arr.sel(year=year + 1).to_numpy()
@@ -101,13 +102,55 @@ def migration_profile(
         survive = now * (1 - q_t.to_numpy()[None])
         m = np.zeros_like(now)
         m[..., :-1] = nxt[..., 1:] - survive[..., :-1]
-        # the open group's migration is not separable from its deaths: left at 0
+        m[..., -2] -= survive[..., -1]
+        yield m, now
+
+
+def migration_profile(
+    population: pd.DataFrame, mortality: pd.DataFrame, places: list[str], years: list[int]
+) -> np.ndarray:
+    """Net migration rate by sex and age per place from cohort change (residual method,
+    :func:`_cohort_residuals`), pooled over ``years`` and shrunk towards the national
+    rates for places with few person-years."""
+    migrants = np.zeros((len(places), 2, N_AGES))
+    exposure = np.zeros((len(places), 2, N_AGES))
+    for m, now in _cohort_residuals(population, mortality, places, years):
         migrants += m
         exposure += now
     national = migrants.sum(axis=0) / np.maximum(exposure.sum(axis=0), 1.0)
     own = migrants / np.maximum(exposure, 1.0)
     weight = exposure / (exposure + PROFILE_PRIOR)
     return weight * own + (1 - weight) * national[None]
+
+
+def mobility_schedule(
+    population: pd.DataFrame, mortality: pd.DataFrame, places: list[str], years: list[int]
+) -> np.ndarray:
+    """How a place's net migration beyond its usual spreads over sex and age (S, A).
+
+    Per sex and age, the slope of the place-year net migration rate on the place's total
+    net migration rate, both as deviations from the place's mean over ``years`` (weighted
+    by the cell's population; negative slopes set to 0), scaled to a population-weighted
+    mean of 1 over the nation: a year with more leavers than usual takes them from the
+    ages that move (young adults), not evenly from every age. Deaths and sampling noise
+    at a given age do not move with the total, so they do not enter the slope.
+    """
+    rates, totals, cells = [], [], []
+    for m, now in _cohort_residuals(population, mortality, places, years):
+        rates.append(m / np.maximum(now, 1.0))
+        totals.append(m.sum(axis=(1, 2)) / np.maximum(now.sum(axis=(1, 2)), 1.0))
+        cells.append(now)
+    rate, weight = np.stack(rates), np.stack(cells)  # (T, P, S, A)
+    total = np.stack(totals)
+    total = (total - total.mean(axis=0))[:, :, None, None]
+    rate = rate - rate.mean(axis=0)
+    denominator = (weight * total**2).sum(axis=(0, 1))
+    slope = np.where(denominator > 0, (weight * total * rate).sum(axis=(0, 1))
+                     / np.where(denominator > 0, denominator, 1.0), 0.0)  # fmt: skip
+    slope = np.maximum(slope, 0.0)
+    national = weight.sum(axis=(0, 1))
+    mean = (slope * national).sum() / national.sum()
+    return slope / mean if mean > 0 else np.ones_like(slope)
 
 
 def _ratio_posterior(actual: pd.Series, expected: pd.Series) -> pd.DataFrame:
@@ -149,6 +192,7 @@ def build_inputs(panel: Panel, features_frame: pd.DataFrame, places: list[str]) 
     pop_years = sorted(set(pop["year"]))
     profile_years = [y for y in pop_years if y + 1 in pop_years][-PROFILE_YEARS:]
     profile = migration_profile(pop, mortality, places, profile_years)
+    mobility = mobility_schedule(pop, mortality, places, profile_years)
     q_year = int(mortality["year"].max())
     q = (
         mortality[mortality["year"] == q_year].set_index(["sex", "age"])["death_probability"]
@@ -190,8 +234,10 @@ def build_inputs(panel: Panel, features_frame: pd.DataFrame, places: list[str]) 
         fertility_posterior=ratios["births"],
         mortality_posterior=ratios["deaths"],
         migration_profile=profile,
+        mobility=mobility,
         asfr=asfr,
         death_prob=q,
+        death_prob_year=q_year,
         employment=employment,
         industry_effect=industry,
         notes=tuple(notes),

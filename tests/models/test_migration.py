@@ -107,6 +107,29 @@ def test_ar1_matrix_gives_a_stationary_ar1():
     assert np.allclose(np.triu(L, 1), 0)
 
 
+@pytest.mark.parametrize("kind", ["random_walk", "hierarchical"])
+def test_immigration_link_is_orthogonal_to_the_process(kind):
+    """With a covariate the path is level + slope x c + a remainder orthogonal to the
+    centred covariate c, so that the slope alone carries c's share (identified)."""
+    import pymc as pm
+
+    from attrbayes.models.components import time_varying_coefficient
+
+    covariate = np.array([0.002, 0.004, 0.009, 0.008, 0.003, 0.005])
+    priors = load_prior_set("weakly_informative")
+    with pm.Model(coords={"year": np.arange(2000, 2006)}):
+        level, path = time_varying_coefficient(
+            "centrality", priors, kind=kind, dim="year", covariate=covariate
+        )
+        draws = pm.draw([level, path, pm.modelcontext(None)["centrality_immigration"]],
+                        draws=50, random_seed=1)  # fmt: skip
+    c = covariate - covariate.mean()
+    levels, paths, slopes = draws
+    remainder = paths - levels[:, None] - slopes[:, None] * c[None]
+    np.testing.assert_allclose(remainder @ c, 0.0, atol=1e-12)
+    assert np.abs(remainder).max() > 0  # the process still varies
+
+
 def test_summary_layout_and_intervals(prior_fit):
     table = prior_fit.summary()
     assert list(table.columns[:5]) == ["term", "estimate", "sd", "lower", "upper"]

@@ -199,3 +199,95 @@ def test_local_ratios_are_drawn_from_their_gamma_posteriors(synthetic):
     np.testing.assert_allclose(draws.mean(axis=0), inputs.fertility_ratio, rtol=0.02)
     np.testing.assert_allclose(draws.std(axis=0), np.sqrt(shape) / rate, rtol=0.05)
     assert (shape >= RATIO_PRIOR).all()
+
+
+def test_death_probabilities_decline_year_by_year_from_the_last_observed():
+    """q of the last observed year (2012), lowered by 1 % in 2013 and 2 % in 2014."""
+    from types import SimpleNamespace
+
+    from attrbayes.projection.engine import death_probabilities
+
+    alt = parse_assumptions(
+        '[provenance]\nsource = "x"\n[main]\nnet_immigration_rate = 0.0\ntfr = 1.5\n'
+        "mortality_decline = { 2013 = 0.01, 2014 = 0.02 }\nprivate_job_growth = 0.0\n"
+        "public_job_growth = 0.0\nindustry_convergence_years = 15\n", name="x", where="x",
+    )["main"]  # fmt: skip
+    inputs = SimpleNamespace(death_prob=np.array([[0.1, 0.8]]), death_prob_year=2012)
+    np.testing.assert_allclose(death_probabilities(inputs, alt, 2012), [[0.1, 0.8]])
+    np.testing.assert_allclose(death_probabilities(inputs, alt, 2014),
+                               [[0.1 * 0.99 * 0.98, 0.8 * 0.99 * 0.98]])  # fmt: skip
+
+
+def test_centrality_coefficient_follows_projected_immigration():
+    """A fit linking the coefficient to national immigration: the last fitted value
+    1.0 + 2 * (0.01 - 0.006) = 1.008 holds the link's share; in a projected year with
+    immigration 0.002 the walk (sd 0 here) stays at 1.0 and the link adds 2 * (0.002 -
+    0.006). Without a link the coefficient stays at its last value."""
+    from types import SimpleNamespace
+
+    from attrbayes.projection.engine import _Paths
+
+    def equation(slope):
+        return SimpleNamespace(
+            intercept=np.zeros(2), path_last=np.full(2, 1.0 + slope * 0.004),
+            path_immigration=np.full(2, slope), immigration_mean=0.006, immigration_last=0.01,
+            fitted_years=np.array([2011, 2012]), path_kind="random_walk",
+            path_level=np.ones(2), path_sigma=np.zeros(2), sigma_year=np.zeros(2),
+        )  # fmt: skip
+
+    paths = _Paths(equation(2.0), slice(0, 2), np.random.default_rng(0))
+    np.testing.assert_allclose(paths.step(2012, 0.05)[0], 1.008)  # fitted year: as fitted
+    np.testing.assert_allclose(paths.step(2013, 0.002)[0], 1.0 + 2.0 * (0.002 - 0.006))
+    plain = _Paths(equation(0.0), slice(0, 2), np.random.default_rng(0))
+    np.testing.assert_allclose(plain.step(2013, 0.002)[0], 1.0)
+
+
+def test_migration_profile_is_zero_without_migration():
+    """Cohorts that only die (the open group 105+ keeping its own survivors) have no
+    net migration at any age, the age below the open group included."""
+    import pandas as pd
+
+    from attrbayes.constants import MAX_AGE
+    from attrbayes.projection.inputs import migration_profile
+
+    ages = np.arange(MAX_AGE + 1)
+    q = np.clip(0.001 * np.exp(0.08 * ages), 0, 0.6)
+    start = np.full(MAX_AGE + 1, 1000.0)
+    survive = start * (1 - q)
+    nxt = np.concatenate([[1000.0], survive[:-1]])
+    nxt[-1] += survive[-1]
+    rows = [{"place": "0301", "year": y, "sex": s, "age": a, "population": v}
+            for y, values in ((2000, start), (2001, nxt)) for s in ("female", "male")
+            for a, v in zip(ages, values, strict=True)]  # fmt: skip
+    mortality = pd.DataFrame([{"year": 2000, "sex": s, "age": a, "death_probability": q[a]}
+                              for s in ("female", "male") for a in ages])  # fmt: skip
+    profile = migration_profile(pd.DataFrame(rows), mortality, ["0301"], [2000])
+    np.testing.assert_allclose(profile, 0.0, atol=1e-12)
+
+
+def test_mobility_schedule_puts_extra_migrants_on_the_ages_that_move():
+    """Two places with 100 people in every cell and no deaths (the open group dies out):
+    place A gains k = 10, 0, 20 movers at each age 20-29 (both sexes) in three years,
+    B none. Only ages 20-29 move with A's total, so they carry the whole schedule: slope
+    (1 / 100) / (20 / 21,200) = 10.6, which is also its population-weighted mean of 1."""
+    import pandas as pd
+
+    from attrbayes.constants import MAX_AGE
+    from attrbayes.projection.inputs import mobility_schedule
+
+    ages = np.arange(MAX_AGE + 1)
+    rows = []
+    for year, extra in ((2000, 10), (2002, 0), (2004, 20)):
+        for place in ("A", "B"):
+            moved = np.where((ages >= 21) & (ages <= 30) & (place == "A"), extra, 0.0)
+            for y, values in ((year, np.full(len(ages), 100.0)), (year + 1, 100.0 + moved)):
+                rows += [{"place": place, "year": y, "sex": s, "age": a, "population": v}
+                         for s in ("female", "male")
+                         for a, v in zip(ages, values, strict=True)]  # fmt: skip
+    q = np.where(ages == MAX_AGE, 1.0, 0.0)
+    mortality = pd.DataFrame([{"year": y, "sex": s, "age": a, "death_probability": q[a]}
+                              for y in (2000, 2002, 2004) for s in ("female", "male")
+                              for a in ages])  # fmt: skip
+    schedule = mobility_schedule(pd.DataFrame(rows), mortality, ["A", "B"], [2000, 2002, 2004])
+    expected = np.where((ages >= 20) & (ages <= 29), 10.6, 0.0)
+    np.testing.assert_allclose(schedule, np.stack([expected, expected]), atol=1e-9)
