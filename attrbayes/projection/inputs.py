@@ -140,6 +140,8 @@ def mobility_schedule(
         rates.append(m / np.maximum(now, 1.0))
         totals.append(m.sum(axis=(1, 2)) / np.maximum(now.sum(axis=(1, 2)), 1.0))
         cells.append(now)
+    if not rates:
+        return np.ones((2, N_AGES))
     rate, weight = np.stack(rates), np.stack(cells)  # (T, P, S, A)
     total = np.stack(totals)
     total = (total - total.mean(axis=0))[:, :, None, None]
