@@ -5,6 +5,7 @@ migration age profiles and the national base rates, all as arrays over one place
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -85,7 +86,7 @@ def job_history(jobs: pd.DataFrame, places: list[str]) -> tuple[pd.DataFrame, pd
 
 def _cohort_residuals(
     population: pd.DataFrame, mortality: pd.DataFrame, places: list[str], years: list[int]
-):
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Per year, (net migrants, population) by place, sex and age from cohort change:
     ``m[a] = pop[a+1, t+1] - pop[a, t] (1 - q[a, t])``, less the open group's own
     survivors for the age below it (0 for the open group, whose migration is not
