@@ -29,10 +29,6 @@
 # 2000-2014; the full run uses the default panel (356 places, 2000-2023).
 
 # %% tags=["parameters"]
-import os
-import tempfile
-from pathlib import Path
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -42,26 +38,13 @@ from attrbayes.config import load_spec
 from attrbayes.data.schema import TABLES
 from attrbayes.data.synthetic import SynthConfig, synthesize_panel
 from attrbayes.features.design import build_design, compute_features
+from attrbayes.notebook import PANEL_SIZE, setup, show
 from attrbayes.plots.maps import plot_map
 
 # %matplotlib inline
 
-QUICK = os.environ.get("ATTRBAYES_NOTEBOOK_QUICK", "0") == "1"
 SEED = SynthConfig.seed
-PANEL_SIZE: dict[str, int] = (
-    {"n_places": 40, "first_year": 2000, "last_year": 2014} if QUICK else {}
-)
-OUT = Path(tempfile.mkdtemp(prefix="attrbayes-nb01-"))  # nothing is written into the repo
-
-pd.set_option("display.width", 140)
-pd.set_option("display.max_columns", 20)
-pd.set_option("display.precision", 4)
-
-
-def show(fig) -> None:
-    """Display a figure once and close it."""
-    display(fig)
-    plt.close(fig)
+OUT = setup("nb01", width=140, precision=4)  # a scratch folder, not in the repo
 
 
 # %% [markdown]

@@ -32,38 +32,21 @@
 #   time-varying coefficient (notebook 3).
 
 # %% tags=["parameters"]
-import os
-import tempfile
-from pathlib import Path
-
 import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import display
 
 from attrbayes.data.synthetic import SynthConfig, synthesize_panel
 from attrbayes.features.design import compute_features
+from attrbayes.notebook import PANEL_SIZE, setup, show
 from attrbayes.pipeline import DEMO_SPECS, comparison_table, run_ols
 from attrbayes.reference import PUBLISHED_2022_SE, SOURCE, published_table
 from attrbayes.reporting.replication import replication_table
 
 # %matplotlib inline
 
-QUICK = os.environ.get("ATTRBAYES_NOTEBOOK_QUICK", "0") == "1"
 SEED = SynthConfig.seed
-PANEL_SIZE: dict[str, int] = (
-    {"n_places": 40, "first_year": 2000, "last_year": 2014} if QUICK else {}
-)
-OUT = Path(tempfile.mkdtemp(prefix="attrbayes-nb02-"))  # nothing is written into the repo
-
-pd.set_option("display.width", 140)
-pd.set_option("display.max_columns", 20)
-pd.set_option("display.precision", 4)
-
-
-def show(fig) -> None:
-    """Display a figure once and close it."""
-    display(fig)
-    plt.close(fig)
+OUT = setup("nb02", width=140, precision=4)  # a scratch folder, not in the repo
 
 
 # %% [markdown]

@@ -33,10 +33,6 @@
 # expected to fail there. The full run uses 4 chains x 1000 draws on the default panel.
 
 # %% tags=["parameters"]
-import os
-import tempfile
-from pathlib import Path
-
 import arviz as az
 import matplotlib.pyplot as plt
 import numpy as np
@@ -44,11 +40,12 @@ import pandas as pd
 import pymc as pm
 from IPython.display import display
 
-from attrbayes.config import SamplerConfig, load_spec
+from attrbayes.config import load_spec
 from attrbayes.data.synthetic import SynthConfig, synthesize_panel
 from attrbayes.diagnostics.checks import compare_fits, posterior_predictive_check
 from attrbayes.diagnostics.convergence import BFMI_MIN, ESS_MIN, RHAT_MAX
 from attrbayes.features.design import compute_features
+from attrbayes.notebook import PANEL_SIZE, QUICK, SAMPLER, setup, show
 from attrbayes.pipeline import prepare_fit, run_fit
 from attrbayes.plots.centrality import centrality_path_data, plot_centrality_path
 from attrbayes.priors import load_prior_set
@@ -57,28 +54,13 @@ from attrbayes.results import FitResult
 
 # %matplotlib inline
 
-QUICK = os.environ.get("ATTRBAYES_NOTEBOOK_QUICK", "0") == "1"
 SEED = SynthConfig.seed
-PANEL_SIZE: dict[str, int] = (
-    {"n_places": 40, "first_year": 2000, "last_year": 2014} if QUICK else {}
-)
-SAMPLER = SamplerConfig(chains=2, draws=100, tune=100) if QUICK else SamplerConfig()
 SPEC = "migration_2022"
 ALTERNATIVE = "migration_2022_pooled"  # for LOO: the same equation without hierarchy
 PRIORS = "weakly_informative"
 PRIOR_DRAWS = 100 if QUICK else 500
 PPC_DRAWS = 200 if QUICK else 500
-OUT = Path(tempfile.mkdtemp(prefix="attrbayes-nb03-"))  # fits are saved here, not in the repo
-
-pd.set_option("display.width", 160)
-pd.set_option("display.max_columns", 20)
-pd.set_option("display.precision", 4)
-
-
-def show(fig) -> None:
-    """Display a figure once and close it."""
-    display(fig)
-    plt.close(fig)
+OUT = setup("nb03", width=160, precision=4)  # a scratch folder, not in the repo
 
 
 def show_arviz(plot_collection) -> None:

@@ -34,19 +34,15 @@
 # draws; the numbers are for checking that everything runs, not for reading.
 
 # %% tags=["parameters"]
-import os
-import tempfile
-from pathlib import Path
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from IPython.display import display
 
-from attrbayes.config import SamplerConfig
 from attrbayes.data.synthetic import SynthConfig, synthesize_panel
 from attrbayes.decomposition import decompose, table_text
 from attrbayes.features.design import compute_features
+from attrbayes.notebook import PANEL_SIZE, QUICK, SAMPLER, setup, show
 from attrbayes.pipeline import prepare_fit, run_fit, run_ols
 from attrbayes.plots.attractiveness import (
     attractiveness_path_data,
@@ -59,26 +55,11 @@ from attrbayes.plots.maps import attractiveness_values, plot_map
 
 # %matplotlib inline
 
-QUICK = os.environ.get("ATTRBAYES_NOTEBOOK_QUICK", "0") == "1"
 SEED = SynthConfig.seed
-PANEL_SIZE: dict[str, int] = (
-    {"n_places": 40, "first_year": 2000, "last_year": 2014} if QUICK else {}
-)
-SAMPLER = SamplerConfig(chains=2, draws=100, tune=100) if QUICK else SamplerConfig()
 SPEC = "migration_2022_ar"
 TOP = 5 if QUICK else 10  # "top N" and "bottom N" in the rank tables
 PLACE: str | None = None  # the place to decompose; None: the one ranked first
-OUT = Path(tempfile.mkdtemp(prefix="attrbayes-nb04-"))  # nothing is written into the repo
-
-pd.set_option("display.width", 160)
-pd.set_option("display.max_columns", 20)
-pd.set_option("display.precision", 3)
-
-
-def show(fig) -> None:
-    """Display a figure once and close it."""
-    display(fig)
-    plt.close(fig)
+OUT = setup("nb04", width=160, precision=3)  # a scratch folder, not in the repo
 
 
 # %% [markdown]

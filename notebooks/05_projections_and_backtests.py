@@ -37,10 +37,6 @@
 # More origins are a parameter away (`BACKTEST_ORIGINS`); each one refits both models.
 
 # %% tags=["parameters"]
-import os
-import tempfile
-from pathlib import Path
-
 import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import display
@@ -49,6 +45,7 @@ from attrbayes.config import SamplerConfig
 from attrbayes.data.synthetic import SynthConfig, synthesize_panel
 from attrbayes.diagnostics.backtest import LEVELS, backtest
 from attrbayes.features.design import compute_features
+from attrbayes.notebook import PANEL_SIZE, QUICK, SAMPLER, setup, show
 from attrbayes.pipeline import prepare_fit, run_fit
 from attrbayes.plots.fan import (
     age_group_fan_data,
@@ -71,12 +68,7 @@ from attrbayes.reporting.projection_tables import (
 
 # %matplotlib inline
 
-QUICK = os.environ.get("ATTRBAYES_NOTEBOOK_QUICK", "0") == "1"
 SEED = SynthConfig.seed
-PANEL_SIZE: dict[str, int] = (
-    {"n_places": 40, "first_year": 2000, "last_year": 2014} if QUICK else {}
-)
-SAMPLER = SamplerConfig(chains=2, draws=100, tune=100) if QUICK else SamplerConfig()
 TO = 2050
 PROJECTION_DRAWS = 100 if QUICK else 1000
 ASSUMPTIONS = "synthetic"  # the national assumption set (assumptions/*.toml)
@@ -85,17 +77,7 @@ BACKTEST_ORIGINS = [2011] if QUICK else [2013]
 BACKTEST_HORIZONS = [1, 3] if QUICK else [1, 3, 5, 10]
 BACKTEST_SAMPLER = SAMPLER if QUICK else SamplerConfig(draws=500, tune=500)
 BACKTEST_DRAWS = 100 if QUICK else 500
-OUT = Path(tempfile.mkdtemp(prefix="attrbayes-nb05-"))  # nothing is written into the repo
-
-pd.set_option("display.width", 160)
-pd.set_option("display.max_columns", 20)
-pd.set_option("display.precision", 3)
-
-
-def show(fig) -> None:
-    """Display a figure once and close it."""
-    display(fig)
-    plt.close(fig)
+OUT = setup("nb05", width=160, precision=3)  # a scratch folder, not in the repo
 
 
 # %% [markdown]

@@ -8,6 +8,7 @@ test's own folder; then its key outputs are checked.
 
 from __future__ import annotations
 
+import tempfile
 import time
 from pathlib import Path
 
@@ -76,6 +77,31 @@ def _outputs(nb: nbformat.NotebookNode) -> tuple[str, int, list[str]]:
     return "\n".join(texts), figures, errors
 
 
+def test_notebook_setup_reads_quick_mode_and_writes_outside_the_repo(tmp_path, monkeypatch):
+    """Quick mode shrinks panel and sampler; setup sets the display options and returns a
+    new folder under TMPDIR."""
+    import importlib
+
+    import pandas as pd
+
+    import attrbayes.notebook as notebook
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # re-read TMPDIR
+    for flag, places, chains in (("1", 40, 2), ("0", None, 4)):
+        monkeypatch.setenv("ATTRBAYES_NOTEBOOK_QUICK", flag)
+        importlib.reload(notebook)
+        assert notebook.QUICK is (flag == "1")
+        assert notebook.PANEL_SIZE.get("n_places") == places
+        assert notebook.SAMPLER.chains == chains
+    with pd.option_context("display.precision", 6):
+        out = notebook.setup("nbxx", width=120, precision=2)
+        assert pd.get_option("display.precision") == 2
+    assert out.is_dir()
+    assert out.parent == tmp_path
+    assert out.name.startswith("attrbayes-nbxx-")
+
+
 def test_every_notebook_is_checked():
     assert sorted(p.stem for p in NOTEBOOKS.glob("[0-9]*.py")) == sorted(EXPECTED)
 
@@ -86,8 +112,9 @@ def test_notebook_has_a_quick_switch_in_its_first_cell(name: str):
     code = [c for c in nb.cells if c.cell_type == "code"]
     first = code[0]
     assert "parameters" in first.metadata.get("tags", [])
-    assert 'os.environ.get("ATTRBAYES_NOTEBOOK_QUICK", "0") == "1"' in first.source
-    assert "tempfile.mkdtemp" in first.source  # outputs go to a temporary folder
+    # quick mode and a scratch folder outside the repo come from attrbayes.notebook
+    assert "from attrbayes.notebook import" in first.source
+    assert 'OUT = setup("' in first.source
     assert nb.metadata["kernelspec"]["name"] == "python3"
 
 
