@@ -116,8 +116,8 @@ def equation_draws(fit: FitResult, places: list[str], index: np.ndarray) -> Equa
         constants += get(term)[:, None] * first[term].to_numpy(dtype=float)[None, :]
     years = np.sort(frame["year"].unique())
     immigration = np.zeros(len(years))
-    if "centrality_immigration" in post:
-        immigration = frame.groupby("year")["national_rate"].first().reindex(years).to_numpy()
+    if "centrality_immigration" in post:  # the covariate the fit centred
+        immigration = fit.model().national_immigration()
     if "centrality_path" in post:
         path = _draws(fit, "centrality_path", index)
         last, level = path[:, -1], get("centrality")
