@@ -15,9 +15,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from attrbayes import __version__
-from attrbayes.config import SamplerConfig, parse_years
+from attrbayes.config import SamplerConfig, load_spec, parse_years
 from attrbayes.data.panel import read_panel
-from attrbayes.data.synthetic import SynthConfig
+from attrbayes.data.synthetic import TRUTH_DIR, SynthConfig, read_truth
 from attrbayes.exceptions import AttrbayesError
 from attrbayes.features.design import compute_features
 from attrbayes.io_utils import atomic_write_bytes, atomic_write_text
@@ -91,12 +91,18 @@ def data_synth(
     years: Annotated[str, typer.Option(help="First:last year.")] = (
         f"{SynthConfig.first_year}:{SynthConfig.last_year}"
     ),
+    centrality_process: Annotated[
+        str,
+        typer.Option(help="The true centrality coefficient's own variation: random_walk or ar1."),
+    ] = SynthConfig.centrality_process,
     force: Annotated[bool, typer.Option(help="Replace an existing directory.")] = False,
 ) -> None:
-    """Simulate a Norway-like panel from the attractiveness model, with its truth."""
+    """Simulate a Norway-like panel from the attractiveness model, with its truth (a long
+    history such as --years 1980:2023 lets backtests reach 20 years ahead)."""
     try:
         first, last = parse_years(years)
-        config = SynthConfig(seed=seed, n_places=places, first_year=first, last_year=last)
+        config = SynthConfig(seed=seed, n_places=places, first_year=first, last_year=last,
+                             centrality_process=centrality_process)  # fmt: skip
         with _step(f"Synthesising {places} places, {first}-{last}, seed {seed}"):
             synthesize_to(out, config, overwrite=force)
     except AttrbayesError as exc:
@@ -527,19 +533,39 @@ def decompose(
 def compare(
     run: Annotated[Path, typer.Argument(help="Run directory (or fit.nc).")],
     plot: Annotated[Path | None, typer.Option(help="Where to save the centrality plot.")] = None,
+    projection: Annotated[
+        Path | None,
+        typer.Option(
+            help="A projection made from this fit: the plot adds the coefficient's "
+            "projected band past the fit."
+        ),
+    ] = None,
 ) -> None:
-    """OLS beside the posterior (same design) and the centrality-path plot."""
-    from attrbayes.plots.centrality import centrality_path_data, plot_centrality_path
+    """OLS beside the posterior (same design) and the centrality-path plot (with
+    --projection: fitted and projected)."""
+    from attrbayes.plots import figure_bytes
+    from attrbayes.plots.centrality import (
+        centrality_path_data,
+        coefficient_outlook_data,
+        plot_centrality_path,
+        plot_coefficient_outlook,
+    )
+    from attrbayes.projection.result import ProjectionResult
     from attrbayes.reporting.comparison import ols_posterior_table
 
     try:
         result = load_fit(run)
         table = ols_posterior_table(result)
         target = plot or (run if run.is_dir() else run.parent) / "centrality_path.png"
-        if "centrality_path" in result.posterior:
+        if projection is not None:
+            source = projection / "projection.nc" if projection.is_dir() else projection
+            outlook = coefficient_outlook_data(ProjectionResult.load(source), fit=result)
+            title = f"Centrality coefficient of {result.spec.name}: fitted and projected"
+            figure = plot_coefficient_outlook(outlook, title=title)
+        elif "centrality_path" in result.posterior:
             figure = plot_centrality_path(centrality_path_data(result))
-            target.parent.mkdir(parents=True, exist_ok=True)
-            figure.savefig(target, dpi=120)
+        if "centrality_path" in result.posterior:
+            atomic_write_bytes(target, figure_bytes(figure))
     except (AttrbayesError, ValueError) as exc:
         _fail(exc)
     console.print(f"OLS vs posterior, {result.spec.name} ({result.design.level}), 95 % intervals",
@@ -712,6 +738,14 @@ def _demo_projection(projection, out: Path) -> None:
         figure = plot_fan_chart(data, title=fan_title("population", unit))
         atomic_write_bytes(out / name, figure_bytes(figure))
     console.print(f"Fan charts: {', '.join(charts)} in {out}; more with `attrbayes fan {out}`")
+    if "centrality_coefficient" in projection.ds:
+        from attrbayes.plots.centrality import coefficient_outlook_data, plot_coefficient_outlook
+
+        outlook = coefficient_outlook_data(projection)
+        _echo_outlook(outlook)
+        atomic_write_bytes(out / "centrality_outlook.png",
+                           figure_bytes(plot_coefficient_outlook(outlook)))  # fmt: skip
+        console.print(f"Its chart: centrality_outlook.png in {out}")
 
 
 def _demo_real(raw: Path, out: Path, structure: str, sampler: SamplerConfig) -> None:
@@ -764,6 +798,14 @@ def fan(
         int | None, typer.Option("--class", help="Centrality class (1-6).")
     ] = None,
     nation: Annotated[bool, typer.Option("--nation", help="All places together.")] = False,
+    centrality: Annotated[
+        bool,
+        typer.Option(
+            "--centrality",
+            help="The centrality coefficient instead: fitted and "
+            "carried forward, with P(coefficient < 0).",
+        ),
+    ] = False,
     variable: Annotated[
         str,
         typer.Option(help="population|0-15|16-66|67+|80+|births|deaths|net_migration|jobs"),
@@ -803,14 +845,17 @@ def fan(
     from attrbayes.reporting import projection_tables as pt
 
     selectors = {"place": place, "region": region, "county": county,
-                 "centrality_class": centrality_class, "nation": nation or None}  # fmt: skip
+                 "centrality_class": centrality_class, "nation": nation or None,
+                 "centrality": centrality or None}  # fmt: skip
     chosen = [(level, code) for level, code in selectors.items() if code is not None]
     written: list[Path] = []
     try:
         if len(chosen) != 1:
-            raise AttrbayesError(
-                "choose exactly one of --place, --region, --county, --class, --nation"
-            )
+            raise AttrbayesError("choose exactly one of --place, --region, --county, --class, "
+                                 "--nation, --centrality")  # fmt: skip
+        if centrality:
+            _fan_centrality(proj, (scenario or [None])[0], out)
+            return
         if (pyramid is not None or age_groups) and out is None:
             raise AttrbayesError("--pyramid and --age-groups need --out (charts go beside it)")
         pt.check_variable(variable)
@@ -863,6 +908,39 @@ def fan(
         console.print(f"Written {path}")
 
 
+def _fan_centrality(proj: Path, scenario: str | None, out: Path | None) -> None:
+    """``fan --centrality``: the coefficient's outlook as a table (and chart)."""
+    from attrbayes.plots import figure_bytes
+    from attrbayes.plots.centrality import coefficient_outlook_data, plot_coefficient_outlook
+    from attrbayes.projection.result import ProjectionResult
+
+    source = proj / "projection.nc" if proj.is_dir() else proj
+    with _step(f"Reading {source}"):
+        result = ProjectionResult.load(source)
+    data = coefficient_outlook_data(result, scenario=scenario)
+    if out is not None:
+        atomic_write_bytes(out, figure_bytes(plot_coefficient_outlook(data)))
+    _echo_outlook(data)
+    if out is not None:
+        console.print(f"Written {out}")
+
+
+def _echo_outlook(data: pd.DataFrame) -> None:
+    """The coefficient's process and its median [80 %] and P(< 0) at milestone years."""
+    from attrbayes.plots.centrality import PROCESS_LABELS
+
+    last, base = data.attrs["last_fitted"], data.attrs["base_year"]
+    process = PROCESS_LABELS.get(data.attrs["process"], data.attrs["process"])
+    link = " with the immigration link" if data.attrs["immigration"] else ""
+    _echo(f"Centrality coefficient: fitted to {last}, carried forward as {process}{link}; "
+          "median [80 % interval], P(< 0)")  # fmt: skip
+    end = int(data["year"].max())
+    years = [y for y in dict.fromkeys([last, base, 2030, 2040, end]) if y in set(data["year"])]
+    for row in data.set_index("year").loc[years].itertuples():
+        _echo(f"  {row.Index}: {row.median:.4f} [{row.lower_80:.4f}, {row.upper_80:.4f}], "
+              f"P(< 0) = {row.p_negative:.2f}")  # fmt: skip
+
+
 @app.command("project")
 def project_command(
     run: Annotated[
@@ -886,6 +964,13 @@ def project_command(
     draws: Annotated[int, typer.Option(help="Posterior draws to project.")] = 1000,
     seed: Annotated[int, typer.Option(help="Seed of the process noise.")] = 20261128,
     noise: Annotated[bool, typer.Option(help="Yearly process noise.")] = True,
+    centrality_noise: Annotated[
+        bool,
+        typer.Option(
+            help="Random innovations of the centrality coefficient's process past "
+            "the fit (off: its expected path, to see how much of the fans it makes)."
+        ),
+    ] = True,
     force: Annotated[bool, typer.Option(help="Replace an existing projection.")] = False,
 ) -> None:
     """Project population and jobs over the posterior draws of a migration and a jobs fit
@@ -900,7 +985,7 @@ def project_command(
             result = run_projection(
                 runs, out, overwrite=force, scenarios=scenario or list(SCENARIOS), to=to,
                 assumptions=assumptions, alternative=alternative, draws=draws, seed=seed,
-                noise=noise,
+                noise=noise, centrality_noise=centrality_noise,
             )  # fmt: skip
     except AttrbayesError as exc:
         _fail(exc)
@@ -910,8 +995,24 @@ def project_command(
                                                      values="median")  # fmt: skip
     console.print("Population of all places together, posterior median:", style="bold")
     _echo(shown.to_string(float_format=lambda v: f"{v:,.0f}"))
+    if "centrality_coefficient" in result.ds:
+        from attrbayes.plots.centrality import coefficient_outlook_data
+
+        _echo_outlook(coefficient_outlook_data(result))
     console.print(f"Written {out / 'projection.nc'} and {out / 'population.csv'}; draw fan "
                   f"charts with: attrbayes fan {out} --place CODE --out fan.png")  # fmt: skip
+
+
+def _true_coefficient(data: Path, specs: list[str]) -> pd.Series | None:
+    """A synthetic panel's true centrality coefficient by year, for specs that use the
+    index the generator drives migration with (job-only centrality); else None."""
+    loaded = [load_spec(s) for s in specs]
+    if not (data / TRUTH_DIR).is_dir() or any(
+        s.centrality != "jobs" or not s.has_centrality for s in loaded
+    ):
+        return None
+    years = read_truth(data)[0]["years"]
+    return years.set_index("year")["centrality"]
 
 
 @app.command("backtest")
@@ -921,7 +1022,12 @@ def backtest_command(
     horizon: Annotated[
         list[int] | None, typer.Option("--horizon", help="Years ahead (repeat; default 1, 5).")
     ] = None,
-    migration_spec: Annotated[str, typer.Option(help="Migration spec.")] = "migration_2022",
+    migration_spec: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--migration-spec", help="Migration spec (repeat to compare; default migration_2022)."
+        ),
+    ] = None,
     jobs_spec: Annotated[str, typer.Option(help="Jobs spec.")] = "jobs_2022",
     scenario: Annotated[
         list[str] | None, typer.Option("--scenario", help="Scenario (repeat).")
@@ -937,22 +1043,30 @@ def backtest_command(
     out: Annotated[Path | None, typer.Option("--out", help="Directory for the scores.")] = None,
 ) -> None:
     """Rolling-origin backtest: fit on data up to each origin, project, and score coverage,
-    CRPS, MAPE and bias against the observed population (beside the OLS baseline)."""
+    CRPS, MAPE and bias against the observed population (beside the OLS baseline). On a
+    synthetic panel (with truth) the projected centrality coefficient is scored too."""
     from attrbayes.diagnostics.backtest import backtest
 
     try:
         panel = read_panel(data)
+        specs = migration_spec or ["migration_2022"]
+        truth = _true_coefficient(data, specs)
         sampler = SamplerConfig(chains=chains, draws=mcmc_draws, tune=tune)
         with _step(f"Backtesting origins {origin}"):
             result = backtest(
-                panel, origin, horizon or [1, 5], migration_spec=migration_spec,
+                panel, origin, horizon or [1, 5], migration_spec=specs,
                 jobs_spec=jobs_spec, sampler=sampler, draws=draws,
                 scenarios=scenario or ["historical", "neutral"], assumptions=assumptions,
-                baseline=baseline,
+                baseline=baseline, coefficient_truth=truth,
             )  # fmt: skip
     except AttrbayesError as exc:
         _fail(exc)
     _echo(result.summary().to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    if not result.coefficient.empty:
+        console.print("Centrality coefficient against the truth, by years after the fit:",
+                      style="bold")  # fmt: skip
+        summary = result.coefficient_summary()
+        _echo(summary.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     for note in result.notes:
         console.print(escape(note))
     if out is not None:

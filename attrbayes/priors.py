@@ -40,6 +40,7 @@ PARAMETERS: dict[str, str] = {
     "students": "coefficient of the students share",
     "centrality": "mean centrality coefficient over the years",
     "centrality_sigma": "scale of the centrality coefficient's yearly steps or deviations",
+    "centrality_phi": "persistence of the centrality coefficient's AR(1) around its level",
     "centrality_immigration": "change of the centrality coefficient per unit national net "
     "immigration rate",
     "sigma_year": "scale of year effects",
@@ -61,6 +62,7 @@ JOBS_PARAMETERS: dict[str, str] = {
     "pop_growth_lag": "coefficient of the lagged relative population growth",
     "centrality": "centrality coefficient (the book finds none)",
     "centrality_sigma": "scale of the centrality coefficient's yearly steps or deviations",
+    "centrality_phi": "persistence of the centrality coefficient's AR(1) around its level",
     "sigma_year": "scale of year effects",
     "sigma_group": "scale of region (county at region level) effects",
     "sigma_place": "scale of place effects within groups",
@@ -75,7 +77,7 @@ JOBS_PARAMETERS: dict[str, str] = {
 KIND_PARAMETERS: dict[str, dict[str, str]] = {"migration": PARAMETERS, "jobs": JOBS_PARAMETERS}
 # Parameters a prior set may leave out (added after fits were saved with older sets); a
 # spec that needs one fails with a clear error when the set lacks it.
-OPTIONAL_PARAMETERS = frozenset({"noise_phi"})
+OPTIONAL_PARAMETERS = frozenset({"noise_phi", "centrality_phi"})
 # The prior set a model kind uses unless told otherwise.
 DEFAULT_PRIORS: dict[str, str] = {"migration": "weakly_informative",
                                   "jobs": "jobs_weakly_informative"}  # fmt: skip

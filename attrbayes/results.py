@@ -289,9 +289,9 @@ class MigrationFit(FitResult):
     kind: ClassVar[str] = "migration"
     summary_vars: ClassVar[tuple[str, ...]] = (
         "intercept", "vra_t", "vra_t1", "vra_t2", "centrality", "ds", "students",
-        "centrality_sigma", "centrality_immigration", "sigma_year", "sigma_group",
-        "sigma_place", "ar_phi", "sigma_ar", "noise_scale", "noise_floor", "noise_exponent",
-        "noise_phi", "nu",
+        "centrality_sigma", "centrality_phi", "centrality_immigration", "sigma_year",
+        "sigma_group", "sigma_place", "ar_phi", "sigma_ar", "noise_scale", "noise_floor",
+        "noise_exponent", "noise_phi", "nu",
     )  # fmt: skip
 
     def model(self):
@@ -368,9 +368,9 @@ class JobsFit(MigrationFit):
 
     kind: ClassVar[str] = "jobs"
     summary_vars: ClassVar[tuple[str, ...]] = (
-        "intercept", "industry_effect", "pop_growth_lag", "centrality", "sigma_year",
-        "sigma_group", "sigma_place", "ar_phi", "sigma_ar", "noise_scale", "noise_floor",
-        "noise_exponent", "noise_phi", "nu",
+        "intercept", "industry_effect", "pop_growth_lag", "centrality", "centrality_sigma",
+        "centrality_phi", "sigma_year", "sigma_group", "sigma_place", "ar_phi", "sigma_ar",
+        "noise_scale", "noise_floor", "noise_exponent", "noise_phi", "nu",
     )  # fmt: skip
 
     @property

@@ -112,7 +112,7 @@ print(replication.to_text())
 # The book's check of drifting effects: one OLS per year. Region level has few units per
 # year in the quick panel, so the yearly fits use municipalities. Stars mark significance
 # as in R. Then the yearly centrality coefficients with their 95 % confidence intervals
-# against the simulated truth: the drift the Bayesian random walk is built for.
+# against the simulated truth: the drift the Bayesian time-varying coefficient is built for.
 
 # %%
 yearly = run_ols(municipal, "migration_2022", level="municipality", by_year=True)

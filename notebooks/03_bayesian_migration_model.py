@@ -17,8 +17,8 @@
 #
 # The hierarchical refit of the 2022 equation (README, "The Bayesian net-migration model"):
 # Student-t noise shrinking with population, year, region and place effects, and a
-# random-walk centrality coefficient `c[t]`. The notebook walks the workflow a
-# methodologist would audit:
+# centrality coefficient `c[t]` that varies as an AR(1) around an estimated level. The
+# notebook walks the workflow a methodologist would audit:
 #
 # 1. the **prior set** and a **prior predictive** check;
 # 2. the **fit** with nutpie and the **diagnostics gate** (R-hat, ESS, divergences,
@@ -103,8 +103,8 @@ display(priors)
 # %% [markdown]
 # `prepare_fit` validates data, spec and priors before anything is sampled and chooses the
 # graph's **geometry** from the data: a place's effect is sampled centred where its own
-# data pin it down (large places) and non-centred elsewhere; the centrality walk's steps
-# and the year effects are centred when many places inform every year.
+# data pin it down (large places) and non-centred elsewhere; the centrality coefficient's
+# yearly values and the year effects are centred when many places inform every year.
 
 # %%
 prepared = prepare_fit(municipal, SPEC, level="municipality", priors=PRIORS)
@@ -288,9 +288,9 @@ display(comparison)
 # ## The time-varying centrality coefficient
 #
 # The posterior band of `c[t]` (50 % dark, 95 % light) over the year-by-year OLS estimates
-# with their 95 % confidence intervals, and the simulated truth in red. The random walk
-# pools neighbouring years: the band should track the truth more smoothly than the noisy
-# yearly OLS points.
+# with their 95 % confidence intervals, and the simulated truth in red. The AR(1) pools
+# neighbouring years: the band should track the truth more smoothly than the noisy yearly
+# OLS points.
 
 # %%
 path = centrality_path_data(fit)

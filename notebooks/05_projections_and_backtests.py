@@ -47,6 +47,7 @@ from attrbayes.diagnostics.backtest import LEVELS, backtest
 from attrbayes.features.design import compute_features
 from attrbayes.notebook import PANEL_SIZE, QUICK, SAMPLER, setup, show
 from attrbayes.pipeline import prepare_fit, run_fit
+from attrbayes.plots.centrality import coefficient_outlook_data, plot_coefficient_outlook
 from attrbayes.plots.fan import (
     age_group_fan_data,
     fan_chart_data,
@@ -156,6 +157,20 @@ periphery = resolve_unit(projection, "centrality_class", "6")
 chosen = ["neutral", "historical", "high", "low"]
 data = fan_chart_data(projection, "population", periphery, scenarios=chosen)
 show(plot_fan_chart(data, title=fan_title("population", periphery), overlay=True))
+
+# %% [markdown]
+# ### The centrality coefficient past the fit
+#
+# The periphery's fan depends most on the centrality coefficient `c[t]`: how much more
+# central places gain each year. Past the last fitted year the engine carries it by the
+# spec's process (`[time_varying] centrality`), stepped through every year, and stores
+# it per draw (`centrality_coefficient`). Fitted years in blue with the yearly OLS
+# estimates, projected years in orange; the legend gives P(coefficient < 0) in the last
+# year. A random walk's band widens without bound; an AR(1) reverts to its estimated
+# level, so its band settles at the level's uncertainty plus the stationary spread.
+
+# %%
+show(plot_coefficient_outlook(coefficient_outlook_data(projection, fit=migration)))
 
 # %% [markdown]
 # The age structure of the least central class: the 2x2 age-group fans and the pyramid of

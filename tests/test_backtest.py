@@ -27,8 +27,13 @@ ORIGIN = 2011
 
 
 @pytest.fixture(scope="module")
-def panel():
-    return synthesize_panel(n_places=25, first_year=2000, last_year=2014, seed=11).panel
+def synthetic():
+    return synthesize_panel(n_places=25, first_year=2000, last_year=2014, seed=11)
+
+
+@pytest.fixture(scope="module")
+def panel(synthetic):
+    return synthetic.panel
 
 
 def test_truncate_panel_cuts_years_and_validates(panel):
@@ -144,17 +149,31 @@ def test_observed_mortality_decline_hand_case():
 
 
 @pytest.mark.slow
-def test_backtest_end_to_end(panel, tmp_path):
+def test_backtest_end_to_end(synthetic, panel, tmp_path):
+    truth = synthetic.truth["years"].set_index("year")["centrality"]
     result = backtest(
-        panel, [ORIGIN], [1, 3],
+        panel, [ORIGIN], [1, 3], migration_spec=["migration_2022", "migration_2022_yeardev"],
         sampler=SamplerConfig(chains=2, draws=100, tune=150), draws=100,
+        coefficient_truth=truth,
     )  # fmt: skip
     assert isinstance(result, BacktestResult)
     s = result.scores
     assert set(s["method"]) == {"bayes", "ols"}
+    assert set(s.loc[s["method"] == "bayes", "spec"]) == {"migration_2022",
+                                                          "migration_2022_yeardev"}  # fmt: skip
+    assert set(s.loc[s["method"] == "ols", "spec"]) == {"migration_2022"}
     assert set(s["horizon"]) == {1, 3}
     assert set(s["scenario"]) == {"historical", "neutral"}
-    assert len(s) == 2 * 2 * 2 * 25
+    assert len(s) == 3 * 2 * 2 * 25
+    # the coefficient of 2011-2014 (one to four years after the last fitted, 2010)
+    coef = result.coefficient
+    assert sorted(coef["year"].unique()) == [2011, 2012, 2013, 2014]
+    assert (coef["horizon"] == coef["year"] - 2010).all()
+    np.testing.assert_allclose(coef["truth"], truth.reindex(coef["year"]))
+    assert coef[[f"covered_{level}" for level in LEVELS]].isin([0.0, 1.0]).all().all()
+    assert (coef["crps"] >= 0).all()
+    assert set(result.coefficient_summary()["spec"]) == {"migration_2022",
+                                                         "migration_2022_yeardev"}  # fmt: skip
     bayes = s[s["method"] == "bayes"]
     for col in ("observed", "median", "crps", "crps_pct", "ape", "pe"):
         assert np.isfinite(s[col]).all(), col
@@ -178,6 +197,12 @@ def test_backtest_end_to_end(panel, tmp_path):
     paths = result.save(tmp_path)
     assert all(p.is_file() for p in paths)
     assert (tmp_path / f"assumptions_{ORIGIN}.toml").is_file()
+    assert (tmp_path / "coefficient_summary.csv").is_file()
+
+
+def test_coefficient_summary_needs_a_truth():
+    with pytest.raises(DataError, match="no coefficient scores"):
+        BacktestResult(pd.DataFrame()).coefficient_summary()
 
 
 def test_cli_backtest_reports_unusable_origin(small_panel_dir):

@@ -239,6 +239,23 @@ def test_projection_key_figures_match_the_projection(builder, reports):
 
 
 @slow
+def test_method_section_says_how_the_centrality_coefficient_is_carried(builder, reports):
+    proj = builder.sources.projection
+    process = proj.ds.attrs["centrality_process"]
+    last = proj.ds.attrs["centrality_last_fitted_year"]
+    table = proj.centrality_table().set_index("year")
+    end = int(table.index.max())
+    en = _visible(reports["en"].html)
+    assert f"was fitted to {last}; after that it is carried forward as" in en
+    wording = {"random_walk": "a random walk", "ar1": "a mean-reverting AR(1) process"}
+    assert wording[process] in en
+    assert f"In {end} it is {table.loc[end, 'median']:.3f}" in en
+    nb = _visible(reports["nb"].html)
+    assert f"er tilpasset til {last}" in nb
+    assert f"I {end} er den {nf.format_number(table.loc[end, 'median'], 'nb', decimals=3)}" in nb
+
+
+@slow
 def test_norwegian_report_uses_decimal_commas(reports):
     nb, en = _visible(reports["nb"].html), _visible(reports["en"].html)
     assert re.search(r"\d,\d\u00a0%", nb)

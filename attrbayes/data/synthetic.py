@@ -12,9 +12,11 @@ Each simulated year t runs the model's causal order (MODEL.md sections 2-5):
    + noise shrinking with the size of the private sector; public jobs grow exogenously;
 2. relative job growth RA -> VRA through the commuting matrix (lags 0-2), DS from the age
    structure on 1 January;
-3. relative net migration from the 2022 equation with a centrality coefficient that drifts
-   with national immigration, year shocks, residential attractiveness (place effects in
-   regions plus an AR(1) deviation) and Student-t noise with scale s * pop^-0.5 (floored);
+3. relative net migration from the 2022 equation with a centrality coefficient that falls
+   in immigration waves and otherwise drifts as a random walk (or, with
+   ``centrality_process = "ar1"``, reverts to its mean as a stationary AR(1)), year
+   shocks, residential attractiveness (place effects in regions plus an AR(1) deviation)
+   and Student-t noise with scale s * pop^-0.5 (floored);
 4. births and deaths from national rates times stable local ratios, migrants spread over
    ages by a migration profile, cohorts aged one year.
 
@@ -39,6 +41,7 @@ from attrbayes.features.demographic_supply import ds_absolute
 from attrbayes.features.vra import relative_growth, weighted_growth
 
 BURN_IN = 3
+CENTRALITY_PROCESSES = ("random_walk", "ar1")
 N_AGES = MAX_AGE + 1
 TRUTH_DIR = "truth"
 
@@ -48,9 +51,14 @@ _COUNTIES = {
     "38": 23, "42": 25, "46": 43, "50": 38, "54": 39,
 }  # fmt: skip
 
-# Stylised national net immigration (share of population) shaped like Norway's:
-# low around 2000, waves 2007-2012 (EU enlargement) and 2015-2016 (refugees), 2022-2023.
+# Stylised national net immigration (share of population) shaped like Norway's: low in the
+# early 1980s, a peak in 1987, Balkan refugees 1993, low around 2000, waves 2007-2012 (EU
+# enlargement) and 2015-2016 (refugees), 2022-2023.
 _IMMIGRATION = {
+    1977: 0.0012, 1978: 0.0012, 1979: 0.0010, 1980: 0.0012, 1981: 0.0015, 1982: 0.0017,
+    1983: 0.0013, 1984: 0.0011, 1985: 0.0015, 1986: 0.0030, 1987: 0.0036, 1988: 0.0025,
+    1989: 0.0003, 1990: 0.0005, 1991: 0.0012, 1992: 0.0022, 1993: 0.0030, 1994: 0.0020,
+    1995: 0.0014, 1996: 0.0014,
     1997: 0.0020, 1998: 0.0030, 1999: 0.0042, 2000: 0.0020, 2001: 0.0018, 2002: 0.0038,
     2003: 0.0025, 2004: 0.0030, 2005: 0.0040, 2006: 0.0050, 2007: 0.0084, 2008: 0.0091,
     2009: 0.0081, 2010: 0.0088, 2011: 0.0096, 2012: 0.0094, 2013: 0.0080, 2014: 0.0075,
@@ -90,7 +98,14 @@ class SynthConfig:
     students: float = 0.0
     centrality_mean: float = 0.027
     centrality_immigration_slope: float = -2.5  # coefficient falls in immigration waves
+    # the coefficient's own variation: a random walk with steps of sd centrality_rw_sd, or
+    # a stationary AR(1) of persistence centrality_ar_phi and stationary sd centrality_ar_sd
+    # (set near the real panel's AR(1) fit, 0.75 and 0.0079, whose sd also holds the part
+    # that immigration explains here)
+    centrality_process: str = "random_walk"
     centrality_rw_sd: float = 0.002
+    centrality_ar_phi: float = 0.75
+    centrality_ar_sd: float = 0.006
     year_shock_sd: float = 0.001
     region_sd: float = 0.002
     municipality_sd: float = 0.003
@@ -147,6 +162,11 @@ class SynthConfig:
             )
         if not self.commuting_years >= 1:
             raise DataError("commuting_years must be >= 1")
+        if self.centrality_process not in CENTRALITY_PROCESSES:
+            raise DataError(f"centrality_process must be one of {list(CENTRALITY_PROCESSES)}, "
+                            f"got {self.centrality_process!r}")  # fmt: skip
+        if not 0 <= self.centrality_ar_phi < 1:
+            raise DataError(f"centrality_ar_phi must lie in [0, 1), got {self.centrality_ar_phi}")
 
 
 @dataclass(frozen=True)
@@ -442,10 +462,18 @@ def synthesize_panel(config: SynthConfig | None = None, **overrides: Any) -> Syn
     imm_dev = imm - imm[BURN_IN:].mean()
     cpath = np.full(n_years, cfg.centrality_mean)
     if cfg.centrality_drift:
-        walk = np.cumsum(rng.normal(0, cfg.centrality_rw_sd, n_years))
-        cpath = (
-            cfg.centrality_mean + cfg.centrality_immigration_slope * imm_dev + walk - walk.mean()
-        )
+        cpath = cfg.centrality_mean + cfg.centrality_immigration_slope * imm_dev
+        if cfg.centrality_process == "random_walk":
+            walk = np.cumsum(rng.normal(0, cfg.centrality_rw_sd, n_years))
+            cpath = cpath + walk - walk.mean()
+        else:
+            phi, sd = cfg.centrality_ar_phi, cfg.centrality_ar_sd
+            shocks = rng.normal(0, sd * np.sqrt(1 - phi**2), n_years)
+            deviation = np.empty(n_years)
+            deviation[0] = rng.normal(0, sd)
+            for t in range(1, n_years):
+                deviation[t] = phi * deviation[t - 1] + shocks[t]
+            cpath = cpath + deviation
     shocks = rng.normal(0, cfg.year_shock_sd, n_years) if cfg.year_shocks else np.zeros(n_years)
     jobs_shocks = (
         rng.normal(0, cfg.jobs_year_shock_sd, n_years) if cfg.year_shocks else np.zeros(n_years)
@@ -519,6 +547,11 @@ def synthesize_panel(config: SynthConfig | None = None, **overrides: Any) -> Syn
                 1 + industry_part[:, None] + (ind_growth[t] - expected[:, None]) + local[:, None]
             )
             ind_jobs[t] = _sround(np.maximum(ind_jobs[t - 1] * factor, 0), rng)
+            # growth is multiplicative: a private sector that rounds to nothing would stay
+            # at nothing, so a place keeps at least one job (in its largest industry; long
+            # histories reach this in the tiniest places)
+            empty = ind_jobs[t].sum(axis=1) == 0
+            ind_jobs[t, empty, np.argmax(mix_prev[empty], axis=1)] = 1
             pub_growth = np.stack(
                 [
                     0.006 + 0.8 * pop_lag + rng.normal(0, 0.02, n),

@@ -38,6 +38,17 @@ year effects and no process noise; attractiveness is the OLS residual, so ``hist
 holds the mean residual of the last 10 fitted years constant and ``neutral`` sets it to 0.
 It has no intervals: only its APE and PE (and CRPS, which is then the absolute error)
 are scored, beside the Bayesian ones (``method`` = ``ols`` / ``bayes``).
+
+**Several migration specs** (e.g. the centrality coefficient's forecast processes) share
+one jobs fit per origin; the ``spec`` column tells them apart (the OLS baseline is run
+once, for the first spec).
+
+**The centrality coefficient.** Where the true coefficient path is known (a synthetic
+panel's truth), the projected coefficient of each year after the last fitted one is
+scored too (:meth:`BacktestResult.coefficient_summary`): coverage of its 50/80/95 %
+intervals, CRPS and the error of its median, by ``horizon`` = years after the last
+fitted year (horizon 1 is the origin's own year, whose migration moves the population
+to horizon 1).
 """
 
 from __future__ import annotations
@@ -55,9 +66,10 @@ import xarray as xr
 
 from attrbayes.config import SamplerConfig, load_spec
 from attrbayes.data.panel import Panel
+from attrbayes.diagnostics.convergence import gate
 from attrbayes.exceptions import DataError, SpecError
 from attrbayes.features.design import build_design, compute_features
-from attrbayes.io_utils import atomic_write_text
+from attrbayes.io_utils import atomic_write_text, atomic_write_with
 from attrbayes.models.ols import fit_ols
 from attrbayes.pipeline import prepare_fit, run_fit
 from attrbayes.projection.assumptions import PATHS, SCALARS, load_assumptions, parse_assumptions
@@ -310,14 +322,17 @@ def ols_point_fit(features, spec_name: str) -> PointFit:
 # ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class BacktestResult:
-    """Scores per method, origin, horizon, scenario and place; see the module docstring."""
+    """Scores per method, spec, origin, horizon, scenario and place (and of the centrality
+    coefficient where its truth is known); see the module docstring."""
 
     scores: pd.DataFrame
     assumptions: dict[int, str] = field(default_factory=dict)  # origin -> TOML text
     notes: tuple[str, ...] = ()
+    coefficient: pd.DataFrame = field(default_factory=pd.DataFrame)
 
-    def summary(self, by: Sequence[str] = ("method", "scenario", "horizon", "size_class"),
-                ) -> pd.DataFrame:  # fmt: skip
+    def summary(
+        self, by: Sequence[str] = ("method", "spec", "scenario", "horizon", "size_class"),
+    ) -> pd.DataFrame:  # fmt: skip
         """Mean scores by ``by``; ``size_class`` rows include ``all`` (every place)."""
         s = self.scores
         frames = [s]
@@ -337,15 +352,33 @@ class BacktestResult:
             out["size_class"] = out["size_class"].astype(str)
         return out
 
+    def coefficient_summary(self, by: Sequence[str] = ("spec", "horizon")) -> pd.DataFrame:
+        """Coverage, CRPS and error of the projected centrality coefficient by ``by``."""
+        if self.coefficient.empty:
+            raise DataError("no coefficient scores: the backtest had no true coefficient path "
+                            "(only synthetic panels carry one)")  # fmt: skip
+        agg = {"n": ("year", "size")}
+        for level in LEVELS:
+            agg[f"coverage_{level}"] = (f"covered_{level}", "mean")
+        agg.update(crps=("crps", "mean"), mae=("error", lambda e: e.abs().mean()),
+                   bias=("error", "mean"), p_negative=("p_negative", "mean"))  # fmt: skip
+        return self.coefficient.groupby(list(by)).agg(**agg).reset_index()
+
     def save(self, out: str | Path) -> list[Path]:
-        """Write ``scores.csv``, ``scores.parquet``, ``summary.csv`` and the assumption
-        sets (``assumptions_ORIGIN.toml``) into directory ``out``."""
+        """Write ``scores.csv``, ``scores.parquet``, ``summary.csv``, the coefficient's
+        scores and summary where there are any, and the assumption sets
+        (``assumptions_ORIGIN.toml``) into directory ``out``."""
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         paths = [out / "scores.csv", out / "scores.parquet", out / "summary.csv"]
         atomic_write_text(paths[0], self.scores.to_csv(index=False))
-        self.scores.to_parquet(paths[1], index=False)
+        atomic_write_with(paths[1], lambda tmp: self.scores.to_parquet(tmp, index=False))
         atomic_write_text(paths[2], self.summary().to_csv(index=False))
+        if not self.coefficient.empty:
+            extra = [out / "coefficient_scores.csv", out / "coefficient_summary.csv"]
+            atomic_write_text(extra[0], self.coefficient.to_csv(index=False))
+            atomic_write_text(extra[1], self.coefficient_summary().to_csv(index=False))
+            paths += extra
         for origin, text in self.assumptions.items():
             path = out / f"assumptions_{origin}.toml"
             atomic_write_text(path, text)
@@ -353,7 +386,25 @@ class BacktestResult:
         return paths
 
 
-def _score(method: str, projection, observed: pd.DataFrame, origin: int,
+def _score_coefficient(spec: str, projection, truth: pd.Series, origin: int) -> pd.DataFrame:
+    """The projected centrality coefficient of each year after the fit against ``truth``."""
+    ds = projection.ds
+    last = int(ds.attrs["centrality_last_fitted_year"])
+    da = ds["centrality_coefficient"].isel(scenario=0)
+    years = [int(y) for y in da["coefficient_year"].values if y > last and int(y) in truth.index]
+    x = da.sel(coefficient_year=years).transpose("coefficient_year", "draw").to_numpy()
+    x, y = x.astype(float), truth.reindex(years).to_numpy(dtype=float)
+    row = {"spec": spec, "origin": origin, "year": years, "horizon": np.array(years) - last,
+           "truth": y, "median": np.median(x, axis=1),
+           "p_negative": (x < 0).mean(axis=1)}  # fmt: skip
+    for level in LEVELS:
+        row[f"lower_{level}"], row[f"upper_{level}"] = interval_bounds(x, level)
+        row[f"covered_{level}"] = interval_coverage(x, y, level)
+    row.update(crps=crps_from_draws(x, y), error=np.median(x, axis=1) - y)
+    return pd.DataFrame(row)
+
+
+def _score(method: str, spec: str, projection, observed: pd.DataFrame, origin: int,
            horizons: Sequence[int], pop_origin: pd.Series) -> pd.DataFrame:  # fmt: skip
     pop = projection.ds["population"]
     names = projection.ds["name"].to_series()
@@ -366,7 +417,7 @@ def _score(method: str, projection, observed: pd.DataFrame, origin: int,
             x = x.astype(float)
             median = np.median(x, axis=1)
             row = {
-                "method": method, "origin": origin, "horizon": h, "year": year,
+                "method": method, "spec": spec, "origin": origin, "horizon": h, "year": year,
                 "scenario": scenario, "place": projection.places,
                 "name": names.reindex(projection.places).to_numpy(),
                 "pop_origin": pop_origin.reindex(projection.places).to_numpy(dtype=float),
@@ -383,8 +434,17 @@ def _score(method: str, projection, observed: pd.DataFrame, origin: int,
                        pe=100 * (median - y) / y)  # fmt: skip
             frames.append(pd.DataFrame(row))
     out = pd.concat(frames, ignore_index=True)
-    out.insert(7, "size_class", size_class(out["pop_origin"]))
+    out.insert(8, "size_class", size_class(out["pop_origin"]))
     return out
+
+
+def _fit_noted(features, spec: str, sampler: SamplerConfig, notes: list[str], origin: int):
+    """Fit ``spec`` at municipality level; a failed diagnostics gate goes into ``notes``."""
+    fit = run_fit(prepare_fit(features, spec, level="municipality"), sampler)
+    report = gate(fit.tree)
+    if report.mcmc and not report.passed:
+        notes.append(f"origin {origin}, {fit.spec.name}: {report.summary_line()}")
+    return fit
 
 
 def backtest(
@@ -392,7 +452,7 @@ def backtest(
     origins: Sequence[int],
     horizons: Sequence[int],
     *,
-    migration_spec: str = "migration_2022",
+    migration_spec: str | Sequence[str] = "migration_2022",
     jobs_spec: str = "jobs_2022",
     sampler: SamplerConfig | None = None,
     draws: int = 200,
@@ -400,22 +460,27 @@ def backtest(
     assumptions: str = "synthetic",
     alternative: str = "main",
     baseline: bool = True,
+    coefficient_truth: pd.Series | None = None,
     seed: int = 20261128,
     workers: int | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> BacktestResult:
     """Rolling-origin backtest of the Bayesian projection (and the OLS baseline) on
-    ``panel``; ``assumptions`` / ``alternative`` are the fallback for national paths the
-    panel does not observe."""
+    ``panel`` for one or several migration specs; ``assumptions`` / ``alternative`` are
+    the fallback for national paths the panel does not observe; ``coefficient_truth``
+    (year -> true centrality coefficient) scores the coefficient's outlook too."""
     horizons = sorted({int(h) for h in horizons})
     if not horizons or horizons[0] < 1:
         raise SpecError(f"horizons must be positive years, got {horizons}")
     if not origins:
         raise SpecError("give at least one origin")
+    specs = [migration_spec] if isinstance(migration_spec, str) else list(migration_spec)
+    if not specs or len(set(specs)) < len(specs):
+        raise SpecError(f"give one or more distinct migration specs, got {specs}")
     sampler = sampler or SamplerConfig()
     say = progress or (lambda _msg: None)
     observed = panel.population_totals()
-    frames, texts, notes = [], {}, []
+    frames, coefficient, texts, notes = [], [], {}, []
     for origin in sorted({int(o) for o in origins}):
         usable = [h for h in horizons if origin + h <= panel.manifest.last_year]
         if len(usable) < len(horizons):
@@ -430,23 +495,31 @@ def backtest(
                                        alternative=alternative)  # fmt: skip
         texts[origin] = text
         features = compute_features(cut, "municipality")
-        say(f"origin {origin}: fitting {migration_spec} and {jobs_spec}")
-        fits = [run_fit(prepare_fit(features, spec, level="municipality"), sampler)
-                for spec in (migration_spec, jobs_spec)]  # fmt: skip
+        say(f"origin {origin}: fitting {jobs_spec}")
+        jobs = _fit_noted(features, jobs_spec, sampler, notes, origin)
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / f"backtest_{origin}.toml"
             path.write_text(text, encoding="utf-8")
             common = {"assumptions": str(path), "alternative": "main",
                       "scenarios": scenarios, "to": to, "seed": seed,
                       "workers": workers}  # fmt: skip
-            say(f"origin {origin}: projecting {draws} draws to {to}")
-            bayes = project(*fits, cut, draws=draws, **common)
-            frames.append(_score("bayes", bayes, observed, origin, usable, observed[origin]))
+            for spec in specs:
+                name = load_spec(spec).name
+                say(f"origin {origin}: fitting {name}")
+                mig = _fit_noted(features, spec, sampler, notes, origin)
+                say(f"origin {origin}: projecting {name}, {draws} draws to {to}")
+                bayes = project(mig, jobs, cut, draws=draws, **common)
+                frames.append(_score("bayes", name, bayes, observed, origin, usable,
+                                     observed[origin]))  # fmt: skip
+                if coefficient_truth is not None and "centrality_coefficient" in bayes.ds:
+                    coefficient.append(_score_coefficient(name, bayes, coefficient_truth, origin))
             if baseline:
                 say(f"origin {origin}: OLS baseline")
-                points = [ols_point_fit(features, s) for s in (migration_spec, jobs_spec)]
+                points = [ols_point_fit(features, s) for s in (specs[0], jobs_spec)]
                 ols = project(*points, cut, draws=1, noise=False, **common)
-                frames.append(_score("ols", ols, observed, origin, usable, observed[origin]))
+                frames.append(_score("ols", points[0].spec.name, ols, observed, origin, usable,
+                                     observed[origin]))  # fmt: skip
     if not frames:
         raise SpecError("no origin has an observed horizon in the panel")
-    return BacktestResult(pd.concat(frames, ignore_index=True), texts, tuple(notes))
+    coef = pd.concat(coefficient, ignore_index=True) if coefficient else pd.DataFrame()
+    return BacktestResult(pd.concat(frames, ignore_index=True), texts, tuple(notes), coef)

@@ -118,6 +118,59 @@ def informative_years(y: np.ndarray, X: np.ndarray, year_idx: np.ndarray) -> boo
     return bool(between > 4 * np.mean(noise))
 
 
+def informative_path(
+    y: np.ndarray,
+    X: np.ndarray,
+    year_idx: np.ndarray,
+    place_idx: np.ndarray,
+    centrality: np.ndarray,
+    covariate: np.ndarray | None = None,
+) -> bool:
+    """Whether the yearly centrality coefficients are pinned down by the data better than
+    their spread around the level (after the immigration link's share, with one).
+
+    From pooled OLS residuals net of each place's mean (the model's place effects take
+    those), one slope on centrality per year and its sampling variance; the between-year
+    variance of the slopes (net of a linear fit on ``covariate``) against the mean sampling
+    variance, by the method of moments as in :func:`informative_years`. Centred AR(1)
+    values suit the first case (standardised innovations then diverge on real data);
+    where the link explains nearly all the variation, the centred values make a funnel
+    with the process's small scale. The threshold, 2.5, lies between the two kinds of
+    panel measured (``benchmarks/RESULTS.md``).
+    """
+    beta, *_ = np.linalg.lstsq(X, y, rcond=None)
+    resid = y - X @ beta
+    counts = np.bincount(place_idx)
+    resid = resid - (np.bincount(place_idx, weights=resid) / counts)[place_idx]
+    years = np.unique(year_idx)
+    slopes, variances = np.empty(len(years)), np.empty(len(years))
+    for k, t in enumerate(years):
+        rows = year_idx == t
+        c = centrality[rows] - centrality[rows].mean()
+        slopes[k] = c @ resid[rows] / (c @ c)
+        variances[k] = resid[rows].var() / (c @ c)
+    basis = np.ones((len(years), 1))
+    if covariate is not None:
+        basis = np.column_stack([basis, np.asarray(covariate, dtype=float)[years]])
+    fitted = basis @ np.linalg.lstsq(basis, slopes, rcond=None)[0]
+    between = np.sum((slopes - fitted) ** 2) / max(len(years) - basis.shape[1], 1)
+    return bool(between - variances.mean() > 2.5 * variances.mean())
+
+
+def _ar1_around(level, phi, sigma, shift, size):
+    """``level + shift + e`` with ``e`` a stationary AR(1) of persistence ``phi`` and
+    stationary sd ``sigma`` (PyMC derives the density)."""
+    deviation = pm.AR.dist(
+        rho=pt.stack([phi]), sigma=sigma * pt.sqrt(1 - phi**2),
+        init_dist=pm.Normal.dist(0.0, sigma), ar_order=1, steps=shift.shape[-1] - 1, size=size,
+    )  # fmt: skip
+    return level + shift + deviation
+
+
+def _ar1_support(rv, size, level, phi, sigma, shift):
+    return pt.broadcast_to(level + shift, rv.shape)
+
+
 def time_varying_coefficient(
     name: str,
     priors: PriorSet,
@@ -127,21 +180,52 @@ def time_varying_coefficient(
     centred: bool = False,
     covariate: np.ndarray | None = None,
 ) -> tuple[pt.TensorVariable, pt.TensorVariable]:
-    """A coefficient path ``{name}_path`` over ``dim`` and its level ``name``.
+    """A coefficient path ``{name}_path`` over ``dim`` and the part of it that is constant
+    over the fitted years (on which place levels are centred): the path's mean (for the
+    random walk and the constant, their level ``name``).
 
     ``kind`` "random_walk": a Gaussian random walk, ``name`` its mean over the years;
-    "hierarchical": yearly deviations around a common mean ``name``; "constant": no
-    variation. Centred random walks sample the yearly steps, non-centred ones the steps
-    divided by their scale; both keep the level as a separate coordinate.
+    "ar1": a stationary AR(1) around the long-run level ``name`` with persistence
+    ``{name}_phi`` and stationary sd ``{name}_sigma`` (innovations of sd
+    ``sigma sqrt(1 - phi^2)``): it reverts to the level, and its spread bounds any outlook;
+    "hierarchical": independent yearly deviations of sd ``{name}_sigma`` around a common
+    mean ``name`` (the AR(1) with persistence 0); "constant": no variation. Stating the
+    AR(1) by its stationary sd keeps the level identified when the persistence nears 1
+    (the path then flattens instead of wandering off). Centred random walks sample the yearly
+    steps, centred AR(1)s the yearly values, non-centred ones standardised innovations;
+    all keep the level as a separate coordinate.
     ``covariate`` (national net immigration) shifts the path linearly; it is centred, so
-    the level keeps its meaning, and the process's own variation is made orthogonal to
-    it, so that the slope is identified (the projection carries the process on and adds
-    the slope times the projected covariate).
+    the level keeps its meaning. The AR(1) is then a regression with AR(1) errors; for the
+    other kinds the process's own variation is made orthogonal to the covariate, so that
+    the slope is identified. Projections carry the process on and add the slope times the
+    projected covariate.
     """
     n = len(pm.modelcontext(None).coords[dim])
     if kind == "constant":
         level = priors[name].create(name)
         path = level + pt.zeros(n)
+    elif kind == "ar1":
+        # a regression with AR(1) errors: the process is stationary, so it cannot mimic
+        # the covariate for ever and the slope is identified without an orthogonal split
+        level = priors[name].create(name)
+        sigma = priors[f"{name}_sigma"].create(f"{name}_sigma")
+        phi = priors[f"{name}_phi"].create(f"{name}_phi")
+        shift = pt.zeros(n)
+        if covariate is not None:
+            slope = priors[f"{name}_immigration"].create(f"{name}_immigration")
+            shift = slope * (np.asarray(covariate, dtype=float) - np.mean(covariate))
+        if centred:
+            # the yearly values themselves: the data pin them down, and the level then
+            # only meets them through the AR(1) density (no level-deviation trade-off)
+            path = pm.CustomDist(
+                f"{name}_year", level, phi, sigma, shift, dist=_ar1_around,
+                support_point=_ar1_support, signature="(),(),(),(t)->(t)", dims=dim,
+            )  # fmt: skip
+        else:
+            z = pm.Normal(f"{name}_z", 0.0, 1.0, dims=dim)
+            innovations = sigma * pt.sqrt(1 - phi**2)
+            path = level + shift + innovations * pt.dot(ar1_matrix(phi, n), z)
+        return _anchored(name, path, dim)
     elif kind == "hierarchical":
         level = priors[name].create(name)
         sigma = priors[f"{name}_sigma"].create(f"{name}_sigma")
@@ -172,7 +256,18 @@ def time_varying_coefficient(
             path = path - pt.dot(path - level, c) / (c @ c) * c
         slope = priors[f"{name}_immigration"].create(f"{name}_immigration")
         path = path + slope * c
+    if kind == "hierarchical":
+        return _anchored(name, path, dim)
     return level, pm.Deterministic(f"{name}_path", path, dims=dim)
+
+
+def _anchored(name: str, path: pt.TensorVariable, dim: str):
+    """The path and its mean over the fitted years, for processes with a level of their own
+    (AR(1), yearly deviations): the data pin the mean down, so place levels centred on it
+    leave the level to meet the data only through the process (no level-path trade-off
+    for the sampler). A random walk's level is its mean already."""
+    path = pm.Deterministic(f"{name}_path", path, dims=dim)
+    return path.mean(), path
 
 
 def ar1_matrix(phi: pt.TensorVariable, n: int) -> pt.TensorVariable:

@@ -28,6 +28,7 @@ from attrbayes.models.base import BayesModel
 from attrbayes.models.components import (
     ar1_process,
     hierarchical_effect,
+    informative_path,
     informative_places,
     informative_years,
     likelihood,
@@ -91,17 +92,29 @@ class MigrationModel(BayesModel):
             coords["group"] = np.sort(frame[self.group_column].unique())
         return coords
 
-    @property
-    def centred_years(self) -> bool:
-        """Whether the centrality path's yearly steps use the centred form."""
+    def centred_steps(self) -> bool:
+        """Whether the centrality process samples its yearly steps (random walk) or values
+        (AR(1), deviations) centred, rather than standardised innovations."""
         choice = self.spec.hierarchy.parameterisation
-        if choice == "auto":
-            # with an immigration link the steps' share along the covariate is removed,
-            # so the data leave one direction of the steps to the prior: a funnel with
-            # the steps' scale when centred
-            return (self.design.frame["place"].nunique() >= AUTO_CENTRED_MIN_PLACES
-                    and not self.spec.time_varying.immigration)  # fmt: skip
-        return choice == "centred"
+        if choice != "auto":
+            return choice == "centred"
+        tv = self.spec.time_varying
+        if tv.centrality == "ar1" and self.spec.has_centrality:
+            frame = self.design.frame
+            year_idx = pd.Index(self.years).get_indexer(frame["year"])
+            place_idx = pd.Index(np.sort(frame["place"].unique())).get_indexer(frame["place"])
+            covariate = self.national_immigration() if tv.immigration else None
+            return informative_path(self.design.y, self.design.matrix().to_numpy(dtype=float),
+                                    year_idx, place_idx,
+                                    frame["centrality"].to_numpy(dtype=float),
+                                    covariate)  # fmt: skip
+        # with an immigration link the walk's (or deviations') share along the covariate is
+        # removed, so the data leave one direction of them to the prior: a funnel with
+        # their scale when centred
+        return self._many_places() and not tv.immigration
+
+    def _many_places(self) -> bool:
+        return self.design.frame["place"].nunique() >= AUTO_CENTRED_MIN_PLACES
 
     def default_geometry(self) -> dict[str, object]:
         """The parameterisation chosen from the data (see ``parameterisation`` in specs):
@@ -110,13 +123,17 @@ class MigrationModel(BayesModel):
         frame = self.design.frame
         year_idx = pd.Index(coords["year"]).get_indexer(frame["year"])
         place_idx = pd.Index(coords["place"]).get_indexer(frame["place"])
-        year_effects = self.centred_years
-        if self.spec.hierarchy.parameterisation == "auto" and year_effects:
-            X = self.design.matrix().to_numpy(dtype=float)
-            year_effects = informative_years(self.design.y, X, year_idx)
+        steps = self.centred_steps()
+        year_effects = steps
+        if self.spec.hierarchy.parameterisation == "auto":
+            if self.spec.time_varying.centrality == "ar1":  # judged apart from the path
+                year_effects = self._many_places()
+            if year_effects:
+                X = self.design.matrix().to_numpy(dtype=float)
+                year_effects = informative_years(self.design.y, X, year_idx)
         centred = self.centred_places(coords, place_idx)
         return {
-            "steps_centred": self.centred_years,
+            "steps_centred": steps,
             "year_effects_centred": bool(year_effects),
             "places_centred": [str(p) for p in coords["place"][centred]],
         }

@@ -10,7 +10,8 @@ Each year ``t`` and every draw, places x sexes x single ages 0..105+ at once:
    and the base year are bridged the same way on observed population.
 2. **Net migration** (during t) from the migration model: VRA of the projected job growth
    through the commuting matrix (lags 0-2), DS of the projected age structure,
-   centrality with its coefficient path carried forward by its own process, year effect,
+   centrality with its coefficient carried forward by its own process (stepped through
+   every year after the fit, the gap to the base year included), year effect,
    residential attractiveness and noise (carried on from the last fitted year where the
    fit's noise is persistent), plus the place's share of national net
    immigration. Domestic migration is kept consistent: the places' net migration is
@@ -61,6 +62,7 @@ from attrbayes.results import FitResult, stack_draws
 BOY_SHARE = 105 / 205
 INFANT_EXPOSURE = 0.5  # births are exposed to infant mortality for half a year on average
 VRA_LAGS = ("vra_t", "vra_t1", "vra_t2")
+PROCESSES = ("random_walk", "ar1", "hierarchical", "constant")
 
 
 @dataclass(frozen=True)
@@ -71,9 +73,10 @@ class EquationDraws:
     intercept: np.ndarray  # (D,)
     slopes: dict[str, np.ndarray]  # term -> (D,)
     constants: np.ndarray  # (D, P): place-constant terms (e.g. students share) x coef
-    path_last: np.ndarray  # (D,) centrality coefficient in the last fitted year (0 if none)
-    path_level: np.ndarray  # (D,)
-    path_sigma: np.ndarray  # (D,)
+    path: np.ndarray  # (D, T) centrality coefficient over the fitted years (0 if none)
+    path_level: np.ndarray  # (D,) its level (long-run level of an AR(1))
+    path_sigma: np.ndarray  # (D,) its step (random walk) or deviation (ar1, hierarchical) sd
+    path_phi: np.ndarray  # (D,) persistence of an AR(1) process
     path_kind: str
     path_immigration: np.ndarray  # (D,) slope of the coefficient on national immigration
     immigration_mean: float  # mean national net immigration rate over the fitted years
@@ -119,11 +122,10 @@ def equation_draws(fit: FitResult, places: list[str], index: np.ndarray) -> Equa
     if "centrality_immigration" in post:  # the covariate the fit centred
         immigration = fit.model().national_immigration()
     if "centrality_path" in post:
-        path = _draws(fit, "centrality_path", index)
-        last, level = path[:, -1], get("centrality")
+        path = _draws(fit, "centrality_path", index).reshape(n, len(years))
         centrality = first["centrality"].to_numpy(dtype=float)
     else:
-        last = level = np.zeros(n)
+        path = np.zeros((n, len(years)))
         centrality = np.zeros(len(places))
     latent = fit.latent_attractiveness.isel(draw=index).sel(place=places)
     ar = None
@@ -139,9 +141,10 @@ def equation_draws(fit: FitResult, places: list[str], index: np.ndarray) -> Equa
         intercept=get("intercept"),
         slopes=slopes,
         constants=constants,
-        path_last=last,
-        path_level=level,
+        path=path,
+        path_level=get("centrality"),
         path_sigma=get("centrality_sigma"),
+        path_phi=get("centrality_phi"),
         path_kind=spec.time_varying.centrality if "centrality_path" in post else "none",
         path_immigration=get("centrality_immigration"),
         immigration_mean=float(immigration.mean()),
@@ -204,33 +207,98 @@ class _Noise:
 class _Paths:
     """Centrality coefficient and year effects of one equation, carried past the fit.
 
-    The coefficient's own process (random walk, hierarchical or constant) continues from
-    the last fitted year; where the fit links it to national net immigration, the link
-    is taken out of the last value and added back with each projected year's rate.
+    The coefficient's own process continues from its value in the last fitted year and is
+    stepped once for every later year, the years between the fit and the base year
+    included (so a projection from 2026 of a fit to 2016 starts ten steps out):
+
+    * ``random_walk``: plus a step of sd ``sigma``;
+    * ``ar1``: back towards the long-run level by the persistence ``phi``, plus an
+      innovation of sd ``sigma sqrt(1 - phi^2)`` (``sigma`` is the stationary sd);
+    * ``hierarchical``: a new deviation of sd ``sigma`` around the level;
+    * ``constant``: the level.
+
+    Where the fit links the coefficient to national net immigration, the link's share is
+    taken out of the last fitted value and added back with each year's rate
+    (``immigration(year)``). With ``innovations=False`` the process follows its expected
+    path (the same random numbers are drawn, so everything else stays as it was).
+    Every coefficient past the fit is kept in ``history`` (year -> (D,)).
     """
 
-    def __init__(self, eq: EquationDraws, idx: slice, rng: np.random.Generator) -> None:
-        self.eq, self.idx, self.rng = eq, idx, rng
+    def __init__(
+        self, eq: EquationDraws, idx: slice, rng: np.random.Generator,
+        immigration: Callable[[int], float], *, innovations: bool = True,
+    ) -> None:  # fmt: skip
+        self.eq, self.idx, self.rng, self.immigration = eq, idx, rng, immigration
         self.slope = eq.path_immigration[idx]
-        self.coef = eq.path_last[idx].copy()
-        self.walk = self.coef - self.slope * (eq.immigration_last - eq.immigration_mean)
-        self.last_fitted = int(eq.fitted_years[-1])
+        shift = self.slope * (eq.immigration_last - eq.immigration_mean)
+        self.process = eq.path[idx, -1] - shift
+        self.year = int(eq.fitted_years[-1])
+        self.scale = 1.0 if innovations else 0.0
+        self.history: dict[int, np.ndarray] = {}
 
-    def step(self, year: int, immigration: float) -> tuple[np.ndarray, np.ndarray]:
-        """(centrality coefficient, year effect) for ``year``, both (D,), given the
-        year's national net immigration rate."""
+    def _advance(self) -> None:
         eq, idx = self.eq, self.idx
-        n = len(eq.intercept[idx])
-        if year > self.last_fitted:
-            if eq.path_kind == "random_walk":
-                self.walk = self.walk + eq.path_sigma[idx] * self.rng.standard_normal(n)
-            elif eq.path_kind == "hierarchical":
-                self.walk = eq.path_level[idx] + eq.path_sigma[idx] * self.rng.standard_normal(n)
-            elif eq.path_kind == "constant":
-                self.walk = eq.path_level[idx]
-            self.coef = self.walk + self.slope * (immigration - eq.immigration_mean)
-        year_effect = eq.sigma_year[idx] * self.rng.standard_normal(n)
-        return self.coef, year_effect
+        if eq.path_kind not in PROCESSES:
+            return
+        shock = self.scale * self.rng.standard_normal(len(self.process))
+        level, sigma = eq.path_level[idx], eq.path_sigma[idx]
+        if eq.path_kind == "random_walk":
+            self.process = self.process + sigma * shock
+        elif eq.path_kind == "ar1":
+            phi = eq.path_phi[idx]
+            innovation = sigma * np.sqrt(1 - phi**2) * shock
+            self.process = level + phi * (self.process - level) + innovation
+        elif eq.path_kind == "hierarchical":
+            self.process = level + sigma * shock
+        else:
+            self.process = level
+
+    def coefficient(self, year: int) -> np.ndarray:
+        """The coefficient (D,) in ``year``: as fitted in fitted years, else the process
+        stepped through every year up to ``year``."""
+        eq = self.eq
+        if year <= eq.fitted_years[-1]:
+            return eq.path[self.idx, int(np.searchsorted(eq.fitted_years, year))]
+        while self.year < year:
+            self.year += 1
+            self._advance()
+            link = self.slope * (self.immigration(self.year) - eq.immigration_mean)
+            self.history[self.year] = self.process + link
+        return self.history[year]
+
+    def step(self, year: int) -> tuple[np.ndarray, np.ndarray]:
+        """(centrality coefficient, year effect) for ``year``, both (D,)."""
+        coef = self.coefficient(year)
+        return coef, self.eq.sigma_year[self.idx] * self.rng.standard_normal(len(coef))
+
+
+def coefficient_outlook(
+    fit: FitResult,
+    years: Sequence[int],
+    *,
+    draws: int = 1000,
+    seed: int = 20261128,
+    immigration: Callable[[int], float] | None = None,
+    innovations: bool = True,
+) -> xr.DataArray:
+    """The fit's centrality coefficient (draw, year) in ``years``, carried past the fit by
+    its process exactly as :func:`project` carries it, without projecting anything else;
+    ``immigration(year)`` is the national net immigration rate where the spec links the
+    coefficient to it."""
+    if "centrality_path" not in fit.posterior:
+        raise SpecError(f"spec {fit.spec.name} has no centrality term")
+    if fit.spec.time_varying.immigration and immigration is None:
+        raise SpecError(f"spec {fit.spec.name} links the coefficient to immigration: give the "
+                        "immigration rate of each year")  # fmt: skip
+    total = fit.posterior.sizes["chain"] * fit.posterior.sizes["draw"]
+    n = min(draws, total)
+    index = np.linspace(0, total - 1, n).round().astype(int)
+    places = sorted(fit.design.frame["place"].unique())
+    paths = _Paths(equation_draws(fit, places, index), slice(0, n), np.random.default_rng(seed),
+                   immigration or (lambda _year: 0.0), innovations=innovations)  # fmt: skip
+    values = np.stack([paths.coefficient(int(y)) for y in years], axis=1)
+    return xr.DataArray(values, dims=("draw", "year"), coords={"year": list(years)},
+                        name="centrality_coefficient")  # fmt: skip
 
 
 def death_probabilities(inputs: ProjectionInputs, alt: Alternative, year: int) -> np.ndarray:
@@ -261,10 +329,17 @@ def project(
     workers: int | None = None,
     seed: int = 20261128,
     noise: bool = True,
+    centrality_noise: bool = True,
     pyramid_years: Sequence[int] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> ProjectionResult:
-    """Project population and jobs to ``to`` for every scenario over posterior draws."""
+    """Project population and jobs to ``to`` for every scenario over posterior draws.
+
+    ``noise`` switches the yearly process noise (observation noise, local ratios,
+    Poisson events); ``centrality_noise`` the innovations of the centrality coefficient's
+    process past the fit (off: the coefficient follows its expected path), which measures
+    how much of the fans the coefficient's outlook makes.
+    """
     scenarios = check_scenarios(list(scenarios))
     if migration.kind != "migration" or jobs.kind != "jobs":
         raise SpecError("project needs a migration fit and a jobs fit (in that order)")
@@ -283,6 +358,14 @@ def project(
     if to <= inputs.base_year:
         raise SpecError(f"--to {to} must be after the base year {inputs.base_year}")
     alt = load_assumptions(assumptions)[alternative]
+    observed_rate = features.frame.groupby("year")["national_rate"].first().dropna()
+
+    def immigration_rate(year: int) -> float:
+        """National net immigration: observed before the base year, else assumed."""
+        if year < inputs.base_year and year in observed_rate.index:
+            return float(observed_rate[year])
+        return float(alt.path("net_immigration_rate", np.array([year]))[0])
+
     uses_ds = "ds" in migration.spec.terms
     if uses_ds and inputs.employment is None:
         raise DataError("the migration spec has DS but the panel has no employment_rates")
@@ -306,6 +389,9 @@ def project(
     groups = np.full((*shape, len(AGE_GROUPS_PROJECTION)), np.nan, dtype=np.float32)
     pyramid = np.zeros((len(scenarios), n, len(places), len(pyramid_years), 2, MAX_AGE + 1),
                        dtype=np.float32)  # fmt: skip
+    fitted = mig.fitted_years.astype(int)
+    coefficient_years = np.concatenate([fitted, np.arange(fitted[-1] + 1, to + 1)])
+    coefficient = np.full((len(scenarios), n, len(coefficient_years)), np.nan)
 
     def run(task: tuple[int, str, int]) -> None:
         s, scenario, start = task
@@ -313,20 +399,34 @@ def project(
         rng = np.random.default_rng([seed, start])  # the same numbers in every scenario
         result = _run_chunk(
             inputs, alt, mig, job, scenario, idx, years, rng,
-            noise=noise, uses_ds=uses_ds, pyramid_years=pyramid_years,
+            noise=noise, centrality_noise=centrality_noise, immigration_rate=immigration_rate,
+            uses_ds=uses_ds, pyramid_years=pyramid_years,
         )  # fmt: skip
         for key in out:
             out[key][s, idx] = result[key]
         groups[s, idx] = result["age_groups"]
         pyramid[s, idx] = result["pyramid"]
+        coefficient[s, idx] = result["centrality_coefficient"]
         say(f"{scenario}: draws {idx.start + 1}-{idx.stop} of {n}")
 
     tasks = [(s, sc, start) for s, sc in enumerate(scenarios) for start in range(0, n, chunk)]
     # numpy releases the GIL in large array operations: chunks run side by side
     with ThreadPoolExecutor(max_workers=workers or min(2, os.cpu_count() or 1)) as pool:
         list(pool.map(run, tasks))
-    return _result(inputs, scenarios, years, pyramid_years, out, groups, pyramid, migration,
-                   jobs, assumptions, alternative, seed, noise)  # fmt: skip
+    result = _result(inputs, scenarios, years, pyramid_years, out, groups, pyramid, migration,
+                     jobs, assumptions, alternative, seed, noise)  # fmt: skip
+    if mig.path_kind != "none":
+        result.ds["centrality_coefficient"] = (
+            ("scenario", "draw", "coefficient_year"), coefficient,
+        )  # fmt: skip
+        result.ds.coords["coefficient_year"] = coefficient_years
+        result.ds.attrs.update(
+            centrality_process=mig.path_kind,
+            centrality_immigration_link=int(migration.spec.time_varying.immigration),
+            centrality_last_fitted_year=int(mig.fitted_years[-1]),
+            centrality_noise=int(centrality_noise),
+        )
+    return result
 
 
 def _run_chunk(
@@ -340,6 +440,8 @@ def _run_chunk(
     rng: np.random.Generator,
     *,
     noise: bool,
+    centrality_noise: bool,
+    immigration_rate: Callable[[int], float],
     uses_ds: bool,
     pyramid_years: np.ndarray,
 ) -> dict[str, np.ndarray]:
@@ -366,7 +468,8 @@ def _run_chunk(
     # high / low are what-ifs for each place ("this place at the 80th percentile"): the
     # uniform shift is kept out of the national controls, which would otherwise cancel it
     controlled = 0.0 if scenario in PERCENTILES else 1.0
-    mig_paths, job_paths = _Paths(mig, idx, rng), _Paths(job, idx, rng)
+    mig_paths = _Paths(mig, idx, rng, immigration_rate, innovations=centrality_noise)
+    job_paths = _Paths(job, idx, rng, immigration_rate, innovations=centrality_noise)
     mig_noise, job_noise = _Noise(mig, idx, rng), _Noise(job, idx, rng)
     if noise:  # local fertility and mortality ratios are estimates too: one draw each
         fertility = inputs.ratio_draws("births", d, rng)
@@ -414,8 +517,7 @@ def _run_chunk(
             pg = np.mean([_relative(totals[y], totals[y - 1]) for y in lags],
                          axis=0)  # fmt: skip
             fade = max(0.0, 1 - (year - last_jobs) / convergence)
-            immigration = alt.path("net_immigration_rate", np.array([year]))[0]
-            coef, year_effect = job_paths.step(year, immigration)
+            coef, year_effect = job_paths.step(year)
             rel = (job.intercept[idx, None] + job.constants[idx]
                    + job.slopes.get("industry_effect", np.zeros(d))[idx, None]
                    * inputs.industry_effect[None, :] * fade
@@ -449,7 +551,7 @@ def _run_chunk(
             break
         # 2. net migration during `year`
         immigration = alt.path("net_immigration_rate", np.array([year]))[0]
-        coef, year_effect = mig_paths.step(year, immigration)
+        coef, year_effect = mig_paths.step(year)
         rate = (mig.intercept[idx, None] + mig.constants[idx] + coef[:, None] * mig.centrality
                 + year_effect[:, None] + controlled * res_att[year])  # fmt: skip
         for lag, term in enumerate(VRA_LAGS):
@@ -508,7 +610,12 @@ def _run_chunk(
         out["deaths"][:, :, t] = deaths + extra_deaths + infant_deaths.sum(axis=2)
         out["net_migration"][:, :, t] = migrants - shortfall
         pop = nxt
-    return {**out, "age_groups": groups, "pyramid": pyramid}
+    mig_paths.coefficient(int(years[-1]))  # the outlook reaches the last year too
+    coefficient = np.concatenate(
+        [mig.path[idx], np.stack([mig_paths.history[y] for y in sorted(mig_paths.history)], 1)],
+        axis=1,
+    )  # fmt: skip
+    return {**out, "age_groups": groups, "pyramid": pyramid, "centrality_coefficient": coefficient}
 
 
 def _result(inputs, scenarios, years, pyramid_years, out, groups, pyramid, migration, jobs,

@@ -16,7 +16,13 @@ jobs_public            scenario, draw, place, year                      by workp
 pyramid                scenario, draw, place, pyramid_year, sex, age    1 January, 0..105
 history_population     place, history_year                              observed
 history_jobs           place, history_year                              observed, all jobs
+centrality_coefficient scenario, draw, coefficient_year                 fitted + projected
 =====================  ===============================================  =================
+
+``centrality_coefficient`` is the migration equation's centrality coefficient per draw:
+as fitted up to the attribute ``centrality_last_fitted_year``, then carried on by its
+process (attribute ``centrality_process``) through the gap to the base year and on to the
+last year. It is absent when the migration spec has no centrality term.
 
 Coordinates ``place`` carry ``name``, ``region``, ``county`` and ``centrality_class`` as
 non-index coordinates, so aggregates need nothing else. The first projected ``year`` is
@@ -94,6 +100,23 @@ class ProjectionResult:
         keep = [c for c in frame.columns if c not in ("name", "region", "county",
                                                       "centrality_class")]  # fmt: skip
         return frame[keep]
+
+    def centrality_table(self, scenario: str | None = None) -> pd.DataFrame:
+        """The centrality coefficient per year (fitted and projected): mean, median,
+        equal-tailed intervals, ``p_negative`` (share of draws below 0) and ``fitted``."""
+        if "centrality_coefficient" not in self.ds:
+            raise DataError("this projection holds no centrality coefficient (the migration "
+                            "spec has no centrality term, or it was made before attrbayes "
+                            "stored the coefficient)")  # fmt: skip
+        name = scenario or self.scenarios[0]
+        if name not in self.scenarios:
+            raise DataError(f"no scenario {name!r} in this projection; have {self.scenarios}")
+        da = self.ds["centrality_coefficient"].sel(scenario=name, drop=True)
+        frame = interval_frame(da.rename(coefficient_year="year"))
+        frame["p_negative"] = (da < 0).mean("draw").to_numpy()
+        last = int(self.ds.attrs["centrality_last_fitted_year"])
+        frame["fitted"] = frame["year"] <= last
+        return frame
 
     # -- persistence --------------------------------------------------------------------
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:

@@ -848,6 +848,25 @@ class _PlaceBuild:
             _relabel_legend(ax, mapping)
 
     # -- method -------------------------------------------------------------------------------
+    def _centrality_outlook(self, proj) -> str:
+        """Which process carries the centrality coefficient past the fit, and where it is
+        in the last projected year."""
+        t, attrs = self.t, proj.ds.attrs
+        fit = self.b.fits["residential"]
+        table = proj.centrality_table().set_index("year")
+        year = int(table.index.max())
+        row = table.loc[year]
+        phi = float(fit.draws("centrality_phi").median()) if "centrality_phi" in fit.posterior \
+            else float("nan")  # fmt: skip
+        process = t(f"method.process_{attrs['centrality_process']}",
+                    level=t.number(float(fit.draws("centrality").median()), 3),
+                    phi=t.number(phi, 2))  # fmt: skip
+        link = t("method.process_link") if int(attrs.get("centrality_immigration_link", 0)) else ""
+        return t("method.centrality_outlook", last=attrs["centrality_last_fitted_year"],
+                 process=process, link=link, year=year, median=t.number(row["median"], 3),
+                 lower=t.number(row["lower_80"], 3),
+                 upper=t.number(row["upper_80"], 3))  # fmt: skip
+
     def method_section(self) -> dict[str, Any]:
         t, b = self.t, self.b
         groups = []
@@ -883,6 +902,8 @@ class _PlaceBuild:
                        alternative=attrs.get("alternative", "?"),
                        base_year=attrs.get("base_year", b.projection_summary.base_year),
                        noise=noise)]  # fmt: skip
+            if "centrality_coefficient" in proj.ds:
+                lines.append(self._centrality_outlook(proj))
             if attrs.get("notes"):
                 lines.append(str(attrs["notes"]))
             groups.append({"title": t("method.projection"), "lines": lines})

@@ -78,6 +78,11 @@ def test_switches_change_the_graph(features):
     assert "centrality_year" in names(
         '[hierarchy]\nparameterisation = "centred"\n[time_varying]\ncentrality = "hierarchical"\n'
     )
+    ar1 = '[time_varying]\ncentrality = "ar1"\n'
+    assert {"centrality_phi", "centrality_year"} <= names(
+        '[hierarchy]\nparameterisation = "centred"\n' + ar1
+    )
+    assert {"centrality_phi", "centrality_z"} <= names(ar1)  # 40 places: non-centred
 
 
 def test_constructor_validates(features):
@@ -130,6 +135,72 @@ def test_immigration_link_is_orthogonal_to_the_process(kind):
     assert np.abs(remainder).max() > 0  # the process still varies
 
 
+@pytest.mark.parametrize("centred", [True, False])
+def test_ar1_coefficient_by_hand(centred):
+    """The AR(1) path around level + slope x c (c: centred immigration) with stationary
+    sd sigma: start N(0, sigma), then N(phi e[t-1], sigma sqrt(1 - phi^2)). Centred, the
+    yearly values' prior density matches the hand-computed one; non-centred, standardised
+    innovations z map to the path by the same recursion."""
+    import pymc as pm
+    from scipy import stats
+
+    from attrbayes.models.components import time_varying_coefficient
+
+    covariate = np.array([0.002, 0.004, 0.009, 0.008, 0.003, 0.005])
+    c = covariate - covariate.mean()
+    priors = load_prior_set("weakly_informative")
+    with pm.Model(coords={"year": np.arange(2000, 2006)}) as model:
+        time_varying_coefficient("centrality", priors, kind="ar1", dim="year",
+                                 centred=centred, covariate=covariate)  # fmt: skip
+    level, phi, sigma, slope = 0.02, 0.7, 0.004, -2.0
+    e = np.array([0.003, 0.001, -0.002, -0.004, 0.0, 0.002])
+    innovation = sigma * np.sqrt(1 - phi**2)
+    point = {"centrality": level, "centrality_phi_logodds__": np.log(phi / (1 - phi)),
+             "centrality_sigma_log__": np.log(sigma), "centrality_immigration": slope}  # fmt: skip
+    path = level + slope * c + e
+    if centred:
+        point["centrality_year"] = path
+        got = model.compile_logp(vars=[model["centrality_year"]])(point)
+        expected = stats.norm(0, sigma).logpdf(e[0]) + stats.norm(
+            phi * e[:-1], innovation
+        ).logpdf(e[1:]).sum()  # fmt: skip
+        assert got == pytest.approx(expected)
+    else:
+        steps = (e[1:] - phi * e[:-1]) / innovation
+        point["centrality_z"] = np.concatenate([[e[0] / sigma], steps])
+    (output,) = model.replace_rvs_by_values([model["centrality_path"]])
+    evaluate = model.compile_fn(output, inputs=model.value_vars, on_unused_input="ignore")
+    np.testing.assert_allclose(evaluate(point), path, atol=1e-12)
+
+
+def test_informative_path_reads_the_spread_of_yearly_slopes():
+    """100 places x 12 years, y = c[t] C + place effect + noise (sd 0.01, so a year's slope
+    has sampling sd about 0.0035): coefficients spread by 0.02 around their level are
+    informative; spread by 0.001 they are not; and spread by 0.02 along a covariate that
+    the link explains leave nothing for the process when the covariate is given."""
+    from attrbayes.models.components import informative_path
+
+    rng = np.random.default_rng(0)
+    places, years = np.meshgrid(np.arange(100), np.arange(12), indexing="ij")
+    place_idx, year_idx = places.ravel(), years.ravel()
+    centrality = np.linspace(-0.3, 0.3, 100)[place_idx]
+    covariate = np.linspace(0.002, 0.01, 12)
+    X = np.column_stack([np.ones(len(place_idx)), centrality])
+    effects = rng.normal(0, 0.005, 100)[place_idx]
+
+    def y(path):
+        return path[year_idx] * centrality + effects + rng.normal(0, 0.01, len(place_idx))
+
+    wide = 0.02 + rng.normal(0, 0.02, 12)
+    assert informative_path(y(wide), X, year_idx, place_idx, centrality)
+    narrow = 0.02 + rng.normal(0, 0.001, 12)
+    assert not informative_path(y(narrow), X, year_idx, place_idx, centrality)
+    linked = 0.02 - 4 * (covariate - covariate.mean()) + rng.normal(0, 0.001, 12)
+    observed = y(linked)
+    assert informative_path(observed, X, year_idx, place_idx, centrality)
+    assert not informative_path(observed, X, year_idx, place_idx, centrality, covariate)
+
+
 def test_summary_layout_and_intervals(prior_fit):
     table = prior_fit.summary()
     assert list(table.columns[:5]) == ["term", "estimate", "sd", "lower", "upper"]
@@ -149,10 +220,18 @@ def test_summary_layout_and_intervals(prior_fit):
     assert "year_effect[2010]" in set(paths)
 
 
-def test_centrality_level_is_the_mean_of_the_path(prior_fit):
-    level = prior_fit.draws("centrality")
-    path = prior_fit.draws("centrality_path")
-    np.testing.assert_allclose(level, path.mean("year"), atol=1e-10)
+def test_a_random_walk_level_is_the_mean_of_its_path(features, prior_fit):
+    """A walk has no level of its own: ``centrality`` is its mean over the fitted years.
+    An AR(1)'s level is the long-run mean it reverts to, not its mean over the years."""
+    spec = load_spec("migration_2022_rw")
+    walk = MigrationModel(build_design(features, spec), spec).fit(
+        SamplerConfig(sampler="prior", chains=1, draws=50)
+    )
+    np.testing.assert_allclose(walk.draws("centrality"),
+                               walk.draws("centrality_path").mean("year"), atol=1e-10)  # fmt: skip
+    assert prior_fit.spec.time_varying.centrality == "ar1"
+    gap = prior_fit.draws("centrality") - prior_fit.draws("centrality_path").mean("year")
+    assert float(abs(gap).max()) > 1e-4
 
 
 def test_attractiveness_is_group_plus_place_effect(prior_fit, model):

@@ -58,7 +58,12 @@ def test_domestic_migration_sums_to_national_immigration(projection):
     rates = load_assumptions("synthetic")["main"].path("net_immigration_rate", ds["year"].values)
     national = ds["net_migration"].sum("place").isel(year=slice(0, -1))
     expected = ds["population"].sum("place").isel(year=slice(0, -1)) * rates[:-1]
-    np.testing.assert_allclose(national, expected, rtol=1e-3)
+    # exact up to the leavers a cohort cannot lose (they stay: no negative cohorts), which
+    # a tiny place meets in a rare draw
+    off = np.abs(national / expected - 1).to_numpy()
+    assert np.median(off) < 1e-5
+    assert (off > 1e-3).mean() < 0.01
+    assert off.max() < 1e-2
 
 
 def test_national_private_jobs_follow_the_assumption(projection):
@@ -218,28 +223,78 @@ def test_death_probabilities_decline_year_by_year_from_the_last_observed():
                                [[0.1 * 0.99 * 0.98, 0.8 * 0.99 * 0.98]])  # fmt: skip
 
 
-def test_centrality_coefficient_follows_projected_immigration():
-    """A fit linking the coefficient to national immigration: the last fitted value
-    1.0 + 2 * (0.01 - 0.006) = 1.008 holds the link's share; in a projected year with
-    immigration 0.002 the walk (sd 0 here) stays at 1.0 and the link adds 2 * (0.002 -
-    0.006). Without a link the coefficient stays at its last value."""
+def _path_equation(kind: str = "random_walk", *, n: int = 2, slope: float = 0.0,
+                   last: float = 1.0, level: float = 1.0, sigma: float = 0.0,
+                   phi: float = 0.0):  # fmt: skip
+    """A fitted coefficient ending (2016) at ``last`` plus the immigration link's share."""
     from types import SimpleNamespace
 
+    years = np.array([2015, 2016])
+    end = last + slope * (0.01 - 0.006)
+    return SimpleNamespace(
+        intercept=np.zeros(n), path=np.tile([0.5, end], (n, 1)),
+        path_immigration=np.full(n, slope), immigration_mean=0.006, immigration_last=0.01,
+        fitted_years=years, path_kind=kind, path_level=np.full(n, level),
+        path_sigma=np.full(n, sigma), path_phi=np.full(n, phi), sigma_year=np.zeros(n),
+    )  # fmt: skip
+
+
+def test_centrality_coefficient_follows_projected_immigration():
+    """A fit linking the coefficient to national immigration: the last fitted value
+    1.0 + 2 * (0.01 - 0.006) = 1.008 holds the link's share; in a later year with
+    immigration 0.002 the walk (sd 0 here) stays at 1.0 and the link adds 2 * (0.002 -
+    0.006). Without a link the coefficient stays at its last value."""
     from attrbayes.projection.engine import _Paths
 
-    def equation(slope):
-        return SimpleNamespace(
-            intercept=np.zeros(2), path_last=np.full(2, 1.0 + slope * 0.004),
-            path_immigration=np.full(2, slope), immigration_mean=0.006, immigration_last=0.01,
-            fitted_years=np.array([2011, 2012]), path_kind="random_walk",
-            path_level=np.ones(2), path_sigma=np.zeros(2), sigma_year=np.zeros(2),
-        )  # fmt: skip
+    def rate(year: int) -> float:
+        return 0.002
 
-    paths = _Paths(equation(2.0), slice(0, 2), np.random.default_rng(0))
-    np.testing.assert_allclose(paths.step(2012, 0.05)[0], 1.008)  # fitted year: as fitted
-    np.testing.assert_allclose(paths.step(2013, 0.002)[0], 1.0 + 2.0 * (0.002 - 0.006))
-    plain = _Paths(equation(0.0), slice(0, 2), np.random.default_rng(0))
-    np.testing.assert_allclose(plain.step(2013, 0.002)[0], 1.0)
+    paths = _Paths(_path_equation(slope=2.0), slice(0, 2), np.random.default_rng(0), rate)
+    np.testing.assert_allclose(paths.step(2016)[0], 1.008)  # fitted year: as fitted
+    np.testing.assert_allclose(paths.step(2015)[0], 0.5)
+    np.testing.assert_allclose(paths.step(2017)[0], 1.0 + 2.0 * (0.002 - 0.006))
+    plain = _Paths(_path_equation(), slice(0, 2), np.random.default_rng(0), rate)
+    np.testing.assert_allclose(plain.step(2017)[0], 1.0)
+
+
+@pytest.mark.parametrize(
+    ("kind", "mean", "variance"),
+    [
+        # ten steps of sd 0.5 from 1.0
+        ("random_walk", 1.0, 10 * 0.5**2),
+        # back towards 2.0 by 0.8^10; stationary variance 0.5^2 reached up to 0.8^20
+        ("ar1", 2.0 + 0.8**10 * (1.0 - 2.0), 0.5**2 * (1 - 0.8**20)),
+        ("hierarchical", 2.0, 0.5**2),
+        ("constant", 2.0, 0.0),
+    ],
+)
+def test_the_process_steps_through_the_gap_years(kind, mean, variance):
+    """Fitted to 2016 and asked for 2026: ten steps of the process, not one. Hand-computed
+    moments of each kind (last fitted value 1.0, level 2.0, sd 0.5, persistence 0.8)."""
+    from attrbayes.projection.engine import _Paths
+
+    n = 40_000
+    eq = _path_equation(kind, n=n, last=1.0, level=2.0, sigma=0.5, phi=0.8)
+    paths = _Paths(eq, slice(0, n), np.random.default_rng(7), lambda year: 0.0)
+    coef = paths.step(2026)[0]
+    assert coef.mean() == pytest.approx(mean, abs=0.03)
+    assert coef.var() == pytest.approx(variance, rel=0.03, abs=1e-12)
+    assert sorted(paths.history) == list(range(2017, 2027))  # every gap year is kept
+    quiet = _Paths(eq, slice(0, n), np.random.default_rng(7), lambda year: 0.0,
+                   innovations=False).step(2026)[0]  # fmt: skip
+    np.testing.assert_allclose(quiet, mean, rtol=1e-12)  # the expected path
+
+
+def test_gap_years_take_their_own_immigration():
+    """The link uses each year's rate: observed in the gap, assumed after it."""
+    from attrbayes.projection.engine import _Paths
+
+    rates = {2017: 0.010, 2018: 0.002}
+    paths = _Paths(_path_equation(slope=2.0), slice(0, 2), np.random.default_rng(0),
+                   rates.__getitem__)  # fmt: skip
+    paths.step(2018)
+    np.testing.assert_allclose(paths.history[2017], 1.0 + 2.0 * (0.010 - 0.006))
+    np.testing.assert_allclose(paths.history[2018], 1.0 + 2.0 * (0.002 - 0.006))
 
 
 def test_migration_profile_is_zero_without_migration():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from attrbayes.config import available_specs, check_level, load_spec, parse_years
+from attrbayes.config import available_specs, check_level, load_spec, parse_spec, parse_years
 from attrbayes.exceptions import SpecError
 
 
@@ -23,6 +23,23 @@ def test_shipped_specs_load():
     assert spec.centrality == "jobs"
     assert spec.level == "region"
     assert "DS" in spec.source_text
+
+
+def test_shipped_specs_carry_the_coefficient_as_an_ar1():
+    """The default process of the centrality coefficient (docs/centrality_outlook.md);
+    the named variants keep theirs. The schema's own default stays the random walk, so
+    that a spec saved in a fit before the AR(1) keeps its meaning."""
+    variants = {"migration_2022_rw": "random_walk", "migration_2019_rw": "random_walk",
+                "migration_2022_yeardev": "hierarchical", "migration_2022_pooled": "constant",
+                "jobs_centrality": "constant"}  # fmt: skip
+    for name in available_specs():
+        spec = load_spec(name)
+        if spec.has_centrality:
+            assert spec.time_varying.centrality == variants.get(name, "ar1"), name
+    assert load_spec("migration_2022_immigration").time_varying.immigration
+    assert not load_spec("migration_2022").time_varying.immigration
+    saved = 'kind = "migration"\nterms = ["vra_t", "centrality"]\n'
+    assert parse_spec(saved, name="old", where="x").time_varying.centrality == "random_walk"
 
 
 @pytest.mark.parametrize(

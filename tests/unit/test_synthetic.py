@@ -108,6 +108,41 @@ def test_true_centrality_path_follows_immigration(default_synthetic):
     assert years["centrality"].between(0.0, 0.06).all()
 
 
+def test_long_history_with_a_mean_reverting_coefficient():
+    """From 1980 with an AR(1) coefficient: the truth's deviation from mean + immigration
+    link has the configured persistence (lag-1 autocorrelation) and stationary spread,
+    and every year of the long history is written."""
+    config = SynthConfig(n_places=20, first_year=1980, last_year=2023, seed=3,
+                         centrality_process="ar1", centrality_ar_phi=0.6,
+                         centrality_ar_sd=0.005)  # fmt: skip
+    sp = synthesize_panel(config)
+    years = sp.truth["years"]
+    assert years["year"].tolist() == list(range(1980, 2024))
+    assert sp.panel.population_totals().columns.tolist() == list(range(1980, 2024))
+    imm = years["immigration_rate_assumed"].to_numpy()
+    deviation = (years["centrality"] - config.centrality_mean
+                 - config.centrality_immigration_slope * (imm - imm.mean())).to_numpy()  # fmt: skip
+    assert 0.002 < deviation.std() < 0.008
+    lag1 = np.corrcoef(deviation[:-1], deviation[1:])[0, 1]
+    assert 0.2 < lag1 < 0.9
+    assert sp.parameters["centrality_process"] == "ar1"
+
+
+def test_a_private_sector_never_dies_out():
+    """Multiplicative growth would keep a private sector that rounds to zero at zero for
+    ever (and the industry effect undefined): with wild business shocks the generator
+    still leaves every place at least one private job, and features compute."""
+    from attrbayes.features.design import compute_features
+
+    sp = synthesize_panel(n_places=30, first_year=1990, last_year=2010, seed=5,
+                          business_ar_sd=0.5, business_municipality_sd=0.3)  # fmt: skip
+    jobs = sp.panel.tables["jobs"]
+    private = jobs[jobs["sector"] == "private"]
+    assert private["jobs"].min() >= 1
+    assert (private["jobs"] == 1).any()  # the floor was needed
+    compute_features(sp.panel, "municipality")
+
+
 def test_ols_exact_mode_switches_off_the_hierarchy():
     sp = synthesize_panel(
         SynthConfig.ols_exact(seed=1, n_places=15, first_year=2000, last_year=2005)
@@ -123,6 +158,8 @@ def test_ols_exact_mode_switches_off_the_hierarchy():
     [
         ({"n_places": 5}, "n_places must be between"),
         ({"first_year": 2000, "last_year": 2002}, "at least 5 years"),
+        ({"centrality_process": "spline"}, "centrality_process must be one of"),
+        ({"centrality_ar_phi": 1.0}, r"centrality_ar_phi must lie in \[0, 1\)"),
     ],
 )
 def test_bad_config_is_rejected(overrides, message):
