@@ -28,6 +28,7 @@ from attrbayes.pipeline import (
     comparison_table,
     load_fit,
     prepare_fit,
+    projection_path,
     run_demo,
     run_fit,
     run_ols,
@@ -558,8 +559,8 @@ def compare(
         table = ols_posterior_table(result)
         target = plot or (run if run.is_dir() else run.parent) / "centrality_path.png"
         if projection is not None:
-            source = projection / "projection.nc" if projection.is_dir() else projection
-            outlook = coefficient_outlook_data(ProjectionResult.load(source), fit=result)
+            outlook = coefficient_outlook_data(ProjectionResult.load(projection_path(projection)),
+                                               fit=result)  # fmt: skip
             title = f"Centrality coefficient of {result.spec.name}: fitted and projected"
             figure = plot_coefficient_outlook(outlook, title=title)
         elif "centrality_path" in result.posterior:
@@ -859,7 +860,7 @@ def fan(
         if (pyramid is not None or age_groups) and out is None:
             raise AttrbayesError("--pyramid and --age-groups need --out (charts go beside it)")
         pt.check_variable(variable)
-        source = proj / "projection.nc" if proj.is_dir() else proj
+        source = projection_path(proj)
         with _step(f"Reading {source}"):
             result = ProjectionResult.load(source)
         level, code = chosen[0]
@@ -914,7 +915,7 @@ def _fan_centrality(proj: Path, scenario: str | None, out: Path | None) -> None:
     from attrbayes.plots.centrality import coefficient_outlook_data, plot_coefficient_outlook
     from attrbayes.projection.result import ProjectionResult
 
-    source = proj / "projection.nc" if proj.is_dir() else proj
+    source = projection_path(proj)
     with _step(f"Reading {source}"):
         result = ProjectionResult.load(source)
     data = coefficient_outlook_data(result, scenario=scenario)
@@ -1244,7 +1245,7 @@ def map_command(
             needs = "a fit" if value == "attractiveness" else "a projection"
             raise AttrbayesError(f"--value {value} needs {needs}, not {source}")
         if is_projection:
-            result = ProjectionResult.load(source / "projection.nc" if source.is_dir() else source)
+            result = ProjectionResult.load(projection_path(source))
             last = int(result.ds["year"].values[-1])
             target = year or last
             values = (maps.growth_values if value == "growth" else maps.growth_probability)(

@@ -272,6 +272,11 @@ def load_fit(run: Path) -> FitResult:
 PROJECTION_FILE = "projection.nc"
 
 
+def projection_path(path: Path) -> Path:
+    """``PROJ/projection.nc`` for a projection directory, else the path itself."""
+    return path / PROJECTION_FILE if path.is_dir() else path
+
+
 @dataclass(frozen=True)
 class ProjectionRuns:
     """The two fits and the panel a projection reads."""

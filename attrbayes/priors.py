@@ -38,8 +38,10 @@ PARAMETERS: dict[str, str] = {
     "vra_t2": "coefficient of VRA lagged two years",
     "ds": "coefficient of demographic employment supply",
     "students": "coefficient of the students share",
-    "centrality": "mean centrality coefficient over the years",
-    "centrality_sigma": "scale of the centrality coefficient's yearly steps or deviations",
+    "centrality": "level of the centrality coefficient (a random walk's mean over the years, "
+    "an AR(1)'s long-run level)",
+    "centrality_sigma": "scale of the centrality coefficient's yearly steps (random walk) or "
+    "of its spread around the level (AR(1), yearly deviations)",
     "centrality_phi": "persistence of the centrality coefficient's AR(1) around its level",
     "centrality_immigration": "change of the centrality coefficient per unit national net "
     "immigration rate",
@@ -61,7 +63,8 @@ JOBS_PARAMETERS: dict[str, str] = {
     "industry_effect": "coefficient of the shift-share industry effect (the book fixes 1)",
     "pop_growth_lag": "coefficient of the lagged relative population growth",
     "centrality": "centrality coefficient (the book finds none)",
-    "centrality_sigma": "scale of the centrality coefficient's yearly steps or deviations",
+    "centrality_sigma": "scale of the centrality coefficient's yearly steps (random walk) or "
+    "of its spread around the level (AR(1), yearly deviations)",
     "centrality_phi": "persistence of the centrality coefficient's AR(1) around its level",
     "sigma_year": "scale of year effects",
     "sigma_group": "scale of region (county at region level) effects",

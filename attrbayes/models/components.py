@@ -225,7 +225,6 @@ def time_varying_coefficient(
             z = pm.Normal(f"{name}_z", 0.0, 1.0, dims=dim)
             innovations = sigma * pt.sqrt(1 - phi**2)
             path = level + shift + innovations * pt.dot(ar1_matrix(phi, n), z)
-        return _anchored(name, path, dim)
     elif kind == "hierarchical":
         level = priors[name].create(name)
         sigma = priors[f"{name}_sigma"].create(f"{name}_sigma")
@@ -248,7 +247,7 @@ def time_varying_coefficient(
         sigma = priors[f"{name}_sigma"].create(f"{name}_sigma")
         steps = pt.cumsum(pm.Normal(f"{name}_z", 0.0, 1.0, dims=dim))
         path = level + sigma * (steps - steps.mean())
-    if covariate is not None:
+    if covariate is not None and kind != "ar1":
         # the variation is split into the covariate's share and a remainder orthogonal to
         # it: a walk can otherwise mimic a smooth covariate, and slope and walk trade off
         c = np.asarray(covariate, dtype=float) - np.mean(covariate)
@@ -256,18 +255,11 @@ def time_varying_coefficient(
             path = path - pt.dot(path - level, c) / (c @ c) * c
         slope = priors[f"{name}_immigration"].create(f"{name}_immigration")
         path = path + slope * c
-    if kind == "hierarchical":
-        return _anchored(name, path, dim)
-    return level, pm.Deterministic(f"{name}_path", path, dims=dim)
-
-
-def _anchored(name: str, path: pt.TensorVariable, dim: str):
-    """The path and its mean over the fitted years, for processes with a level of their own
-    (AR(1), yearly deviations): the data pin the mean down, so place levels centred on it
-    leave the level to meet the data only through the process (no level-path trade-off
-    for the sampler). A random walk's level is its mean already."""
     path = pm.Deterministic(f"{name}_path", path, dims=dim)
-    return path.mean(), path
+    # a process with a level of its own (AR(1), deviations) anchors the place levels on the
+    # path's mean, which the data pin down: the level then meets the data only through the
+    # process (no level-path trade-off for the sampler); a walk's level is its mean already
+    return (path.mean() if kind in ("ar1", "hierarchical") else level), path
 
 
 def ar1_matrix(phi: pt.TensorVariable, n: int) -> pt.TensorVariable:

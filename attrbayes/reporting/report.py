@@ -214,12 +214,12 @@ def load_sources(
     """Resolve a run directory (see :func:`attrbayes.pipeline.resolve_projection_runs`);
     the projection is ``projection`` (a directory or a ``.nc`` file) or, when not given,
     ``RUN/projection`` if present."""
-    from attrbayes.pipeline import PROJECTION_FILE, resolve_projection_runs
+    from attrbayes.pipeline import PROJECTION_FILE, projection_path, resolve_projection_runs
 
     runs = resolve_projection_runs(run, jobs, data)
     proj_path = None
     if projection is not None:
-        proj_path = projection / PROJECTION_FILE if projection.is_dir() else projection
+        proj_path = projection_path(projection)
         if not proj_path.is_file():
             raise DataError(f"{proj_path}: no projection here")
     elif run.is_dir() and (run / "projection" / PROJECTION_FILE).is_file():
