@@ -44,6 +44,8 @@ app = typer.Typer(
 )
 data_app = typer.Typer(help="Create and check panels.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
+assumptions_app = typer.Typer(help="National assumption sets.", no_args_is_help=True)
+app.add_typer(assumptions_app, name="assumptions")
 
 console = Console()
 err = Console(stderr=True)
@@ -253,6 +255,48 @@ def data_build_real(
     _print_build_report(panel, report, out)
 
 
+@assumptions_app.command("from-ssb")
+def assumptions_from_ssb(
+    projection: Annotated[
+        Path,
+        typer.Option("--projection", help="SSB 14288 county totals CSV (ssb_national_misc/)."),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Assumption TOML to write.")] = Path(
+        "assumptions/norway_2024_ssb.toml"
+    ),
+    raw: Annotated[
+        Path | None,
+        typer.Option(
+            help="Raw folder with the national base files (default: the CSV's parent's parent)."
+        ),
+    ] = None,
+    base: Annotated[
+        str, typer.Option(help="Assumption set giving TFR and mortality paths.")
+    ] = "norway_2024",
+    force: Annotated[bool, typer.Option(help="Replace an existing file.")] = False,
+) -> None:
+    """National assumptions tied to SSB's 2024 projection: national totals per alternative
+    (main MMMM, high HHMH, low LLML), the net immigration a national cohort run implies,
+    job growth from employment rates."""
+    from attrbayes.projection.ssb_national import ALTERNATIVES, write_ssb_assumptions
+
+    try:
+        with _step(f"Deriving national assumptions from {projection}"):
+            result = write_ssb_assumptions(projection, out, raw=raw, base_set=base, force=force)
+    except AttrbayesError as exc:
+        _fail(exc)
+    runs = result.components
+    for name, code in ALTERNATIVES.items():
+        rows = runs[runs["alternative"] == name]
+        first, last = rows.iloc[0], rows.iloc[-1]
+        console.print(
+            f"  {name} ({code}): {first['population']:,.0f} ({int(first['year'])}) -> "
+            f"{last['population_next']:,.0f} ({int(last['year']) + 1}), net immigration "
+            f"{rows['rate'].mean():.2%} a year on average"
+        )
+    console.print(f"Written to [bold]{out}[/bold]")
+
+
 def _number(value: object) -> str:
     """Counts with thousands separators, other numbers to four significant digits."""
     if isinstance(value, float) and value.is_integer() and abs(value) >= 1000:
@@ -346,6 +390,7 @@ def ols(
     except AttrbayesError as exc:
         _fail(exc)
     _echo(result.pooled.to_text())
+    _print_left_out(result.pooled.design)
     titles = {"year": "Year-by-year fits", "period": "Sub-period fits", "group": "Sub-populations"}
     for series in result.series:
         console.print(f"{titles[series.key]}:", style="bold")
@@ -355,6 +400,12 @@ def ols(
     if csv is not None:
         atomic_write_text(csv, result.csv_table().to_csv(index=False))
         console.print(f"Coefficient table written to {csv}")
+
+
+def _print_left_out(design) -> None:
+    """Say which years asked for were not fitted and why, and what stood in for what."""
+    if design.left_out or design.notes:
+        console.print(design.left_out_text(), markup=False, style="yellow")
 
 
 # What the latent part of each model kind is called, and what its rate is relative to.
@@ -419,6 +470,7 @@ def fit(
                 read_panel(data), spec, level=level, years=parse_years(years), priors=priors
             )
         console.print(prepared.describe(), markup=False)
+        _print_left_out(prepared.model.design)
         if dry_run:
             return
         config = SamplerConfig(

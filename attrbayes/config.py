@@ -6,7 +6,8 @@ A spec in ``models/NAME.toml`` says what is estimated::
     kind = "migration"            # registered model family
     description = "..."
     terms = ["vra_t", "vra_t1", "vra_t2", "centrality", "ds"]
-    centrality = "jobs"           # "full" SSB index or "jobs" (job-reachability only)
+    centrality = "jobs"           # "full" SSB index, "jobs" (job-reachability only) or
+                                  # "prefer_jobs" (the job-only index where the panel has it)
     level = "region"              # default level: municipality | region | county
 
     [hierarchy]                   # Bayesian models only; OLS ignores these sections
@@ -94,7 +95,7 @@ class ModelSpec(BaseModel):
     kind: Literal["migration", "jobs"] = "migration"
     description: str = ""
     terms: tuple[str, ...]
-    centrality: Literal["full", "jobs"] = "full"
+    centrality: Literal["full", "jobs", "prefer_jobs"] = "full"
     level: Literal["municipality", "region", "county"] = "region"
     hierarchy: Hierarchy = Hierarchy()
     time_varying: TimeVarying = TimeVarying()

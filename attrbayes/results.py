@@ -94,6 +94,9 @@ def _design_to_dataset(design: Design) -> xr.Dataset:
         years=json.dumps(list(design.years)),
         label=design.label,
         kind=design.kind,
+        left_out=json.dumps([list(item) for item in design.left_out]),
+        year_rates=json.dumps(list(design.year_rates)),
+        notes=json.dumps(list(design.notes)),
     )
     return ds
 
@@ -111,6 +114,9 @@ def _design_from_dataset(ds: xr.Dataset) -> Design:
         years=tuple(json.loads(ds.attrs["years"])),
         label=str(ds.attrs["label"]),
         kind=str(ds.attrs.get("kind", "migration")),
+        left_out=tuple((int(y), str(why)) for y, why in json.loads(ds.attrs.get("left_out", "[]"))),
+        year_rates=tuple(float(r) for r in json.loads(ds.attrs.get("year_rates", "[]"))),
+        notes=tuple(json.loads(ds.attrs.get("notes", "[]"))),
     )
 
 

@@ -3,12 +3,14 @@
 Run: ./dev python benchmarks/ssb_counties.py PROJ [--ssb FILE] [--years 2030 2040 2050]
 
 PROJ is a projection of the real panel in the 2024 municipal structure (15 counties), e.g.
-``attrbayes data build-real --structure 2024``, ``attrbayes fit`` of ``migration_2019``
-(2006-2016) and ``jobs_2022``, then ``attrbayes project ... --assumptions norway_2024``.
+``attrbayes data build-real --structure 2024``, ``attrbayes fit`` of ``migration_2022``
+(2006-2022 without 2017-2019) and ``jobs_2022``, then ``attrbayes project ...
+--assumptions norway_2024_ssb`` (national totals tied to SSB's).
 FILE is SSB 14288's county totals (``ssb_national_misc/ssb_projection2024_county_totals_
 MMMM_HHMH_LLML_2024_2050.csv``; default: ``../shared/data/raw``). Prints, per county and
 year, our median and 80 % interval (neutral and historical scenarios, summed per draw)
-beside SSB's main alternative (MMMM), and whether MMMM lies inside our 80 % interval.
+beside SSB's main alternative (MMMM), whether MMMM lies inside our 80 % interval, and the
+mean absolute difference of the county medians from MMMM per year.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ def main() -> None:
                 q = ours[(ours["place"] == county) & (ours["year"] == year)
                          & (ours["scenario"] == scenario)].iloc[0]  # fmt: skip
                 row[f"{scenario}_median"] = q["median"]
+                row[f"{scenario}_80"] = f"{q['lower_80']:,.0f}-{q['upper_80']:,.0f}"
                 row[f"{scenario}_vs_ssb_pct"] = 100 * (q["median"] / series[year] - 1)
                 row[f"{scenario}_covers_ssb"] = q["lower_80"] <= series[year] <= q["upper_80"]
             rows.append(row)
@@ -64,6 +67,9 @@ def main() -> None:
             share = table.groupby("year")[f"{scenario}_covers_ssb"].mean()
             cells = ", ".join(f"{y}: {v:.0%}" for y, v in share.items())
             print(f"{scenario}: SSB MMMM inside our 80 % interval in {cells} of counties")
+            mad = table.groupby("year")[f"{scenario}_vs_ssb_pct"].apply(lambda v: v.abs().mean())
+            cells = ", ".join(f"{y}: {v:.1f} %" for y, v in mad.items())
+            print(f"{scenario}: mean absolute difference of the county medians from MMMM {cells}")
 
 
 if __name__ == "__main__":

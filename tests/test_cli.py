@@ -88,7 +88,7 @@ def test_ols_pooled_csv_has_no_year_column(panel_dir, tmp_path):
     ("extra", "message"),
     [
         (["--spec", "migration_1999"], "no model spec named 'migration_1999'"),
-        (["--spec", "migration_jobs", "--years", "1990:2000"], "not all available"),
+        (["--spec", "migration_jobs", "--years", "1990:2000"], "no year in 1990-2000"),
         (["--spec", "migration_jobs", "--level", "parish"], "level must be one of"),
         (["--spec", "migration_jobs", "--se", "magic"], "cov_type must be"),
     ],
@@ -174,9 +174,11 @@ def test_build_real_and_replicate(shared_raw, tmp_path):
     csv = tmp_path / "replication.csv"
     rep = runner.invoke(app, ["replicate", "--data", str(out), "--csv", str(csv)])
     assert rep.exit_code == 0, rep.output
-    assert "Years fitted at region level: 2006-2016" in rep.output
-    assert "Not refitted: migration_2022" in rep.output
+    assert "Years fitted at region level: 2006-2022 without 2017-2019" in rep.output
+    assert "Not refitted: migration_2019_jobcent" in rep.output  # the job-only index is not public
     table = pd.read_csv(csv)
+    ds = table[(table["spec"] == "migration_2022") & (table["term"] == "ds")].iloc[0]
+    assert ds["region_estimate"] < 0  # DS from the assembled employment schedule
     assert set(table["spec"]) == {"migration_jobs", "migration_2019", "migration_2019_jobcent",
                                   "migration_2022"}  # fmt: skip
     assert {"published", "region_estimate", "municipality_estimate"} <= set(table.columns)
@@ -200,5 +202,6 @@ def test_demo_real_runs_on_the_shared_raw_files(shared_raw, tmp_path):
     assert "top and bottom 10 municipalities" in result.output
     assert (out / "panel" / "BUILD_REPORT.md").is_file()
     assert (out / "replication.csv").is_file()
-    assert (out / "migration_2019" / "fit.nc").is_file()
-    assert (out / "migration_2019" / "centrality_path.png").is_file()
+    assert (out / "migration_2022" / "fit.nc").is_file()
+    assert (out / "migration_2022" / "centrality_path.png").is_file()
+    assert "2006-2022 without 2017-2019" in " ".join(result.output.split())

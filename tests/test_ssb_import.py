@@ -227,6 +227,40 @@ def test_fertility_converter_scales_per_thousand_and_keeps_ages_10_to_55():
     assert "1 '..' (not available)" in report.text()
 
 
+def test_employment_rates_from_06445_by_age_group_become_single_ages():
+    """06445 (fixture: national base by group, men +2, women -2 points, +1 in 2019)."""
+    assert not SSB_TABLES["06445"].default
+    selection = build_selection(SSB_TABLES["06445"], offline_client().metadata("06445"), None)
+    assert selection["Region"] == ("0",)  # the whole country only
+    assert selection["Kjonn"] == ("1", "2")
+    assert len(selection["Alder"]) == 7  # every group, the total 15-74 among them
+    tables, report = _convert_api("06445", years=(2018, 2019))
+    rates = tables["employment_rates"]
+    assert list(rates.columns) == ["year", "sex", "age", "employment_rate"]
+    assert len(rates) == 2 * 2 * 106
+    e = rates.set_index(["year", "sex", "age"])["employment_rate"]
+    # each group's mean is its rate: 25-39 men 2019 = 80 + 2 + 1 = 83 %
+    assert e.loc[2019, "male"].loc[25:39].mean() == pytest.approx(0.83)
+    assert e.loc[2018, "female"].loc[55:66].mean() == pytest.approx(0.64)
+    # 67-74 has one anchor after the jump allowed at 67: flat at its rate
+    np.testing.assert_allclose(e.loc[2018, "male"].loc[67:74], 0.16)
+    assert (e.loc[2018, "male"].loc[:14] == 0).all()
+    assert (e.loc[2018, "male"].loc[75:] == 0).all()
+    assert e.between(0, 1).all()
+    text = report.text()
+    assert "06445: age groups containing others set aside: ['15-74']" in text
+    # the panel contract takes the table as it is (one schedule per year)
+    from attrbayes.data.panel import Manifest, Panel
+
+    places = ssb_panel.read_places(FIXTURES / "places.csv")
+    cells = [(p, y, s, a) for p in places["place"] for y in (2018, 2019)
+             for s in ("female", "male") for a in range(106)]  # fmt: skip
+    pop = pd.DataFrame(cells, columns=["place", "year", "sex", "age"]).assign(population=10.0)
+    tables = {"places": places, "population": pop, "employment_rates": rates}
+    panel = Panel.from_tables(Manifest(name="x", first_year=2018, last_year=2019), tables)
+    assert len(panel.tables["employment_rates"]) == len(rates)
+
+
 # ---------------------------------------------------------------------------------------
 # statbank CSV exports: same converters, same result
 # ---------------------------------------------------------------------------------------

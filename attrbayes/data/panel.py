@@ -12,7 +12,7 @@ import os
 import shutil
 import tempfile
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -336,7 +336,7 @@ def _coerce(table: Table, df: pd.DataFrame, where: str) -> pd.DataFrame:
     holes = df[present].isna()
     if holes.any().any():
         column = holes.any().idxmax()
-        key = [k for k in table.key if k in df.columns and k != column]
+        key = [k for k in table.key_for(df.columns) if k != column]
         raise DataError(
             f"{where}, column '{column}': missing values are not allowed; "
             + _rows(df, holes[column], [*key, column])
@@ -397,27 +397,26 @@ def _check_values(table: Table, df: pd.DataFrame, where: str) -> None:
             if bad.any():
                 raise DataError(
                     f"{label}: values must be one of {list(col.allowed)}; "
-                    + _rows(df, bad, _show_cols(table, col))
+                    + _rows(df, bad, _show_cols(table, col, df.columns))
                 )
         if col.min is not None and (s < col.min).any():
             raise DataError(
                 f"{label}: values must be >= {col.min}; "
-                + _rows(df, s < col.min, _show_cols(table, col))
+                + _rows(df, s < col.min, _show_cols(table, col, df.columns))
             )
         if col.max is not None and (s > col.max).any():
             raise DataError(
                 f"{label}: values must be <= {col.max}; "
-                + _rows(df, s > col.max, _show_cols(table, col))
+                + _rows(df, s > col.max, _show_cols(table, col, df.columns))
             )
-    dup = df.duplicated(list(table.key), keep=False)
+    key = list(table.key_for(df.columns))
+    dup = df.duplicated(key, keep=False)
     if dup.any():
-        raise DataError(
-            f"{where}: key {list(table.key)} must be unique; " + _rows(df, dup, list(table.key))
-        )
+        raise DataError(f"{where}: key {key} must be unique; " + _rows(df, dup, key))
 
 
-def _show_cols(table: Table, col: Column) -> list[str]:
-    return list(dict.fromkeys([*table.key, col.name]))
+def _show_cols(table: Table, col: Column, columns: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys([*table.key_for(columns), col.name]))
 
 
 def _validate(panel: Panel, root: Path | None = None) -> None:

@@ -8,7 +8,10 @@ The sources come in three municipal structures and two halves of time:
 * 2005-2026, SSB population by single age and sex (FHI's csdata, 2024 codes; summed back
   to the 2020 structure it is exact, which also undoes csdata's 50/50 Ålesund/Haram split);
 * 2017-2022, SSB employed 15-74 by workplace (11618) and commuting matrices (03321) in
-  the codes of each year; the 2020 centrality index; national HMD/HFD rates.
+  the codes of each year; the 2020 centrality index; national HMD/HFD rates;
+* 2003-2024, SSB's (and Eurostat's) published employment rates by broad age group, from
+  which :mod:`attrbayes.data.employment` builds the national employment schedule by year,
+  sex and single age that DS needs.
 
 :func:`build_real_panel` harmonises them to one structure (``2020`` by default, ``2017``
 for the Telemarksforsking replica, or ``2024``) and returns the panel with a
@@ -32,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from attrbayes.constants import MAX_AGE
+from attrbayes.data.employment import employment_schedule
 from attrbayes.data.geography import (
     Crosswalk,
     codes_2024_to_2020,
@@ -96,6 +100,26 @@ RAW_FILES: Final[dict[str, tuple[str, str]]] = {
         "national_vital_migration/norway_national_components_2000_2025_derived.csv",
         "national births, deaths and net migration",
     ),
+    "employment_register": (
+        "ssb_pages_employment/regsys_employment_rate_by_age_national_2003_2006.csv",
+        "register-based employment rates by age 2003-2006 (employment schedule)",
+    ),
+    "employment_aku": (
+        "ssb_pages_employment/aku_employment_rate_by_sex_broad_age_2011_2020.csv",
+        "AKU employment rates by sex, 15-74/15-24/25-66 (employment schedule)",
+    ),
+    "employment_aku_older": (
+        "ssb_pages_employment/aku_employment_rate_older_ages_by_sex_2004.csv",
+        "AKU 2004 employment rates of ages 50-66 by sex (employment schedule)",
+    ),
+    "participation_aku": (
+        "ssb_pages_employment/aku_labour_force_participation_by_age_sex_2009_2011_2016_2017.csv",
+        "AKU labour-force participation by sex and age group (employment schedule)",
+    ),
+    "employment_eurostat": (
+        "ssb_pages_employment/eurostat_lfsa_ergan_NO_55_64_both_sexes_2005_2024_via_apiardata.csv",
+        "Eurostat employment rate 55-64 (employment schedule)",
+    ),
 }
 
 # (code, year) -> code the crosswalk knows: SSB's 2019 tables still call Rindal 1567,
@@ -104,14 +128,13 @@ CODE_FIXES: Final[dict[tuple[str, int], str]] = {("1567", 2019): "5061"}
 
 # What the sources cannot give, and which stages therefore cannot run on the real panel.
 NOT_IN_SOURCES: Final[dict[str, str]] = {
-    "employment_rates": "national employment rates by sex and single age are not in the "
-    "raw files (only broad AKU groups); DS and the 2022 model (migration_2022*) need them",
     "jobs_industry": "jobs by industry (NACE) are not in the raw files; the shift-share "
     "industry effect comes from Telemarksforsking's column (2003-2016) instead",
     "migration_groups": "net migration by sex and age group is not in the raw files; "
     "sub-population fits cannot run",
     "centrality_jobs": "the job-reachability centrality index is not public; the "
-    "'migration_2019_jobcent' spec cannot run",
+    "'migration_2019_jobcent' and 'migration_2022*' specs cannot run as published (a copy "
+    'with centrality = "full" can)',
     "students_share": "registered students by municipality are not in the raw files",
     "net_migration_domestic": "net migration is not split into domestic and international",
 }
@@ -900,6 +923,8 @@ def build_real_panel(
     fert = raw.csv("fertility", {"Year", "Age", "Fertility"})
     fertility = pd.DataFrame({"year": fert["Year"], "age": fert["Age"],
                               "fertility_rate": fert["Fertility"]})  # fmt: skip
+    say("employment schedule")
+    employment = employment_schedule(raw, population, years, report)
     tables = {
         "places": places,
         "population": population,
@@ -910,6 +935,7 @@ def build_real_panel(
         "mortality": q[q["year"].isin(years)],
         "fertility": fertility[fertility["year"].isin(years)],
         "immigration": _immigration(raw, _national(raw), years, report),
+        "employment_rates": employment,
     }
     tolerance = _balance_tolerance(population, components, report)
     manifest = Manifest(

@@ -6,6 +6,7 @@ stages that need one say so (:class:`~attrbayes.exceptions.MissingTableError`).
 The contract is documented for users in ``docs/panel_format.md``.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
@@ -40,10 +41,17 @@ class Table:
     description: str = ""
     needed_by: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    # optional columns that join the key when present (e.g. year for employment_rates)
+    optional_key: tuple[str, ...] = ()
 
     @property
     def file(self) -> str:
         return f"{self.name}.parquet"
+
+    def key_for(self, columns: Iterable[str]) -> tuple[str, ...]:
+        """The key of a frame with ``columns``: optional key columns it has, then ``key``."""
+        present = set(columns)
+        return (*(c for c in self.optional_key if c in present), *self.key)
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
@@ -178,9 +186,23 @@ FERTILITY = Table(
 
 EMPLOYMENT_RATES = Table(
     "employment_rates",
-    (_sex, _age, Column("employment_rate", "float", min=0, max=1)),
+    (
+        Column(
+            "year",
+            "int",
+            required=False,
+            min=1900,
+            max=2200,
+            description="optional: one schedule per year (DS uses the nearest year)",
+        ),
+        _sex,
+        _age,
+        Column("employment_rate", "float", min=0, max=1),
+    ),
     key=("sex", "age"),
-    description="national employment rates by sex and single age",
+    optional_key=("year",),
+    description="national employment rates by sex and single age; one fixed schedule, or "
+    "one per year with the optional year column (key year, sex, age)",
     needed_by="DS",
 )
 

@@ -33,7 +33,7 @@ from attrbayes.exceptions import DataError
 
 REGION_ROLES = ("region", "residence", "workplace")
 CSV_SYMBOL = "symbol in the CSV export"  # status of a missing value read from a CSV export
-ROLES = (*REGION_ROLES, "year", "sex", "age", "sector", "contents")
+ROLES = (*REGION_ROLES, "year", "sex", "age", "age_group", "sector", "contents")
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,8 @@ class SsbTable:
     produces: tuple[str, ...]
     dims: tuple[Dim, ...]
     variables: tuple[Variable, ...]
-    regions: str = "municipal"  # which region codes to request: municipal, +national, none
+    # which region codes to request: municipal, municipal+national, national (0), none
+    regions: str = "municipal"
     verified: str = ""
     default: bool = True  # fetched by ``attrbayes data fetch-ssb`` unless --tables says
 
@@ -239,12 +240,53 @@ SSB_TABLES: dict[str, SsbTable] = {
                 "page. Dimension ids and ContentsCode ids NOT verified (matched by label)"
             ),
         ),
+        SsbTable(
+            id="06445",
+            name="employment rates by age group",
+            title=(
+                "Andel sysselsatte i befolkningen, etter bosted, kjønn og alder. "
+                "4. kvartal (K) 2005 - 2019"
+            ),
+            holds=(
+                "employed residents in % of the population by region, sex and 7 age groups "
+                "(15-74 and 15-19 ... 67-74), 4th quarter 2005-2019 (closed series; from 2015 "
+                "a new source, a-ordningen, and no longer coordinated with AKU's totals); the "
+                "whole country's rates become single ages by the mean-preserving "
+                "interpolation of attrbayes.data.employment"
+            ),
+            converter="employment_rates",
+            produces=("employment_rates",),
+            dims=(
+                _REGION,
+                _SEX,
+                Dim("age_group", "Alder", ("alder", "age"), r"alder|age"),
+                _CONTENTS,
+                _YEAR,
+            ),
+            variables=(Variable("employment_rate", (), r"sysselsatte|employed", scale=0.01),),
+            regions="national",
+            verified=(
+                "id, title, unit (employed in % of the population 15-74), reference time "
+                "(4th quarter), variables region/kjønn/alder (7 groups)/år (15 years, "
+                "2005-2019) and the 2015 break: SSB's statbank page for 06445. Dimension ids "
+                "(Region/Kjonn/Alder/ContentsCode/Tid), value codes and the ContentsCode id "
+                "NOT verified: matched by label. NOT single ages: no SSB table with employed "
+                "persons or rates by single year of age and sex was found. Candidates "
+                "checked: 13472 is employed persons by workplace municipality and sector "
+                "(public code querying it: Region, Sektor, ContentsCode SysselEtterArbste; no "
+                "age); 12542 is employed persons by occupation (STYRK-08) according to public "
+                "code; 11607 has age groups (15-74) and country background; 03778 (AKU, 12 "
+                "age groups, per SOURCES.md) and 11606 could not be checked"
+            ),
+            default=False,
+        ),
     )
 }
 
 # Ages and sexes of the labels in SSB's dimensions.
 _SEX_CODES = {"1": "male", "2": "female", "0": "total"}
 _AGE_CODE = re.compile(r"^(\d{1,3})\+?$")
+_AGE_GROUP = re.compile(r"(\d{1,3})\s*-\s*(\d{1,3})")
 _SECTORS = (
     (re.compile(r"^statlig|^state", re.I), "state"),
     (re.compile(r"^fylkeskommunal|^county", re.I), "county"),
@@ -301,6 +343,19 @@ def parse_age_code(code: str, label: str = "") -> int | None:
         return parse_age(label)
     except DataError:
         return None
+
+
+def parse_age_group(code: str, label: str = "") -> tuple[int, int] | None:
+    """SSB age group label ("15-19 år") or code ("15-19") -> (15, 19); None otherwise."""
+    for text in (label, code):
+        match = _AGE_GROUP.search(text)
+        if match and int(match.group(1)) <= int(match.group(2)):
+            return int(match.group(1)), int(match.group(2))
+    return None
+
+
+def _group_text(group: tuple[int, int] | None) -> str | None:
+    return None if group is None else f"{group[0]}-{group[1]}"
 
 
 def sex_of(code: str, label: str) -> str | None:
@@ -383,6 +438,8 @@ def build_selection(
         codes, labels = meta.codes[dim], meta.labels[dim]
         if d.codes:
             chosen = [c for c in d.codes if c in codes]
+        elif d.role in REGION_ROLES and table.regions == "national":
+            chosen = [c for c in codes if c == "0"]
         elif d.role in REGION_ROLES:
             chosen = [c for c in codes if re.fullmatch(r"\d{4}", c)]
             if table.regions == "municipal+national":
@@ -515,6 +572,11 @@ def _role_columns(
     if role == "age":
         ages = [parse_age_code(c, lab) for c, lab in pairs]
         return {"age": spread([np.nan if a is None else a for a in ages], float)}
+    if role == "age_group":
+        return {
+            "age_group": spread([_group_text(parse_age_group(c, lab)) for c, lab in pairs]),
+            "age_group_label": spread([lab for _, lab in pairs]),
+        }
     if role == "sector":
         return {
             "sector": spread([sector_of(lab) for _, lab in pairs]),
@@ -795,6 +857,55 @@ def convert_fertility(
     return {"fertility": out}
 
 
+def convert_employment_rates(
+    frame: pd.DataFrame, table: SsbTable, report: ConversionReport
+) -> dict[str, pd.DataFrame]:
+    """06445 -> ``employment_rates`` (year, sex, age 0-105, employment_rate 0-1).
+
+    The whole country's rates by sex and age group (totals like 15-74 set aside: the
+    finest groups are kept) become single ages by
+    :func:`attrbayes.data.employment.schedule_from_groups`: piecewise linear between the
+    group mid-points, a jump allowed at 67, 0 outside the groups; each group's mean (equal
+    weights within it, no population is fetched) equals its published rate.
+    """
+    from attrbayes.data.employment import PENSION_AGE, finest, parse_group, schedule_from_groups
+
+    frame = _keep_variables(frame, table, report)
+    if "region" in frame.columns:
+        other = frame["region"] != "0"
+        if other.any():
+            codes = sorted(set(frame.loc[other, "region"]))
+            report.add(table.id, f"regions other than the whole country (0) excluded: {codes[:6]}")
+        frame = frame[~other]
+    frame = _sexes(frame, table, report)
+    frame = _drop_missing(frame, table, report)
+    unknown = frame["age_group"].isna()
+    if unknown.any():
+        labels = sorted(set(frame.loc[unknown, "age_group_label"]))
+        report.add(table.id, f"ages that are not a group like '15-19' excluded: {labels}")
+    frame = frame[~unknown].assign(rate=_scaled(frame[~unknown], table))
+    if frame.empty:
+        raise DataError(f"SSB table {table.id}: no national rates by sex and age group")
+    out, dropped = [], set()
+    for (year, sex), rows in frame.groupby(["year", "sex"], sort=True):
+        rates = {parse_group(g): r for g, r in zip(rows["age_group"], rows["rate"], strict=True)}
+        keep = finest(rates)
+        dropped |= set(rates) - set(keep)
+        schedule = schedule_from_groups([(g, rates[g]) for g in keep], breaks=(PENSION_AGE,))
+        out.append(pd.DataFrame({"year": int(year), "sex": sex, "age": np.arange(MAX_AGE + 1),
+                                 "employment_rate": schedule}))  # fmt: skip
+    if dropped:
+        shown = [f"{lo}-{hi}" for lo, hi in sorted(dropped)]
+        report.add(table.id, f"age groups containing others set aside: {shown}")
+    report.add(
+        table.id,
+        "single ages from the age groups: piecewise linear between group mid-points, a "
+        "jump allowed at 67, 0 outside the groups, each group's unweighted mean equal to "
+        "its rate (attrbayes.data.employment.schedule_from_groups)",
+    )
+    return {"employment_rates": pd.concat(out, ignore_index=True)}
+
+
 def _sum_duplicates(
     frame: pd.DataFrame, key: list[str], table: SsbTable, report: ConversionReport
 ) -> pd.DataFrame:
@@ -816,6 +927,7 @@ CONVERTERS: Mapping[
     "commuting": convert_commuting,
     "mortality": convert_mortality,
     "fertility": convert_fertility,
+    "employment_rates": convert_employment_rates,
 }
 
 

@@ -292,7 +292,7 @@ def ols_point_fit(features, spec_name: str) -> PointFit:
     spec = load_spec(spec_name)
     design = build_design(features, spec)
     ols = fit_ols(design)
-    years = np.sort(design.frame["year"].unique())
+    years = design.window
     one = {"dims": ("chain", "draw"), "coords": {"chain": [0], "draw": [0]}}
     data = {"intercept": float(ols.params["intercept"])}
     data.update({t: float(ols.params[t]) for t in spec.slope_terms})

@@ -111,6 +111,9 @@ def demographic_supply(
         Columns place, year, sex, age, population (absent sex-age cells are 0).
     employment_rates
         National rates: sex, age, employment_rate; ages absent are 0. Both sexes needed.
+        With a year column, one schedule per year: a place-year uses the schedule of its
+        year, else of the nearest year in the table (ties: the earlier year), like
+        mortality; every year needs both sexes.
     mortality
         National death probabilities: year, sex, age, death_probability; must cover ages
         14-74 of both sexes in each year it has. A year without mortality uses the
@@ -137,8 +140,10 @@ def demographic_supply(
     pop_key = ("place", "year", "sex", "age")
     require_unique(population, "population", pop_key)
     require_finite(population, "population", "population", pop_key)
-    require_unique(employment_rates, "employment_rates", ("sex", "age"))
-    require_finite(employment_rates, "employment_rates", "employment_rate", ("sex", "age"))
+    by_year = "year" in employment_rates.columns
+    e_key = ("year", "sex", "age") if by_year else ("sex", "age")
+    require_unique(employment_rates, "employment_rates", e_key)
+    require_finite(employment_rates, "employment_rates", "employment_rate", e_key)
     require_unique(mortality, "mortality", ("year", "sex", "age"))
     require_finite(mortality, "mortality", "death_probability", ("year", "sex", "age"))
     require_unique(jobs, "jobs", ("place", "year"))
@@ -147,11 +152,20 @@ def demographic_supply(
     if mortality.empty:
         raise DataError("mortality table is empty; DS needs death probabilities")
 
+    if employment_rates.empty:
+        raise DataError("employment_rates table is empty; DS needs employment rates")
     missing_sex = sorted(set(SEXES) - set(employment_rates["sex"].astype(str)))
     if missing_sex:
         raise DataError(f"employment_rates table has no rows for sex {missing_sex}")
-    _, e = _sex_age_array(employment_rates, "employment_rates", "employment_rate", [])
-    e = e[0]
+    e_lead = ["year"] if by_year else []
+    e_years, e = _sex_age_array(employment_rates, "employment_rates", "employment_rate", e_lead)
+    e_years = [int(y[0]) for y in e_years] if by_year else []
+    if by_year:
+        sexes = employment_rates.groupby("year")["sex"].agg(lambda s: set(s.astype(str)))
+        lacking = [(int(y), sorted(set(SEXES) - got)) for y, got in sexes.items()
+                   if set(SEXES) - got]  # fmt: skip
+        if lacking:
+            raise DataError(f"employment_rates table lacks a sex in (year, sexes) = {fmt(lacking)}")
 
     mort_years, q = _sex_age_array(mortality, "mortality", "death_probability", ["year"])
     mort_years = [int(y[0]) for y in mort_years]
@@ -186,7 +200,12 @@ def demographic_supply(
     years = pop_keys.get_level_values("year").to_numpy()
     year_to_q = {y: mort_years.index(nearest_year(mort_years, y)) for y in set(years.tolist())}
     q_rows = np.array([year_to_q[y] for y in years.tolist()], dtype=np.intp)
-    ds_abs = ds_absolute(pop, e, q[q_rows])
+    if by_year:
+        year_to_e = {y: e_years.index(nearest_year(e_years, y)) for y in set(years.tolist())}
+        e_rows = e[np.array([year_to_e[y] for y in years.tolist()], dtype=np.intp)]
+    else:
+        e_rows = e[0]
+    ds_abs = ds_absolute(pop, e_rows, q[q_rows])
 
     frame = pd.DataFrame(
         {

@@ -10,7 +10,7 @@ means. At every level the unit code sits in the ``place`` column.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -225,6 +225,13 @@ class Design:
 
     ``frame`` holds place, year, y, the term columns, population, net_migration, region
     and county. ``label`` names the sub-population when the dependent variable is one.
+    ``years`` is the window (first and last fitted year); years inside it without rows
+    (``gaps``, e.g. after a series break) are not fitted, but year effects and the
+    centrality process run through them. ``left_out`` says, for every year asked for
+    and not fitted, why. ``year_rates`` is the national net immigration rate of every
+    year of the window (the centrality process's immigration link needs the gap years).
+    ``notes`` says where the data made the design differ from the spec's wish (e.g. the
+    full centrality index standing in for the job-only one).
     """
 
     frame: pd.DataFrame
@@ -234,6 +241,9 @@ class Design:
     years: tuple[int, int]
     label: str = "all"
     kind: str = "migration"
+    left_out: tuple[tuple[int, str], ...] = ()
+    year_rates: tuple[float, ...] = ()
+    notes: tuple[str, ...] = ()
 
     @property
     def size_column(self) -> str:
@@ -247,6 +257,45 @@ class Design:
     @property
     def y(self) -> np.ndarray:
         return self.frame["y"].to_numpy(dtype=float)
+
+    @property
+    def window(self) -> np.ndarray:
+        """Every year from the first to the last fitted one, gap years included."""
+        return np.arange(self.years[0], self.years[1] + 1)
+
+    @property
+    def fitted_years(self) -> np.ndarray:
+        return np.sort(self.frame["year"].unique()).astype(int)
+
+    @property
+    def gaps(self) -> tuple[int, ...]:
+        """Years inside the window without rows."""
+        return tuple(int(y) for y in np.setdiff1d(self.window, self.fitted_years))
+
+    def national_rates(self) -> np.ndarray:
+        """National net immigration rate per window year (NaN where unknown)."""
+        if len(self.year_rates) == len(self.window):
+            return np.asarray(self.year_rates, dtype=float)
+        if "national_rate" not in self.frame.columns:
+            return np.full(len(self.window), np.nan)
+        rates = self.frame.groupby("year")["national_rate"].first()
+        return rates.reindex(self.window).to_numpy(dtype=float)
+
+    def years_text(self) -> str:
+        """``2006-2022`` plus the gap years, e.g. ``2006-2022 without 2017-2019``."""
+        text = f"{self.years[0]}-{self.years[1]}"
+        return f"{text} without {year_ranges(self.gaps)}" if self.gaps else text
+
+    def left_out_text(self) -> str:
+        """The notes, then one line per run of left-out years with the same reason."""
+        runs: list[tuple[list[int], str]] = []
+        for year, why in self.left_out:
+            if runs and runs[-1][1] == why and runs[-1][0][-1] == year - 1:
+                runs[-1][0].append(year)
+            else:
+                runs.append(([year], why))
+        lines = [f"left out {year_ranges(ys)}: {why}" for ys, why in runs]
+        return "\n".join([*self.notes, *lines])
 
     def matrix(self, *, intercept: bool = True) -> pd.DataFrame:
         """The regressor matrix with named columns (``intercept`` first when asked)."""
@@ -263,15 +312,12 @@ class Design:
         keep = self.frame["year"].between(first, last)
         if not keep.any():
             raise DataError(f"design {self.spec_name}: no rows in years {first}-{last}")
-        return Design(
-            self.frame[keep].reset_index(drop=True),
-            self.terms,
-            self.level,
-            self.spec_name,
-            (first, last),
-            self.label,
-            self.kind,
-        )
+        frame = self.frame[keep].reset_index(drop=True)
+        lo, hi = int(frame["year"].min()), int(frame["year"].max())
+        rates = self.national_rates()[(self.window >= lo) & (self.window <= hi)]
+        left = tuple((y, why) for y, why in self.left_out if lo <= y <= hi)
+        return replace(self, frame=frame, years=(lo, hi), left_out=left,
+                       year_rates=tuple(float(r) for r in rates))  # fmt: skip
 
 
 def build_design(
@@ -281,18 +327,27 @@ def build_design(
     years: tuple[int, int] | None = None,
     subpopulation: tuple[str, str] | None = None,
 ) -> Design:
-    """Select the spec's terms for a year window; every row must be complete.
+    """Select the spec's terms for a year window, fitting every year whose rows are complete.
 
-    Without ``years`` the window is the longest run of years in which the dependent
-    variable and every term are available for all units (the two-year VRA lag makes it
-    start three years after the first year with jobs). Asking for years outside that
-    window is an error naming the years and terms that are missing, never a silent drop.
+    A year is fitted when the dependent variable and every term exist for all units.
+    Without ``years`` the window runs from the first to the last such year; with
+    ``years`` it is narrowed to the fitted years inside it. Years in between that are
+    not complete (e.g. the three years of VRA lags after a jobs series break) become
+    gaps, and every year asked for and left out is listed in ``Design.left_out`` with
+    its reason, never dropped silently. A window with no complete year is an error.
     """
     features.require(spec.terms)
     frame = features.frame.copy()
-    if spec.centrality == "jobs" and "centrality" in spec.terms:
-        features.require(["centrality_jobs"])
-        frame["centrality"] = frame["centrality_jobs"]
+    notes: tuple[str, ...] = ()
+    if spec.centrality != "full" and "centrality" in spec.terms:
+        if spec.centrality == "jobs" or "centrality_jobs" not in features.missing:
+            features.require(["centrality_jobs"])
+            frame["centrality"] = frame["centrality_jobs"]
+        else:
+            notes = (
+                "centrality: the full SSB index stands in for the job-only index, which "
+                f"the panel does not have ({features.missing['centrality_jobs']})",
+            )
     label = "all"
     if spec.kind == "jobs":
         features.require(["jg"])
@@ -310,38 +365,64 @@ def build_design(
         label = f"{subpopulation[0]} {subpopulation[1]}"
     needed = ["y", *spec.terms]
     complete = frame[needed].notna().all(axis=1).groupby(frame["year"]).all()
-    if years is None:
-        years = _longest_run([int(y) for y, ok in complete.items() if ok])
-        if years is None:
-            raise DataError(
-                f"spec {spec.name}: no year has the dependent variable and all of "
-                f"{list(spec.terms)}"
-            )
-    first, last = years
-    wanted = range(first, last + 1)
-    absent = [y for y in wanted if y not in complete.index]
-    incomplete = [y for y in wanted if y in complete.index and not complete[y]]
-    if absent or incomplete:
-        window = frame[frame["year"].isin(incomplete)]
-        lacking = [c for c in needed if window[c].isna().any()]
+    available = [int(y) for y, ok in complete.items() if ok]
+    if not available:
         raise DataError(
-            f"spec {spec.name}: years {first}-{last} are not all available at level "
-            f"{features.level}: years without data {absent}, years with missing "
-            f"{lacking} {incomplete}. Available: {_ranges(complete)}"
+            f"spec {spec.name}: no year has the dependent variable and all of "
+            f"{list(spec.terms)} at level {features.level}"
         )
-    rows = frame[frame["year"].between(first, last)]
+    first, last = years if years is not None else (available[0], available[-1])
+    if first > last:
+        raise DataError(f"years {first}-{last}: the first year is after the last")
+    fitted = [y for y in available if first <= y <= last]
+    if not fitted:
+        raise DataError(
+            f"spec {spec.name}: no year in {first}-{last} has the dependent variable and "
+            f"all of {list(spec.terms)} at level {features.level}. Available: "
+            f"{year_ranges(available)}"
+        )
+    left_out = tuple(
+        (y, _why_left_out(frame, needed, y, features)) for y in range(first, last + 1)
+        if y not in fitted
+    )  # fmt: skip
+    lo, hi = fitted[0], fitted[-1]
+    rows = frame[frame["year"].isin(fitted)]
     columns = ["place", "year", "y", *spec.terms, *OUTCOME_COLUMNS[spec.kind]]
     columns += [c for c in DECOMPOSITION_COLUMNS[spec.kind] if c in rows.columns]
     columns += [c for c in ("name", "region", "county", "centrality_class") if c in rows.columns]
+    rates: tuple[float, ...] = ()
+    if "national_rate" in frame.columns:
+        by_year = frame.groupby("year")["national_rate"].first().reindex(range(lo, hi + 1))
+        rates = tuple(float(r) for r in by_year)
     return Design(
         rows[columns].reset_index(drop=True),
         tuple(spec.terms),
         features.level,
         spec.name,
-        (first, last),
+        (lo, hi),
         label,
         spec.kind,
+        left_out,
+        rates,
+        notes,
     )
+
+
+def _why_left_out(frame: pd.DataFrame, needed: list[str], year: int, features: Features) -> str:
+    """Why ``year`` is not fitted: no rows, or which columns are missing (and a jobs
+    series break when one explains the missing VRA lags)."""
+    rows = frame[frame["year"] == year]
+    if rows.empty:
+        return "no data for this year in the panel"
+    units = rows["place"].nunique()
+    parts = [f"{c} missing for {int(rows[c].isna().sum())} of {units} units"
+             for c in needed if rows[c].isna().any()]  # fmt: skip
+    text = "; ".join(parts).replace("y missing", "the dependent variable missing")
+    breaks = features.data.panel.manifest.series_breaks.get("jobs", ())
+    hit = [b for b in breaks if 0 <= year - b <= 2]
+    if hit and any(c in VRA_TERMS for c in needed if rows[c].isna().any()):
+        text += f" (the jobs series breaks at {hit[0]}: growth across it is undefined)"
+    return text
 
 
 def _subpopulation_rate(features: Features, group: tuple[str, str]) -> pd.Series:
@@ -373,17 +454,12 @@ def _subpopulation_rate(features: Features, group: tuple[str, str]) -> pd.Series
     return rate - national_rate.to_numpy()
 
 
-def _longest_run(years: list[int]) -> tuple[int, int] | None:
-    runs: list[tuple[int, int]] = []
-    for y in sorted(years):
+def year_ranges(years: Sequence[int]) -> str:
+    """Years as compact ranges: ``2006-2016, 2020-2022``."""
+    runs: list[list[int]] = []
+    for y in sorted(int(y) for y in years):
         if runs and y == runs[-1][1] + 1:
-            runs[-1] = (runs[-1][0], y)
+            runs[-1][1] = y
         else:
-            runs.append((y, y))
-    return max(runs, key=lambda r: (r[1] - r[0], r[1])) if runs else None
-
-
-def _ranges(complete: pd.Series) -> str:
-    ok = [int(y) for y, v in complete.items() if v]
-    run = _longest_run(ok)
-    return f"{run[0]}-{run[1]}" if run else "none"
+            runs.append([y, y])
+    return ", ".join(f"{a}-{b}" if a != b else str(a) for a, b in runs) or "none"

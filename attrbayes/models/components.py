@@ -20,20 +20,43 @@ NOISE_REFERENCE_POPULATION = 10_000.0
 
 
 def hierarchical_effect(
-    name: str, priors: PriorSet, prior_key: str, dim: str, *, centred: bool = False
+    name: str,
+    priors: PriorSet,
+    prior_key: str,
+    dim: str,
+    *,
+    centred: bool = False,
+    observed: np.ndarray | None = None,
 ) -> pt.TensorVariable:
     """Zero-sum effects ``name`` over ``dim`` with a prior scale ``prior_key``.
 
     The zero-sum constraint keeps the intercept identified. Non-centred (``sigma * z``)
     suits effects the data say little about; centred suits effects each backed by many
     observations (a year seen in hundreds of places), where the non-centred form would
-    correlate ``z`` with ``sigma``.
+    correlate ``z`` with ``sigma``. ``observed`` marks the coordinates with data (the
+    fitted years of a window with gaps): the zero sum runs over those, and the others,
+    which only the prior informs, are always non-centred (``{name}_gap_z``).
     """
     sigma = priors[prior_key].create(prior_key)
+    if observed is None or np.all(observed):
+        if centred:
+            return pm.ZeroSumNormal(name, sigma=sigma, dims=dim)
+        raw = pm.ZeroSumNormal(f"{name}_raw", sigma=1.0, dims=dim)
+        return pm.Deterministic(name, sigma * raw, dims=dim)
+    model = pm.modelcontext(None)
+    labels = np.asarray(model.coords[dim])
+    seen, gap = np.flatnonzero(observed), np.flatnonzero(~np.asarray(observed))
+    model.add_coord(f"{dim}_fitted", labels[seen])
+    model.add_coord(f"{dim}_gap", labels[gap])
     if centred:
-        return pm.ZeroSumNormal(name, sigma=sigma, dims=dim)
-    raw = pm.ZeroSumNormal(f"{name}_raw", sigma=1.0, dims=dim)
-    return pm.Deterministic(name, sigma * raw, dims=dim)
+        fitted = pm.ZeroSumNormal(f"{name}_fitted", sigma=sigma, dims=f"{dim}_fitted")
+    else:
+        fitted = sigma * pm.ZeroSumNormal(f"{name}_raw", sigma=1.0, dims=f"{dim}_fitted")
+    effect = pt.zeros(len(labels))
+    effect = pt.set_subtensor(effect[seen], fitted)
+    effect = pt.set_subtensor(effect[gap], sigma * pm.Normal(f"{name}_gap_z", 0.0, 1.0,
+                                                             dims=f"{dim}_gap"))  # fmt: skip
+    return pm.Deterministic(name, effect, dims=dim)
 
 
 def nested_place_effects(
@@ -112,8 +135,9 @@ def informative_years(y: np.ndarray, X: np.ndarray, year_idx: np.ndarray) -> boo
     beta, *_ = np.linalg.lstsq(X, y, rcond=None)
     resid = y - X @ beta
     counts = np.bincount(year_idx)
-    means = np.bincount(year_idx, weights=resid) / counts
-    noise = np.var(resid) / counts
+    seen = counts > 0  # gap years of the window have no rows
+    means = np.bincount(year_idx, weights=resid)[seen] / counts[seen]
+    noise = np.var(resid) / counts[seen]
     between = np.var(means) - np.mean(noise)
     return bool(between > 4 * np.mean(noise))
 

@@ -23,7 +23,7 @@ import pytensor.tensor as pt
 import xarray as xr
 
 from attrbayes.config import SamplerConfig
-from attrbayes.exceptions import SpecError
+from attrbayes.exceptions import DataError, SpecError
 from attrbayes.models.base import BayesModel
 from attrbayes.models.components import (
     ar1_process,
@@ -74,7 +74,9 @@ class MigrationModel(BayesModel):
     # -- indexing ---------------------------------------------------------------------
     @property
     def years(self) -> np.ndarray:
-        return np.sort(self.design.frame["year"].unique())
+        """The window's years: gap years too, so that year effects and the centrality
+        process run through them (their values there come from the process alone)."""
+        return self.design.window
 
     @property
     def group_column(self) -> str | None:
@@ -158,8 +160,12 @@ class MigrationModel(BayesModel):
         )
 
     def national_immigration(self) -> np.ndarray:
-        rates = self.design.frame.groupby("year")["national_rate"].first()
-        return rates.reindex(self.years).to_numpy(dtype=float)
+        rates = self.design.national_rates()
+        if np.isnan(rates).any():
+            missing = self.years[np.isnan(rates)].tolist()
+            raise DataError(f"spec {self.spec.name}: the national net immigration rate is "
+                            f"unknown in years {missing} of the window")  # fmt: skip
+        return rates
 
     def place_constant_terms(self) -> list[str]:
         """Slope terms that do not vary over years within a place (e.g. students share)."""
@@ -206,6 +212,7 @@ class MigrationModel(BayesModel):
                 year_effect = hierarchical_effect(
                     "year_effect", priors, "sigma_year", "year",
                     centred=bool(geometry["year_effects_centred"]),
+                    observed=np.isin(coords["year"], self.design.fitted_years),
                 )  # fmt: skip
                 mu = mu + year_effect[year_idx]
             if spec.hierarchy.place:

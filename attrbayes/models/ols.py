@@ -80,7 +80,7 @@ class OLSResult:
         d = self.design
         call = (
             f"attrbayes ols  spec={d.spec_name}  level={d.level}  "
-            f"years={d.years[0]}-{d.years[1]}"
+            f"years={d.years_text()}"
             + (f"  group={d.label}" if d.label != "all" else "")
             + (f"  se={self.cov_type}" if self.cov_type != "nonrobust" else "")
         )

@@ -13,7 +13,16 @@ outside)::
     public_job_growth = 0.005
     industry_convergence_years = 15                          # MODEL.md 5
 
-Unknown keys are errors naming the file and key.
+Optional: ``national_population = { 2024 = 5550203, 2050 = 6114899 }``, the nation's
+persons on 1 January (linear between the years given): where given, the engine sets each
+year's national net immigration per draw so that the nation reaches it (neutral and
+historical scenarios; ``net_immigration_rate`` still serves the years outside the path
+and the centrality coefficient's immigration link). The job growth keys also take the
+rule ``"employment_rates"`` instead of numbers: national job growth from the panel's
+employment rates by sex and age held constant, applied to the (projected) population
+(MODEL.md 5).
+
+Unknown keys and unknown rules are errors naming the file and key.
 """
 
 from __future__ import annotations
@@ -21,7 +30,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +46,18 @@ PATHS: dict[str, str] = {
     "private_job_growth": "national private job growth rate",
     "public_job_growth": "public job growth rate (every place)",
 }
+OPTIONAL_PATHS: dict[str, str] = {
+    "national_population": "the nation's persons on 1 January: national net immigration is "
+    "set to reach it (neutral and historical scenarios)",
+}
+# rules a key may name instead of numbers (key -> rule -> meaning)
+RULES: dict[str, dict[str, str]] = {
+    key: {
+        "employment_rates": "national growth of employed persons: the panel's employment "
+        "rates by sex and age held constant x the (projected) population (MODEL.md 5)"
+    }
+    for key in ("private_job_growth", "public_job_growth")
+}
 SCALARS: dict[str, str] = {
     "industry_convergence_years": "years until national industries grow alike, so the "
     "industry effect fades linearly to 0 (MODEL.md 5)",
@@ -50,9 +71,24 @@ class Alternative:
     name: str
     paths: dict[str, dict[int, float]]
     scalars: dict[str, float]
+    rules: dict[str, str] = field(default_factory=dict)  # key -> rule (see RULES)
+
+    def rule(self, key: str) -> str | None:
+        """The rule ``key`` names (e.g. ``"employment_rates"``), or None for a path."""
+        return self.rules.get(key)
+
+    def span(self, key: str) -> tuple[int, int] | None:
+        """First and last year of an optional path, or None when it is not given."""
+        points = self.paths.get(key)
+        return (min(points), max(points)) if points else None
 
     def path(self, key: str, years: np.ndarray) -> np.ndarray:
         """The path of ``key`` at ``years``: linear between given years, flat outside."""
+        if key in self.rules:
+            raise SpecError(f"alternative {self.name!r}: {key} is the rule "
+                            f"{self.rules[key]!r}, not a path")  # fmt: skip
+        if key not in self.paths:
+            raise SpecError(f"alternative {self.name!r} has no {key} path")
         points = self.paths[key]
         known = np.array(sorted(points), dtype=float)
         values = np.array([points[int(y)] for y in known])
@@ -106,24 +142,38 @@ def parse_assumptions(text: str, *, name: str, where: str) -> AssumptionSet:
 def _alternative(name: str, table: Any, where: str) -> Alternative:
     if not isinstance(table, dict):
         raise SpecError(f"{where}: expected a table of paths, got {table!r}")
-    allowed = {**PATHS, **SCALARS}
+    required = {**PATHS, **SCALARS}
+    allowed = {**required, **OPTIONAL_PATHS}
     unknown = sorted(set(table) - set(allowed))
     if unknown:
         raise SpecError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(allowed)}")
-    missing = sorted(set(allowed) - set(table))
+    missing = sorted(set(required) - set(table))
     if missing:
         raise SpecError(f"{where}: missing {missing}")
-    paths = {key: _path(table[key], f"{where}, key '{key}'") for key in PATHS}
+    rules = {}
+    for key, value in table.items():
+        if isinstance(value, str):
+            known = RULES.get(key, {})
+            if value not in known:
+                hint = f"one of {sorted(known)} or " if known else ""
+                raise SpecError(f"{where}, key '{key}': unknown rule {value!r}; expected "
+                                f"{hint}a number or a table {{ year = number }}")  # fmt: skip
+            rules[key] = value
+    keys = [k for k in (*PATHS, *OPTIONAL_PATHS) if k in table and k not in rules]
+    paths = {key: _path(table[key], f"{where}, key '{key}'") for key in keys}
     scalars = {}
     for key in SCALARS:
         value = table[key]
         if not isinstance(value, int | float) or value <= 0:
             raise SpecError(f"{where}, key '{key}': expected a positive number, got {value!r}")
         scalars[key] = float(value)
-    for key in ("tfr",):
-        if min(paths[key].values()) <= 0:
+    for key in ("tfr", "national_population"):
+        if key in paths and min(paths[key].values()) <= 0:
             raise SpecError(f"{where}, key '{key}': must be positive")
-    return Alternative(name, paths, scalars)
+    if "national_population" in paths and 0 in paths["national_population"]:
+        raise SpecError(f"{where}, key 'national_population': give persons by year, "
+                        "{ 2024 = ..., 2050 = ... }, not one number")  # fmt: skip
+    return Alternative(name, paths, scalars, rules)
 
 
 def _path(value: Any, where: str) -> dict[int, float]:
@@ -134,5 +184,7 @@ def _path(value: Any, where: str) -> dict[int, float]:
             points = {int(k): float(v) for k, v in value.items()}
         except (TypeError, ValueError) as exc:
             raise SpecError(f"{where}: expected {{ year = number }}, got {value!r}") from exc
+        if not np.isfinite(list(points.values())).all():
+            raise SpecError(f"{where}: every value must be finite, got {value!r}")
         return points
     raise SpecError(f"{where}: expected a number or a table {{ year = number }}, got {value!r}")

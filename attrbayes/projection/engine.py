@@ -7,7 +7,10 @@ Each year ``t`` and every draw, places x sexes x single ages 0..105+ at once:
    the projected population, centrality when in the spec, year effect, business
    attractiveness, noise), re-centred so that private jobs grow at the national
    assumption; public jobs at the scenario rate. Years between the last observed jobs
-   and the base year are bridged the same way on observed population.
+   and the base year are bridged the same way on observed population. With the rule
+   ``"employment_rates"`` the national rate of year y is E(y) / E(y-1) - 1, E the
+   employed persons of the panel's employment rates (held constant) x the population on
+   1 January (observed up to the base year, projected per draw after it).
 2. **Net migration** (during t) from the migration model: VRA of the projected job growth
    through the commuting matrix (lags 0-2), DS of the projected age structure,
    centrality with its coefficient carried forward by its own process (stepped through
@@ -16,6 +19,14 @@ Each year ``t`` and every draw, places x sexes x single ages 0..105+ at once:
    fit's noise is persistent), plus the place's share of national net
    immigration. Domestic migration is kept consistent: the places' net migration is
    shifted in proportion to population so that it sums to national net immigration.
+   National net immigration is the assumed rate, or, where the alternative gives a
+   ``national_population`` path, per draw what brings the nation to that path on 1
+   January of the next year: ``(target(t+1) - (N_t + births - deaths)) / N_t``, births
+   and deaths of the year being computed first (they do not depend on the migrants).
+   Leavers a cohort cannot lose (no negative cohorts) are then taken from the nation's
+   mobile ages, so the total stays on target. The control holds for the neutral and
+   historical scenarios; high and low are per-place what-ifs (their uniform shift is kept
+   out of every national control) and keep the assumed ``net_immigration_rate``.
 3. **Cohort step**: deaths from national q(x) (falling by the mortality assumption) x the
    place's mortality ratio; births from national fertility scaled to the TFR path x the
    place's fertility ratio (105 boys per 100 girls); net migrants by sex and age from the
@@ -63,6 +74,7 @@ BOY_SHARE = 105 / 205
 INFANT_EXPOSURE = 0.5  # births are exposed to infant mortality for half a year on average
 VRA_LAGS = ("vra_t", "vra_t1", "vra_t2")
 PROCESSES = ("random_walk", "ar1", "hierarchical", "constant")
+JOB_KEYS = ("private_job_growth", "public_job_growth")
 
 
 @dataclass(frozen=True)
@@ -81,7 +93,7 @@ class EquationDraws:
     path_immigration: np.ndarray  # (D,) slope of the coefficient on national immigration
     immigration_mean: float  # mean national net immigration rate over the fitted years
     immigration_last: float  # ... in the last fitted year
-    fitted_years: np.ndarray
+    fitted_years: np.ndarray  # the fit's window: the path's years, gap years included
     sigma_year: np.ndarray  # (D,)
     noise_scale: np.ndarray
     noise_floor: np.ndarray
@@ -117,7 +129,7 @@ def equation_draws(fit: FitResult, places: list[str], index: np.ndarray) -> Equa
     constants = np.zeros((n, len(places)))
     for term in constant_terms:
         constants += get(term)[:, None] * first[term].to_numpy(dtype=float)[None, :]
-    years = np.sort(frame["year"].unique())
+    years = fit.design.window  # the coefficient's years, gap years included
     immigration = np.zeros(len(years))
     if "centrality_immigration" in post:  # the covariate the fit centred
         immigration = fit.model().national_immigration()
@@ -369,6 +381,7 @@ def project(
     uses_ds = "ds" in migration.spec.terms
     if uses_ds and inputs.employment is None:
         raise DataError("the migration spec has DS but the panel has no employment_rates")
+    _check_job_rules(inputs, alt, assumptions, alternative)
 
     total_draws = migration.posterior.sizes["chain"] * migration.posterior.sizes["draw"]
     jobs_total = jobs.posterior.sizes["chain"] * jobs.posterior.sizes["draw"]
@@ -392,6 +405,7 @@ def project(
     fitted = mig.fitted_years.astype(int)
     coefficient_years = np.concatenate([fitted, np.arange(fitted[-1] + 1, to + 1)])
     coefficient = np.full((len(scenarios), n, len(coefficient_years)), np.nan)
+    national_rate = np.full((len(scenarios), n, len(years)), np.nan)
 
     def run(task: tuple[int, str, int]) -> None:
         s, scenario, start = task
@@ -407,6 +421,7 @@ def project(
         groups[s, idx] = result["age_groups"]
         pyramid[s, idx] = result["pyramid"]
         coefficient[s, idx] = result["centrality_coefficient"]
+        national_rate[s, idx] = result["national_net_immigration_rate"]
         say(f"{scenario}: draws {idx.start + 1}-{idx.stop} of {n}")
 
     tasks = [(s, sc, start) for s, sc in enumerate(scenarios) for start in range(0, n, chunk)]
@@ -415,6 +430,12 @@ def project(
         list(pool.map(run, tasks))
     result = _result(inputs, scenarios, years, pyramid_years, out, groups, pyramid, migration,
                      jobs, assumptions, alternative, seed, noise)  # fmt: skip
+    result.ds["national_net_immigration_rate"] = (("scenario", "draw", "year"), national_rate)
+    result.ds.attrs.update(
+        national_control=int(alt.span("national_population") is not None),
+        private_job_growth=alt.rule("private_job_growth") or "assumed path",
+        public_job_growth=alt.rule("public_job_growth") or "assumed path",
+    )
     if mig.path_kind != "none":
         result.ds["centrality_coefficient"] = (
             ("scenario", "draw", "coefficient_year"), coefficient,
@@ -468,6 +489,9 @@ def _run_chunk(
     # high / low are what-ifs for each place ("this place at the 80th percentile"): the
     # uniform shift is kept out of the national controls, which would otherwise cancel it
     controlled = 0.0 if scenario in PERCENTILES else 1.0
+    # the national population path, for the scenarios the national controls hold in
+    target_span = alt.span("national_population") if controlled else None
+    national_jobs = _NationalJobs(inputs, alt, d)
     mig_paths = _Paths(mig, idx, rng, immigration_rate, innovations=centrality_noise)
     job_paths = _Paths(job, idx, rng, immigration_rate, innovations=centrality_noise)
     mig_noise, job_noise = _Noise(mig, idx, rng), _Noise(job, idx, rng)
@@ -505,12 +529,15 @@ def _run_chunk(
     # (S * A, columns): one matmul instead of several einsums
     indicator = np.hstack([np.vstack([by_age, by_age]), mobility.reshape(-1, 1)])
     out = {k: np.full((d, p, len(years)), np.nan) for k in PER_PLACE}
+    national_rate = np.full((d, len(years)), np.nan)
     groups = np.full((d, p, len(years), len(AGE_GROUPS_PROJECTION)), np.nan)
     pyramid = np.zeros((d, p, len(pyramid_years), 2, MAX_AGE + 1))
     convergence = alt.scalars["industry_convergence_years"]
 
     for year in all_years:
         year = int(year)
+        if year >= base:
+            national_jobs.observe(year, pop)
         # 1. jobs of `year`
         if year > last_jobs:
             lags = (year - 1, year - 2, year - 3)
@@ -529,11 +556,9 @@ def _run_chunk(
             prev = private[year - 1]
             rel = rel - (rel * prev).sum(axis=1, keepdims=True) / prev.sum(axis=1, keepdims=True)
             rel = rel + (1 - controlled) * bus_att[year]
-            growth = alt.path("private_job_growth", np.array([year]))[0]
+            growth = national_jobs.growth("private_job_growth", year)
             private[year] = np.maximum(prev * (1 + growth + rel), 0.0)
-            public[year] = public[year - 1] * (
-                1 + alt.path("public_job_growth", np.array([year]))[0]
-            )
+            public[year] = public[year - 1] * (1 + national_jobs.growth("public_job_growth", year))
             ra[year] = _relative(private[year] + public[year], private[year - 1] + public[year - 1])
         if year < base:
             continue
@@ -549,8 +574,7 @@ def _run_chunk(
             pyramid[:, :, int(np.flatnonzero(pyramid_years == year)[0])] = pop
         if year == years[-1]:
             break
-        # 2. net migration during `year`
-        immigration = alt.path("net_immigration_rate", np.array([year]))[0]
+        # 2. the places' net migration rates during `year`, before the national level
         coef, year_effect = mig_paths.step(year)
         rate = (mig.intercept[idx, None] + mig.constants[idx] + coef[:, None] * mig.centrality
                 + year_effect[:, None] + controlled * res_att[year])  # fmt: skip
@@ -567,11 +591,8 @@ def _run_chunk(
             rate = rate + mig.slopes["ds"][idx, None] * ds
         if noise:
             rate = rate + mig_noise.draw(size, year)
-        migrants = (rate + immigration) * size
-        excess = migrants.sum(axis=1, keepdims=True) - immigration * size.sum(axis=1, keepdims=True)
-        migrants = migrants - excess * size / size.sum(axis=1, keepdims=True)
-        migrants = migrants + (1 - controlled) * res_att[year] * size
-        # 3. cohort step (full-size arrays are touched as few times as possible)
+        # 3. births and deaths of `year` (full-size arrays are touched as few times as
+        # possible); they do not depend on the migrants
         q_local = np.clip(q_t[None] * inputs.mortality_ratio[:, None, None], 0, 1)  # (P,S,A)
         scale = alt.path("tfr", np.array([year]))[0] / inputs.asfr.sum()
         births = (pop[:, :, 0, :] @ (inputs.asfr * scale).astype(pop.dtype)).astype(np.float64)
@@ -586,6 +607,22 @@ def _run_chunk(
             extra_deaths = np.maximum(
                 expected + np.sqrt(expected) * rng.standard_normal((d, p)), 0.0
             ) - deaths  # fmt: skip
+        newborn = births[:, :, None] * np.array([1 - BOY_SHARE, BOY_SHARE])[None, None, :]
+        infant_deaths = newborn * q_local[None, :, :, 0] * INFANT_EXPOSURE
+        # 4. national net immigration (assumed, or what reaches the national target) and
+        # the places' net migrants, shifted in proportion to population to sum to it
+        immigration = alt.path("net_immigration_rate", np.array([year]))[0]
+        steered = target_span is not None and target_span[0] <= year + 1 <= target_span[1]
+        if steered:
+            nation = size.sum(axis=1, keepdims=True)
+            natural = births - deaths - extra_deaths - infant_deaths.sum(axis=2)
+            target = alt.path("national_population", np.array([year + 1]))[0]
+            immigration = (target - nation - natural.sum(axis=1, keepdims=True)) / nation
+        migrants = (rate + immigration) * size
+        excess = migrants.sum(axis=1, keepdims=True) - immigration * size.sum(axis=1, keepdims=True)
+        migrants = migrants - excess * size / size.sum(axis=1, keepdims=True)
+        migrants = migrants + (1 - controlled) * res_att[year] * size
+        # 5. cohort step
         # survivors plus net migrants by age: pop x (1 - q + profile + shift x mobility),
         # the migrants beyond the usual ones falling on the mobile ages; deaths beyond the
         # point ratio's are taken in proportion to q. Per place, factor = [1, shift,
@@ -599,13 +636,14 @@ def _run_chunk(
         nxt = np.empty_like(pop)
         np.multiply(pop[..., :-1], factor[..., :-1], out=nxt[..., 1:])
         nxt[..., -1] += pop[..., -1] * factor[..., -1]
-        newborn = births[:, :, None] * np.array([1 - BOY_SHARE, BOY_SHARE])[None, None, :]
-        infant_deaths = newborn * q_local[None, :, :, 0] * INFANT_EXPOSURE
         nxt[..., 0] = newborn - infant_deaths
         shortfall = np.zeros((d, p))  # no negative cohorts: the excess leavers stay
         if nxt.min() < 0:
             shortfall = np.minimum(nxt, 0.0).sum(axis=(2, 3), dtype=np.float64)
             np.maximum(nxt, 0.0, out=nxt)
+            if steered:  # ... but leave from the nation's mobile ages: the total holds
+                shortfall = shortfall + _take_mobile(nxt, mobility, -shortfall.sum(axis=1))
+        national_rate[:, t] = (migrants - shortfall).sum(axis=1) / size.sum(axis=1)
         out["births"][:, :, t] = births
         out["deaths"][:, :, t] = deaths + extra_deaths + infant_deaths.sum(axis=2)
         out["net_migration"][:, :, t] = migrants - shortfall
@@ -615,7 +653,74 @@ def _run_chunk(
         [mig.path[idx], np.stack([mig_paths.history[y] for y in sorted(mig_paths.history)], 1)],
         axis=1,
     )  # fmt: skip
-    return {**out, "age_groups": groups, "pyramid": pyramid, "centrality_coefficient": coefficient}
+    return {**out, "age_groups": groups, "pyramid": pyramid, "centrality_coefficient": coefficient,
+            "national_net_immigration_rate": national_rate}  # fmt: skip
+
+
+def _take_mobile(pop: np.ndarray, mobility: np.ndarray, persons: np.ndarray) -> np.ndarray:
+    """Remove ``persons`` (D,) from each draw's population ``pop`` (D, P, S, A), in place,
+    in proportion to population x the mobility schedule (S, A) over all places, or, in a
+    draw whose mobile ages cannot give that many, in proportion to population; returns
+    the persons taken per place (D, P)."""
+    d, p = pop.shape[:2]
+    flat = pop.reshape(d, p, -1)
+    mobile = (flat @ mobility.reshape(-1)).astype(np.float64)
+    share = persons / np.maximum(mobile.sum(axis=1), 1e-9)
+    size = flat.sum(axis=2, dtype=np.float64)
+    even = persons / np.maximum(size.sum(axis=1), 1e-9)
+    fits = share * mobility.max() <= 1
+    rate = np.where(fits[:, None, None], share[:, None, None] * mobility[None], even[:, None, None])
+    pop *= np.clip(1 - rate, 0.0, 1.0)[:, None].astype(pop.dtype)
+    return np.where(fits[:, None], share[:, None] * mobile, even[:, None] * size)
+
+
+def _check_job_rules(inputs: ProjectionInputs, alt: Alternative, name: str, alternative: str):
+    """A clear error where the assumptions ask for job growth the panel cannot give."""
+    asks = [k for k in JOB_KEYS if alt.rule(k)]
+    if not asks:
+        return
+    if inputs.employment is None or not inputs.national_employed:
+        raise SpecError(f"assumption set {name!r} ({alternative}) takes {' and '.join(asks)} "
+                        "from employment rates, but the panel has no employment_rates table; "
+                        "use a set with numeric job growth paths")  # fmt: skip
+    last_jobs = int(max(inputs.history_private.columns))
+    lacking = [y for y in range(last_jobs, inputs.base_year) if y not in inputs.national_employed]
+    if lacking:
+        raise DataError(f"job growth from employment rates needs the observed population of "
+                        f"{lacking} (before the base year {inputs.base_year})")  # fmt: skip
+
+
+class _NationalJobs:
+    """National job growth per year: the alternative's path, or with the rule
+    ``"employment_rates"`` the growth of employed persons (rates held constant): from the
+    observed population before the base year, from each draw's projected population on 1
+    January from it (:meth:`observe` is called once a year with the population)."""
+
+    def __init__(self, inputs: ProjectionInputs, alt: Alternative, d: int) -> None:
+        self.alt, self.d, self.base = alt, d, inputs.base_year
+        self.observed = inputs.national_employed or {}
+        self.rates = None
+        if inputs.employment is not None and any(alt.rule(k) for k in JOB_KEYS):
+            self.rates = inputs.employment.astype(np.float32).reshape(-1)
+        self.projected: dict[int, np.ndarray] = {}
+
+    def observe(self, year: int, pop: np.ndarray) -> None:
+        """Record the employed persons (D,) of the population on 1 January ``year``."""
+        if self.rates is not None:
+            d, p = pop.shape[:2]
+            employed = (pop.reshape(d, p, -1) @ self.rates).astype(np.float64)
+            self.projected[year] = employed.sum(axis=1)
+
+    def _employed(self, year: int) -> np.ndarray:
+        if year >= self.base:
+            return self.projected[year][:, None]
+        return np.full((self.d, 1), self.observed[year])
+
+    def growth(self, key: str, year: int) -> float | np.ndarray:
+        """The national growth rate of ``key`` in ``year``: a number, or (D, 1)."""
+        if self.alt.rule(key) == "employment_rates":
+            return self._employed(year) / self._employed(year - 1) - 1
+        return self.alt.path(key, np.array([year]))[0]
 
 
 def _result(inputs, scenarios, years, pyramid_years, out, groups, pyramid, migration, jobs,

@@ -50,6 +50,9 @@ class ProjectionInputs:
     employment: np.ndarray | None  # (S, A) national employment rates, when the panel has
     industry_effect: np.ndarray  # (P,) mean of the last INDUSTRY_YEARS observed
     notes: tuple[str, ...] = ()
+    # year -> sum over places, sex, age of employment x observed population on 1 January
+    # (None without employment rates): national job growth by the "employment_rates" rule
+    national_employed: dict[int, float] | None = None
 
     def ratio_draws(self, kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
         """``n`` draws (n, P) of the local fertility or mortality ratio from its Gamma
@@ -207,7 +210,10 @@ def build_inputs(panel: Panel, features_frame: pd.DataFrame, places: list[str]) 
     asfr[f_rows["age"].to_numpy(dtype=int)] = f_rows["fertility_rate"].to_numpy(dtype=float)
     employment = None
     if panel.has("employment_rates"):
-        rates = panel.tables["employment_rates"].set_index(["sex", "age"])["employment_rate"]
+        rates = panel.tables["employment_rates"]
+        if "year" in rates.columns:  # constant rates in the projection: the last year's
+            rates = rates[rates["year"] == rates["year"].max()]
+        rates = rates.set_index(["sex", "age"])["employment_rate"]
         employment = (
             rates.to_xarray().reindex(sex=list(SEXES), age=np.arange(N_AGES)).fillna(0.0)
             .to_numpy()
@@ -223,6 +229,16 @@ def build_inputs(panel: Panel, features_frame: pd.DataFrame, places: list[str]) 
     attributes = panel.places.set_index("place").reindex(places)[
         ["name", "region", "county", "centrality_class"]
     ]
+    national_employed = None
+    if employment is not None:  # employment rates (held constant) x observed population
+        sex = pop["sex"].astype(str).map({s: i for i, s in enumerate(SEXES)})
+        known = sex.notna().to_numpy()
+        ages = np.minimum(pop["age"].to_numpy(dtype=int), N_AGES - 1)[known]
+        employed = employment[sex[known].to_numpy(dtype=int), ages] * pop["population"].to_numpy(
+            dtype=float
+        )[known]  # fmt: skip
+        by_year = pd.Series(employed).groupby(pop["year"].to_numpy(dtype=int)[known]).sum()
+        national_employed = {int(y): float(v) for y, v in by_year.items()}
     return ProjectionInputs(
         places=places,
         attributes=attributes,
@@ -244,4 +260,5 @@ def build_inputs(panel: Panel, features_frame: pd.DataFrame, places: list[str]) 
         employment=employment,
         industry_effect=industry,
         notes=tuple(notes),
+        national_employed=national_employed,
     )

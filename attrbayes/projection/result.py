@@ -17,7 +17,13 @@ pyramid                scenario, draw, place, pyramid_year, sex, age    1 Januar
 history_population     place, history_year                              observed
 history_jobs           place, history_year                              observed, all jobs
 centrality_coefficient scenario, draw, coefficient_year                 fitted + projected
+national_net_immigr.   scenario, draw, year                             realised rate
 =====================  ===============================================  =================
+
+``national_net_immigration_rate`` is the nation's net migration during ``year`` over its
+population on 1 January, as realised per draw: the assumed rate, or what the national
+population path asks for (attribute ``national_control`` = 1; neutral and historical
+scenarios), or, in high and low, the assumed rate plus the places' what-if shifts.
 
 ``centrality_coefficient`` is the migration equation's centrality coefficient per draw:
 as fitted up to the attribute ``centrality_last_fitted_year``, then carried on by its

@@ -10,7 +10,9 @@
   per draw, for every place (both dimensions: residential and business). These are
   what-ifs for each place, as in the book: the engine keeps the uniform shift out of the
   national controls (which would cancel it), so their aggregates sum per-place what-ifs
-  and are not a nationally consistent scenario.
+  and are not a nationally consistent scenario. Where the assumptions give a national
+  population path, high and low keep the assumed ``net_immigration_rate`` (the path holds
+  for the other scenarios), so their national totals are not held to it.
 """
 
 from __future__ import annotations

@@ -29,8 +29,10 @@ DIFFERENCES = (
     "structure each municipality takes the region of its largest 2017 predecessor).",
     "Centrality: SSB's 2020 full index; the job-only index ('sentny') is not public, so "
     "'migration_2019_jobcent' cannot be refitted.",
-    "DS: national employment rates by sex and single age are not in the raw files, so the "
-    "2022 model cannot be refitted on real data.",
+    "DS: national employment rates by sex and single age are not published in the raw "
+    "files; the real panel carries a schedule estimated from SSB's broad age groups "
+    "(attrbayes.data.employment, docs/real_data.md). The 2022 model itself needs the "
+    "job-only centrality index, so it cannot be refitted as published.",
 )
 
 
@@ -39,7 +41,7 @@ class Replication:
     """Published vs refitted estimates, the windows fitted, and the versions that could not be."""
 
     table: pd.DataFrame  # spec, term, published, {level}_estimate, {level}_se, {level}_diff
-    windows: dict[str, tuple[int, int]]  # level -> years fitted
+    windows: dict[str, str]  # level -> years fitted, e.g. "2006-2022 without 2017-2019"
     unavailable: dict[str, str]  # spec -> why
 
     def to_text(self) -> str:
@@ -48,7 +50,7 @@ class Replication:
             shown[col] = [_cell(t, v) for t, v in zip(self.table["term"], self.table[col],
                                                       strict=True)]  # fmt: skip
         lines = [shown.to_string(index=False), ""]
-        lines += [f"Years fitted at {lv} level: {a}-{b}" for lv, (a, b) in self.windows.items()]
+        lines += [f"Years fitted at {lv} level: {text}" for lv, text in self.windows.items()]
         lines += [f"Not refitted: {spec}: {why}" for spec, why in self.unavailable.items()]
         lines += ["", "Why published and refitted values differ:"]
         lines += [f"  * {text}" for text in DIFFERENCES]
@@ -65,7 +67,7 @@ def replication_table(
     ``years``, or the longest the panel supports) and set it beside the published values."""
     rows: dict[tuple[str, str], dict[str, float]] = {}
     unavailable: dict[str, str] = {}
-    windows: dict[str, tuple[int, int]] = {}
+    windows: dict[str, str] = {}
     for spec in specs:
         for term, value in PUBLISHED.get(spec, {}).items():
             rows.setdefault((spec, term), {})["published"] = value
@@ -76,7 +78,7 @@ def replication_table(
                 unavailable[spec] = str(exc)
                 continue
             level = feats.level
-            windows[level] = fit.design.years
+            windows[level] = fit.design.years_text()
             stats = {**fit.params, "r2_adj": fit.r2_adj, "n": fit.n}
             for term, value in stats.items():
                 cell = rows.setdefault((spec, term), {})

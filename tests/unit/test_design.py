@@ -33,13 +33,23 @@ def test_default_window_starts_when_all_lags_exist(municipal):
     assert design.frame[["y", *design.terms]].notna().all().all()
 
 
-def test_years_outside_the_window_are_refused_with_reasons(municipal):
-    with pytest.raises(
-        DataError, match=r"years with missing \['vra_t1', 'vra_t2'\] \[2001, 2002\]"
-    ):
-        build_design(municipal, load_spec("migration_2022"), years=(2001, 2005))
-    with pytest.raises(DataError, match=r"years without data \[2011, 2012\]"):
-        build_design(municipal, load_spec("migration_jobs"), years=(2008, 2012))
+def test_years_without_terms_are_left_out_with_reasons(municipal):
+    design = build_design(municipal, load_spec("migration_2022"), years=(2001, 2005))
+    # the window shrinks to the fitted years; the years asked for say why they are not
+    assert design.years == (2003, 2005)
+    assert design.gaps == ()
+    reasons = dict(design.left_out)
+    assert sorted(reasons) == [2001, 2002]
+    assert "vra_t1 missing for 40 of 40 units" in reasons[2001]
+    assert "vra_t2 missing" in reasons[2002]
+    assert "vra_t1" not in reasons[2002]
+    tail = build_design(municipal, load_spec("migration_jobs"), years=(2008, 2012))
+    assert tail.years == (2008, 2010)
+    assert dict(tail.left_out) == {2011: "no data for this year in the panel",
+                                   2012: "no data for this year in the panel"}  # fmt: skip
+    assert "left out 2011-2012: no data" in tail.left_out_text()
+    with pytest.raises(DataError, match=r"no year in 1990-2000 .* Available: 2003-2010"):
+        build_design(municipal, load_spec("migration_jobs"), years=(1990, 2000))
 
 
 def test_subset_of_years(municipal):
@@ -92,7 +102,7 @@ def test_missing_tables_are_named(small_synthetic):
     full = dict(small_synthetic.panel.tables)
     panel = Panel.from_tables(small_synthetic.panel.manifest, {**full, "places": no_places_cols})
     with pytest.raises(MissingTableError, match="centrality_jobs"):
-        build_design(compute_features(panel, "county"), load_spec("migration_2022"))
+        build_design(compute_features(panel, "county"), load_spec("migration_2019_jobcent"))
     bare = Panel.from_tables(
         small_synthetic.panel.manifest,
         {k: small_synthetic.panel.tables[k] for k in ("places", "population")},
@@ -127,6 +137,40 @@ def test_a_jobs_series_break_leaves_vra_undefined_for_three_years(small_syntheti
     # other years are untouched by the break
     keep = ~broken["year"].between(2006, 2008)
     pd.testing.assert_frame_equal(broken[keep], whole[keep])
-    # the default window is now the longest run without the break: 2009-2010 vs 2003-2005
-    assert build_design(compute_features(Panel.from_tables(manifest, panel.tables)),
-                        load_spec("migration_2019")).years == (2003, 2005)  # fmt: skip
+    # the default window fits every year with all terms: the break's years are a gap
+    design = build_design(compute_features(Panel.from_tables(manifest, panel.tables)),
+                          load_spec("migration_2019"))  # fmt: skip
+    assert design.years == (2003, 2010)
+    assert design.gaps == (2006, 2007, 2008)
+    assert design.fitted_years.tolist() == [2003, 2004, 2005, 2009, 2010]
+    assert design.years_text() == "2003-2010 without 2006-2008"
+    assert "the jobs series breaks at 2006" in dict(design.left_out)[2007]
+    # the national rate is known in the gap years too (the immigration link needs it)
+    assert not np.isnan(design.national_rates()).any()
+    assert len(design.national_rates()) == 8
+    part = design.subset_years(2004, 2009)
+    assert part.years == (2004, 2009)
+    assert part.gaps == (2006, 2007, 2008)
+    np.testing.assert_allclose(part.national_rates(), design.national_rates()[1:7])
+
+
+def test_prefer_jobs_falls_back_to_the_full_index_with_a_note(small_synthetic, municipal):
+    spec = load_spec("migration_2022")
+    assert spec.centrality == "prefer_jobs"
+    with_jobs = build_design(municipal, spec)
+    assert with_jobs.notes == ()
+    np.testing.assert_allclose(with_jobs.frame["centrality"], municipal.frame.loc[
+        municipal.frame["year"].between(2003, 2010), "centrality_jobs"
+    ])  # fmt: skip
+    panel = small_synthetic.panel
+    places = panel.tables["places"].drop(columns="centrality_jobs")
+    bare = compute_features(Panel.from_tables(panel.manifest, {**panel.tables,
+                                                               "places": places}))  # fmt: skip
+    full = build_design(bare, spec)
+    np.testing.assert_allclose(full.frame["centrality"], bare.frame.loc[
+        bare.frame["year"].between(2003, 2010), "centrality"
+    ])  # fmt: skip
+    assert "full SSB index stands in" in full.left_out_text()
+    strict = load_spec("migration_2019_jobcent")
+    with pytest.raises(MissingTableError, match="centrality_jobs"):
+        build_design(bare, strict)

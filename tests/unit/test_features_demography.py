@@ -3,6 +3,8 @@
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from attrbayes.constants import AGES, DS_AGE_MAX, DS_AGE_MIN, SEXES
 from attrbayes.exceptions import DataError, MissingTableError
@@ -189,6 +191,70 @@ def test_demographic_supply_missing_sex_in_employment_rates():
     rates = _employment_rates().query("sex == 'female'")
     with pytest.raises(DataError, match=r"employment_rates.*\['male'\]"):
         demographic_supply(_population(), rates, _mortality(), _jobs())
+
+
+# -- demographic supply with one schedule per year -----------------------------------------
+#
+# Schedules for 2000 (the rates above) and 2002 (the same, but female e16 = 0). With the
+# 2002 schedule place 0101 changes only at female ages 15 and 16:
+#   female 15: 50 * (0 - 0.2) = -10 (was 10); female 16: 10 * (0 - 0) - 10 * 0.5 * 0 = 0
+#   (was -6) -> DS_abs = 23 - 20 + 6 = 9. Place 0202 (female 14 only) keeps 2.
+# Population 2001 lies 1 year from both schedules: the tie goes to the earlier (2000);
+# 2002 uses 2002 and 2003 the nearest, 2002. Mortality 2000 for every year.
+
+
+def _yearly_rates() -> pd.DataFrame:
+    first = _employment_rates().assign(year=2000)
+    second = _employment_rates().assign(year=2002)
+    second.loc[(second["sex"] == "female") & (second["age"] == 16), "employment_rate"] = 0.0
+    return pd.concat([first, second], ignore_index=True)
+
+
+def test_demographic_supply_uses_the_schedule_of_the_nearest_year():
+    years = (2001, 2002, 2003)
+    out = demographic_supply(_population(years), _yearly_rates(), _mortality(), _jobs(years))
+    ds_abs = out.set_index(["place", "year"])["ds_abs"]
+    assert ds_abs.to_dict() == pytest.approx(
+        {("0101", 2001): 23.0, ("0101", 2002): 9.0, ("0101", 2003): 9.0,
+         ("0202", 2001): 2.0, ("0202", 2002): 2.0, ("0202", 2003): 2.0}
+    )  # fmt: skip
+    ds = out.set_index(["place", "year"])["ds"]
+    assert ds[("0101", 2002)] == pytest.approx(9.0 / 1000 - 11.0 / 1100)
+
+
+def test_demographic_supply_year_schedules_each_need_both_sexes():
+    rates = _yearly_rates()
+    rates = rates[~((rates["year"] == 2002) & (rates["sex"] == "male"))]
+    with pytest.raises(DataError, match=r"employment_rates.*\(2002, \['male'\]\)"):
+        demographic_supply(_population(), rates, _mortality(), _jobs())
+    doubled = pd.concat([_yearly_rates(), _yearly_rates().iloc[:1]], ignore_index=True)
+    with pytest.raises(DataError, match=r"employment_rates.*duplicated.*\(2000, 'female', 15\)"):
+        demographic_supply(_population(), doubled, _mortality(), _jobs())
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rates=st.lists(st.floats(0, 1), min_size=3, max_size=3),
+    rate_years=st.lists(st.integers(1995, 2010), min_size=1, max_size=3, unique=True),
+)
+def test_year_schedules_equal_the_fixed_schedule_of_the_nearest_year(rates, rate_years):
+    """DS with a year column equals DS with the nearest year's schedule alone, year by year."""
+    tables = []
+    for i, year in enumerate(sorted(rate_years)):
+        table = _employment_rates()
+        table["employment_rate"] = (table["employment_rate"] * rates[i % 3]).clip(0, 1)
+        tables.append(table.assign(year=year))
+    yearly = pd.concat(tables, ignore_index=True)
+    years = (2001, 2002)
+    got = demographic_supply(_population(years), yearly, _mortality(), _jobs(years))
+    for year in years:
+        near = min(rate_years, key=lambda y: (abs(y - year), y))
+        fixed = yearly[yearly["year"] == near].drop(columns="year")
+        want = demographic_supply(_population((year,)), fixed, _mortality(), _jobs((year,)))
+        np.testing.assert_allclose(
+            got[got["year"] == year][["ds_abs", "ds"]].to_numpy(),
+            want[["ds_abs", "ds"]].to_numpy(),
+        )
 
 
 # -- net migration ------------------------------------------------------------------------
