@@ -415,12 +415,12 @@ def _why_left_out(frame: pd.DataFrame, needed: list[str], year: int, features: F
     if rows.empty:
         return "no data for this year in the panel"
     units = rows["place"].nunique()
-    parts = [f"{c} missing for {int(rows[c].isna().sum())} of {units} units"
-             for c in needed if rows[c].isna().any()]  # fmt: skip
-    text = "; ".join(parts).replace("y missing", "the dependent variable missing")
+    lacking = [c for c in needed if rows[c].isna().any()]
+    text = "; ".join(f"{'the dependent variable' if c == 'y' else c} missing for "
+                     f"{int(rows[c].isna().sum())} of {units} units" for c in lacking)  # fmt: skip
     breaks = features.data.panel.manifest.series_breaks.get("jobs", ())
     hit = [b for b in breaks if 0 <= year - b <= 2]
-    if hit and any(c in VRA_TERMS for c in needed if rows[c].isna().any()):
+    if hit and any(c in VRA_TERMS for c in lacking):
         text += f" (the jobs series breaks at {hit[0]}: growth across it is undefined)"
     return text
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -41,6 +43,13 @@ def test_years_without_terms_are_left_out_with_reasons(municipal):
     reasons = dict(design.left_out)
     assert sorted(reasons) == [2001, 2002]
     assert "vra_t1 missing for 40 of 40 units" in reasons[2001]
+    # a term ending in "y" keeps its name (the dependent variable is named in words)
+    features = municipal.frame.assign(
+        centrality=np.where(municipal.frame["year"] == 2004, np.nan, municipal.frame["centrality"])
+    )
+    gapped = build_design(dataclasses.replace(municipal, frame=features),
+                          load_spec("migration_2019"), years=(2003, 2005))  # fmt: skip
+    assert dict(gapped.left_out)[2004] == "centrality missing for 40 of 40 units"
     assert "vra_t2 missing" in reasons[2002]
     assert "vra_t1" not in reasons[2002]
     tail = build_design(municipal, load_spec("migration_jobs"), years=(2008, 2012))
