@@ -3,9 +3,13 @@ base and persons per year, with intervals and rank distributions. Residential
 attractiveness comes from a migration fit, business attractiveness from a jobs fit.
 
 Attractiveness is the latent ``group + place (+ AR)`` part of the linear predictor
-(MODEL.md section 6.2). A model without place effects has no latent attractiveness; there
-the posterior residual ``y - mu`` stands in, as in the OLS world. Aggregates and ranks are
-computed per draw before any quantile is taken.
+(MODEL.md section 6.2): what the structure (job growth, centrality, DS) and the year's
+national level do not explain and that persists beyond one year's noise. With
+``[attractiveness] ar1`` the AR part, a stationary AR(1) per place integrated out of the
+likelihood, is drawn here from its conditional posterior (:func:`state_draws`). A model
+without place effects has no latent attractiveness; there the posterior residual
+``y - mu`` stands in, as in the OLS world. Aggregates and ranks are computed per draw
+before any quantile is taken.
 """
 
 from __future__ import annotations
@@ -25,7 +29,8 @@ def attractiveness_draws(fit) -> xr.DataArray:
     places = np.sort(frame["place"].unique())
     years = np.sort(frame["year"].unique())
     post = fit.posterior
-    if "place_effect" not in post and "group_effect" not in post:
+    state = fit.attractiveness_state
+    if "place_effect" not in post and "group_effect" not in post and state is None:
         resid = fit.residual_draws()
         return (
             resid.assign_coords(
@@ -42,8 +47,9 @@ def attractiveness_draws(fit) -> xr.DataArray:
         parts.append(effect.drop_vars("group").assign_coords(place=places))
     if "place_effect" in post:
         parts.append(fit.draws("place_effect").sel(place=places))
-    if "ar" in post:
-        parts.append(fit.draws("ar").sel(place=places, year=years))
+    if state is not None:
+        parts.append(state["place_effect"].sel(place=places))
+        parts.append(state["ar"].sel(place=places, year=years))
     grid = xr.DataArray(
         np.zeros((len(places), len(years))),
         coords={"place": places, "year": years},
@@ -51,6 +57,59 @@ def attractiveness_draws(fit) -> xr.DataArray:
     )
     total = sum(parts, grid).transpose("draw", "place", "year")
     return total.rename("attractiveness")
+
+
+def state_draws(fit) -> xr.Dataset | None:
+    """Draws of the place effects (draw, place) and of attractiveness's time-varying AR(1)
+    part ``ar`` (draw, place, year over the window, gap years included) that the
+    likelihood integrated out, or None when the spec has no AR part.
+
+    Per posterior draw, the Kalman filter's output (recomputed by the graph from the
+    draw) is sampled backwards: the place effect and the last year's state from their
+    filtered joint distribution, then each earlier year's state given the place effect
+    and the year after it. The draws are thus from the exact conditional posterior given
+    the draw's parameters and the data, and reproducible (the fit's seed).
+    """
+    if not fit.spec.attractiveness.ar1:
+        return None
+    import pymc as pm
+
+    from attrbayes.results import stack_draws
+
+    names = [f"ar_filtered_{n}" for n in ("u", "a", "uu", "ua", "aa")]
+    filtered = pm.compute_deterministics(fit.posterior, var_names=names,
+                                         model=fit.model().build(), progressbar=False)  # fmt: skip
+    m_u, m_a, p_uu, p_ua, p_aa = (
+        stack_draws(filtered[n]).transpose("draw", "place", "year").to_numpy() for n in names
+    )
+    template = stack_draws(filtered["ar_filtered_a"]).transpose("draw", "place", "year")
+    phi = fit.draws("ar_phi").to_numpy()[:, None]
+    innovation = (fit.draws("sigma_ar").to_numpy() ** 2)[:, None] * (1 - phi**2)
+    rng = np.random.default_rng([fit.sampler.seed, 1])
+    shape = m_u.shape[:2]
+    # the last year: (u, a) from the filtered joint normal
+    u_sd = np.sqrt(np.maximum(p_uu[..., -1], 0.0))
+    z = rng.standard_normal(shape)
+    u = m_u[..., -1] + u_sd * z
+    slope = np.divide(p_ua[..., -1], p_uu[..., -1], out=np.zeros(shape), where=u_sd > 0)
+    state = np.empty_like(m_a)
+    rest = np.maximum(p_aa[..., -1] - slope * p_ua[..., -1], 0.0)
+    state[..., -1] = (m_a[..., -1] + slope * (u - m_u[..., -1])
+                      + np.sqrt(rest) * rng.standard_normal(shape))  # fmt: skip
+    for t in range(m_a.shape[2] - 2, -1, -1):
+        # the filtered state given the place effect, then one step back from t + 1
+        slope = np.divide(p_ua[..., t], p_uu[..., t], out=np.zeros(shape), where=p_uu[..., t] > 0)
+        mean = m_a[..., t] + slope * (u - m_u[..., t])
+        var = np.maximum(p_aa[..., t] - slope * p_ua[..., t], 0.0)
+        predicted = phi**2 * var + innovation
+        gain = var * phi / predicted
+        spread = np.sqrt(np.maximum(var - gain**2 * predicted, 0.0))
+        state[..., t] = (mean + gain * (state[..., t + 1] - phi * mean)
+                         + spread * rng.standard_normal(shape))  # fmt: skip
+    return xr.Dataset(
+        {"place_effect": template.isel(year=0, drop=True).copy(data=u),
+         "ar": template.copy(data=state)}
+    )  # fmt: skip
 
 
 def size_array(fit) -> xr.DataArray:

@@ -23,6 +23,7 @@ from attrbayes.features.design import compute_features
 from attrbayes.io_utils import atomic_write_bytes, atomic_write_text
 from attrbayes.pipeline import (
     DEMO_PROJECTION_DRAWS,
+    FIT_FILE,
     REAL_DRAWS,
     build_real_to,
     comparison_table,
@@ -593,10 +594,31 @@ def compare(
             "projected band past the fit."
         ),
     ] = None,
+    jobs: Annotated[
+        Path | None,
+        typer.Option(
+            "--jobs",
+            help="A jobs run (or fit.nc): its business attractiveness is compared too.",
+        ),
+    ] = None,
+    scatter: Annotated[
+        Path | None,
+        typer.Option(help="Where to save the attractiveness scatter (default: next to RUN)."),
+    ] = None,
+    jobs_scatter: Annotated[
+        Path | None,
+        typer.Option(help="Where to save the --jobs scatter (default: next to the jobs run)."),
+    ] = None,
+    table: Annotated[
+        Path | None,
+        typer.Option("--table", help="Write the per-place attractiveness table (CSV)."),
+    ] = None,
 ) -> None:
-    """OLS beside the posterior (same design) and the centrality-path plot (with
-    --projection: fitted and projected)."""
+    """OLS beside the posterior (same design): coefficients, the centrality-path plot (with
+    --projection: fitted and projected), and attractiveness per place (statistics and a
+    scatter; with --jobs for the jobs fit as well)."""
     from attrbayes.plots import figure_bytes
+    from attrbayes.plots.attractiveness import plot_attractiveness_scatter
     from attrbayes.plots.centrality import (
         centrality_path_data,
         coefficient_outlook_data,
@@ -604,12 +626,18 @@ def compare(
         plot_coefficient_outlook,
     )
     from attrbayes.projection.result import ProjectionResult
-    from attrbayes.reporting.comparison import ols_posterior_table
+    from attrbayes.reporting.comparison import (
+        attractiveness_comparison,
+        ols_posterior_table,
+        within_between_table,
+    )
 
     try:
         result = load_fit(run)
-        table = ols_posterior_table(result)
-        target = plot or (run if run.is_dir() else run.parent) / "centrality_path.png"
+        jobs_fit = _jobs_fit(jobs, result) if jobs is not None else None
+        coefficients = ols_posterior_table(result)
+        within_between = [within_between_table(f) for f in (result, jobs_fit) if f is not None]
+        target = plot or _run_dir(run) / "centrality_path.png"
         if projection is not None:
             outlook = coefficient_outlook_data(ProjectionResult.load(projection_path(projection)),
                                                fit=result)  # fmt: skip
@@ -619,13 +647,80 @@ def compare(
             figure = plot_centrality_path(centrality_path_data(result))
         if "centrality_path" in result.posterior:
             atomic_write_bytes(target, figure_bytes(figure))
+        comparisons = [
+            (attractiveness_comparison(result),
+             scatter or _run_dir(run) / "attractiveness_scatter.png"),
+        ]  # fmt: skip
+        if jobs_fit is not None:
+            comparisons.append(
+                (attractiveness_comparison(jobs_fit),
+                 jobs_scatter or _run_dir(jobs) / "business_scatter.png")
+            )  # fmt: skip
+        for comparison, path in comparisons:
+            atomic_write_bytes(path, figure_bytes(plot_attractiveness_scatter(comparison)))
+        if table is not None:
+            stacked = pd.concat([c.table.assign(kind=c.kind) for c, _ in comparisons])
+            stacked = stacked[["kind", *[c for c in stacked.columns if c != "kind"]]]
+            atomic_write_text(table, stacked.to_csv(index=False))
     except (AttrbayesError, ValueError) as exc:
         _fail(exc)
     console.print(f"OLS vs posterior, {result.spec.name} ({result.design.level}), 95 % intervals",
                   style="bold")  # fmt: skip
-    _echo(table.to_string(index=False, float_format=lambda v: f"{v:.5f}"))
+    _echo(coefficients.to_string(index=False, float_format=lambda v: f"{v:.5f}"))
+    for wb in within_between:
+        if not wb.empty:
+            console.print("Within- and between-place effects (contextual terms), 95 % "
+                          "intervals; OLS: the book's pooled fit and the Mundlak OLS",
+                          style="bold")  # fmt: skip
+            _echo(wb.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     if "centrality_path" in result.posterior:
         console.print(f"Centrality plot written to {target}")
+    for comparison, path in comparisons:
+        _print_attractiveness_comparison(comparison)
+        console.print(f"Scatter written to {path}")
+    if table is not None:
+        console.print(f"Per-place attractiveness table written to {table}")
+
+
+def _run_dir(run: Path) -> Path:
+    return run if run.is_dir() else run.parent
+
+
+def _jobs_fit(path: Path, main):
+    """The fit behind ``compare --jobs``: a jobs fit, beside a RUN that is not one."""
+    if main.kind == "jobs":
+        raise AttrbayesError(
+            f"--jobs adds a jobs fit to a migration fit, but RUN ({main.spec.name}) is "
+            "already a jobs fit; compare it alone"
+        )
+    fit = load_fit(path)
+    if fit.kind != "jobs":
+        raise AttrbayesError(
+            f"--jobs {path}: expected a jobs fit (a jobs spec such as jobs_2022), but "
+            f"{_fit_file(path)} is a {fit.kind} fit ({fit.spec.name})"
+        )
+    return fit
+
+
+def _fit_file(run: Path) -> Path:
+    return run / FIT_FILE if run.is_dir() else run
+
+
+def _print_attractiveness_comparison(comparison) -> None:
+    console.print(
+        f"{comparison.kind.capitalize()} attractiveness, posterior median vs OLS point "
+        f"({comparison.unit}): {comparison.spec_name} ({comparison.level}), "
+        f"{len(comparison.table)} places, {comparison.window}",
+        style="bold",
+        markup=False,
+        soft_wrap=True,
+    )
+    _echo(comparison.statistics.rename_axis(None).to_string(float_format=_three_decimals))
+
+
+def _three_decimals(value: float) -> str:
+    text = f"{value:.3f}"
+    return "0.000" if text == "-0.000" else text
 
 
 @app.command("diagnose")

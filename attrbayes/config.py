@@ -15,6 +15,9 @@ A spec in ``models/NAME.toml`` says what is estimated::
     group = true                  # region effects (county effects at region level)
     place = true                  # unit effects, partially pooled within groups
     parameterisation = "auto"     # "auto" | "centred" | "non_centred" (sampler geometry only)
+    contextual = false            # the place means of the time-varying terms as contextual
+                                  # (Mundlak) terms, so that place effects are uncorrelated
+                                  # with them: within and between effects apart (OLS too)
 
     [time_varying]
     centrality = "ar1"            # "random_walk" (the schema's default, so that specs
@@ -23,14 +26,13 @@ A spec in ``models/NAME.toml`` says what is estimated::
     immigration = false           # national net immigration predicts the level
 
     [attractiveness]
-    ar1 = false                   # per-place AR(1) deviation over years
+    ar1 = false                   # attractiveness changes over time: a per-place AR(1)
+                                  # (persistence ar_phi, estimated) integrated out exactly
 
     [likelihood]
     family = "student_t"          # "student_t" | "normal"
     noise = "size"                # "size": sigma^2 = floor^2 + (s*(pop/1e4)^-0.5)^2;
                                   # "size_exponent": the exponent is estimated; "constant"
-    persistence = "none"          # "ar1": the noise floor is a persistent AR(1) part
-                                  # (coefficient noise_phi) carried over the years
 
 Unknown keys are errors, and every error names the file, the key and the allowed values.
 """
@@ -44,7 +46,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
-from attrbayes.constants import KIND_TERMS, LEVELS
+from attrbayes.constants import CONTEXTUAL_SUFFIX, KIND_TERMS, LEVELS, TIME_VARYING_TERMS
 from attrbayes.exceptions import SpecError
 
 SPEC_SCHEMA_VERSION = 1
@@ -63,6 +65,8 @@ class Hierarchy(_Section):
     # "auto": place effects centred where the place's own data are informative, year
     # effects and centrality steps centred from 50 places; or force one form for all.
     parameterisation: Literal["auto", "centred", "non_centred"] = "auto"
+    # the place means of the time-varying terms as contextual (Mundlak) terms
+    contextual: bool = False
 
 
 class TimeVarying(_Section):
@@ -76,13 +80,27 @@ class TimeVarying(_Section):
 
 
 class AttractivenessSpec(_Section):
+    """``ar1``: attractiveness = place (and group) effects + a stationary AR(1) per place,
+    so it changes over time with an estimated persistence (``ar_phi``)."""
+
     ar1: bool = False
 
 
 class Likelihood(_Section):
     family: Literal["student_t", "normal"] = "student_t"
     noise: Literal["size", "size_exponent", "constant"] = "size"
-    persistence: Literal["none", "ar1"] = "none"
+    persistence: Literal["none"] = "none"
+
+    @field_validator("persistence", mode="before")
+    @classmethod
+    def _persistence(cls, v: object) -> object:
+        if v == "ar1":
+            raise ValueError(
+                "persistence = 'ar1' was replaced by [attractiveness] ar1 = true (the "
+                "persistent part is time-varying attractiveness, integrated out exactly); "
+                "change the spec, and refit fits saved with it"
+            )
+        return v
 
 
 class ModelSpec(BaseModel):
@@ -108,9 +126,22 @@ class ModelSpec(BaseModel):
         return "centrality" in self.terms
 
     @property
+    def contextual_terms(self) -> tuple[str, ...]:
+        """The place-mean columns ``{term}_mean`` of the time-varying terms, with
+        ``[hierarchy] contextual``; their coefficients are between minus within effects."""
+        if not self.hierarchy.contextual:
+            return ()
+        return tuple(f"{t}{CONTEXTUAL_SUFFIX}" for t in self.terms if t in TIME_VARYING_TERMS)
+
+    @property
+    def design_terms(self) -> tuple[str, ...]:
+        """The design's regressors: the terms, then the contextual terms."""
+        return (*self.terms, *self.contextual_terms)
+
+    @property
     def slope_terms(self) -> tuple[str, ...]:
-        """Terms with one constant coefficient (centrality has its own, time-varying)."""
-        return tuple(t for t in self.terms if t != "centrality")
+        """Regressors with one constant coefficient (centrality has its own, time-varying)."""
+        return tuple(t for t in self.design_terms if t != "centrality")
 
     @field_validator("schema_version")
     @classmethod

@@ -246,9 +246,17 @@ def _model_parts(
             yield part(TERM_LABELS.get(term, term), _scalar(fit, term) * column(term))
     attr_label = "residential attractiveness" if kind == "migration" else "business attractiveness"
     residual = column("y")[None, :] - mu_graph
-    latent = "place_effect" in post or "group_effect" in post
+    state = fit.attractiveness_state
+    latent = "place_effect" in post or "group_effect" in post or state is not None
     if latent:
-        yield part(attr_label, _obs_select(fit.latent_attractiveness, rows, ["place", "year"]))
+        attractiveness = _obs_select(fit.latent_attractiveness, rows, ["place", "year"])
+        integrated = np.zeros_like(mu_graph)
+        if state is not None:  # integrated out of the likelihood, so not part of mu
+            integrated = (_obs_select(state["ar"], rows, ["place", "year"])
+                          + _obs_select(state["place_effect"], rows, ["place"]))  # fmt: skip
+        yield part(attr_label, attractiveness)
+        rebuilt -= integrated
+        residual = residual - integrated
     common = _scalar(fit, "intercept") + np.zeros((1, len(rows)))
     if "year_effect" in post:
         common = common + _obs_select(fit.draws("year_effect"), rows, ["year"])

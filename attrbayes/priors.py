@@ -38,6 +38,10 @@ PARAMETERS: dict[str, str] = {
     "vra_t2": "coefficient of VRA lagged two years",
     "ds": "coefficient of demographic employment supply",
     "students": "coefficient of the students share",
+    "vra_t_mean": "contextual effect of the place's mean VRA (between minus within effect)",
+    "vra_t1_mean": "contextual effect of the place's mean VRA lagged one year",
+    "vra_t2_mean": "contextual effect of the place's mean VRA lagged two years",
+    "ds_mean": "contextual effect of the place's mean DS (between minus within effect)",
     "centrality": "level of the centrality coefficient (a random walk's mean over the years, "
     "an AR(1)'s long-run level)",
     "centrality_sigma": "scale of the centrality coefficient's yearly steps (random walk) or "
@@ -48,12 +52,11 @@ PARAMETERS: dict[str, str] = {
     "sigma_year": "scale of year effects",
     "sigma_group": "scale of region (county at region level) effects",
     "sigma_place": "scale of place effects within groups",
-    "ar_phi": "persistence (AR(1) coefficient) of residential attractiveness",
-    "sigma_ar": "innovation scale of the AR(1) attractiveness deviation",
+    "ar_phi": "persistence (AR(1) coefficient) of residential attractiveness's time-varying part",
+    "sigma_ar": "stationary sd of residential attractiveness's time-varying part",
     "noise_scale": "noise sd of a place of 10,000 inhabitants",
     "noise_floor": "noise sd floor of the largest places",
     "noise_exponent": "exponent of population in the noise scale (when estimated)",
-    "noise_phi": "persistence (AR(1) coefficient) of the noise floor's part",
     "nu": "degrees of freedom of the Student-t likelihood",
 }
 
@@ -62,6 +65,8 @@ JOBS_PARAMETERS: dict[str, str] = {
     "intercept": "national level of relative private job growth",
     "industry_effect": "coefficient of the shift-share industry effect (the book fixes 1)",
     "pop_growth_lag": "coefficient of the lagged relative population growth",
+    "industry_effect_mean": "contextual effect of the place's mean industry effect",
+    "pop_growth_lag_mean": "contextual effect of the place's mean lagged population growth",
     "centrality": "centrality coefficient (the book finds none)",
     "centrality_sigma": "scale of the centrality coefficient's yearly steps (random walk) or "
     "of its spread around the level (AR(1), yearly deviations)",
@@ -69,18 +74,27 @@ JOBS_PARAMETERS: dict[str, str] = {
     "sigma_year": "scale of year effects",
     "sigma_group": "scale of region (county at region level) effects",
     "sigma_place": "scale of place effects within groups",
-    "ar_phi": "persistence (AR(1) coefficient) of business attractiveness",
-    "sigma_ar": "innovation scale of the AR(1) attractiveness deviation",
+    "ar_phi": "persistence (AR(1) coefficient) of business attractiveness's time-varying part",
+    "sigma_ar": "stationary sd of business attractiveness's time-varying part",
     "noise_scale": "noise sd of a place with 10,000 private jobs",
     "noise_floor": "noise sd floor of the largest places",
     "noise_exponent": "exponent of private jobs in the noise scale (when estimated)",
-    "noise_phi": "persistence (AR(1) coefficient) of the noise floor's part",
     "nu": "degrees of freedom of the Student-t likelihood",
 }
 KIND_PARAMETERS: dict[str, dict[str, str]] = {"migration": PARAMETERS, "jobs": JOBS_PARAMETERS}
 # Parameters a prior set may leave out (added after fits were saved with older sets); a
 # spec that needs one fails with a clear error when the set lacks it.
-OPTIONAL_PARAMETERS = frozenset({"noise_phi", "centrality_phi"})
+OPTIONAL_PARAMETERS = frozenset(
+    {
+        "centrality_phi",
+        "vra_t_mean",
+        "vra_t1_mean",
+        "vra_t2_mean",
+        "ds_mean",
+        "industry_effect_mean",
+        "pop_growth_lag_mean",
+    }
+)
 # The prior set a model kind uses unless told otherwise.
 DEFAULT_PRIORS: dict[str, str] = {"migration": "weakly_informative",
                                   "jobs": "jobs_weakly_informative"}  # fmt: skip

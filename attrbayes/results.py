@@ -295,9 +295,10 @@ class MigrationFit(FitResult):
     kind: ClassVar[str] = "migration"
     summary_vars: ClassVar[tuple[str, ...]] = (
         "intercept", "vra_t", "vra_t1", "vra_t2", "centrality", "ds", "students",
+        "vra_t_mean", "vra_t1_mean", "vra_t2_mean", "ds_mean",
         "centrality_sigma", "centrality_phi", "centrality_immigration", "sigma_year",
         "sigma_group", "sigma_place", "ar_phi", "sigma_ar", "noise_scale", "noise_floor",
-        "noise_exponent", "noise_phi", "nu",
+        "noise_exponent", "nu",
     )  # fmt: skip
 
     def model(self):
@@ -332,6 +333,15 @@ class MigrationFit(FitResult):
         from attrbayes.attractiveness import attractiveness_draws
 
         return attractiveness_draws(self)
+
+    @cached_property
+    def attractiveness_state(self) -> xr.Dataset | None:
+        """Draws of the place effects and of attractiveness's time-varying AR(1) part
+        (``place_effect``, ``ar``) that the likelihood integrated out, None without an AR
+        part; computed once (:func:`attrbayes.attractiveness.state_draws`)."""
+        from attrbayes.attractiveness import state_draws
+
+        return state_draws(self)
 
     @property
     def residential(self) -> xr.DataArray:
@@ -374,9 +384,10 @@ class JobsFit(MigrationFit):
 
     kind: ClassVar[str] = "jobs"
     summary_vars: ClassVar[tuple[str, ...]] = (
-        "intercept", "industry_effect", "pop_growth_lag", "centrality", "centrality_sigma",
+        "intercept", "industry_effect", "pop_growth_lag", "industry_effect_mean",
+        "pop_growth_lag_mean", "centrality", "centrality_sigma",
         "centrality_phi", "sigma_year", "sigma_group", "sigma_place", "ar_phi", "sigma_ar",
-        "noise_scale", "noise_floor", "noise_exponent", "noise_phi", "nu",
+        "noise_scale", "noise_floor", "noise_exponent", "nu",
     )  # fmt: skip
 
     @property

@@ -50,6 +50,17 @@ def coverage(fit, synthetic) -> pd.DataFrame:
     table.index = coefs
     add("coefficients", table, pd.Series({t: params[truths[t]] if truths[t] else 0.0
                                           for t in coefs}))  # fmt: skip
+    if "ar_phi" in fit.posterior:  # the persistence of attractiveness's time-varying part
+        phi = params["business_ar_phi" if fit.kind == "jobs" else "ar_phi"]
+        innovation = params["business_ar_sd" if fit.kind == "jobs" else "ar_sd"]
+        table = pd.concat([interval_frame(fit.draws(t)) for t in ("ar_phi", "sigma_ar")],
+                          ignore_index=True)  # fmt: skip
+        table.index = ["ar_phi", "sigma_ar"]
+        add(
+            "persistence",
+            table,
+            pd.Series({"ar_phi": phi, "sigma_ar": innovation / np.sqrt(1 - phi**2)}),
+        )
     if "centrality_path" in fit.posterior and fit.kind == "migration":
         path = interval_frame(fit.draws("centrality_path")).set_index("year")
         add("centrality path", path, truth_years["centrality"])

@@ -21,10 +21,13 @@
 # of observation noise (`attrbayes.attractiveness`). Every aggregate (period means, ranks,
 # correlations, decompositions) is computed **per draw before any quantile is taken**.
 #
-# The fit is `migration_2022_ar`: the 2022 equation with a per-place AR(1) on top of the
-# region and place effects, so a place's attractiveness can change over the years. (In
-# `migration_2022` it is constant per place, and its persistence would be 1 by
-# construction.)
+# The fit is the default `migration_2022`: the 2022 equation with region and place effects
+# and a per-place AR(1) on top, so a place's attractiveness can change over the years with
+# an estimated persistence (`ar_phi`); place effects and AR states are integrated out of
+# the likelihood by a Kalman filter and drawn afterwards. The place means of VRA and DS
+# enter as contextual (Mundlak) terms, so that place effects are uncorrelated with them:
+# attractiveness is what neither the year's job growth nor the place's lasting job growth
+# explains (docs/attractiveness.md).
 #
 # What to look for: how wide the intervals are relative to the spread between places;
 # how little a mid-table rank means; whether attractiveness persists from one period to the
@@ -47,16 +50,18 @@ from attrbayes.pipeline import prepare_fit, run_fit, run_ols
 from attrbayes.plots.attractiveness import (
     attractiveness_path_data,
     plot_attractiveness_paths,
+    plot_attractiveness_scatter,
     plot_rank,
     rank_plot_data,
 )
 from attrbayes.plots.decomposition import decomposition_plot_data, plot_decomposition
 from attrbayes.plots.maps import attractiveness_values, plot_map
+from attrbayes.reporting.comparison import attractiveness_comparison, within_between_table
 
 # %matplotlib inline
 
 SEED = SynthConfig.seed
-SPEC = "migration_2022_ar"
+SPEC = "migration_2022"
 TOP = 5 if QUICK else 10  # "top N" and "bottom N" in the rank tables
 PLACE: str | None = None  # the place to decompose; None: the one ranked first
 OUT = setup("nb04", width=160, precision=3)  # a scratch folder, not in the repo
@@ -65,11 +70,8 @@ OUT = setup("nb04", width=160, precision=3)  # a scratch folder, not in the repo
 # %% [markdown]
 # ## Fit
 #
-# A known limitation of the AR(1) spec (benchmarks/RESULTS.md): in large places the
-# year-to-year deviation and the noise floor explain the same variance and are told apart
-# only by autocorrelation, so `noise_floor`, `sigma_ar` and `ar_phi` mix slowly and the
-# gate can fail narrowly on them even in a full run, while the coefficients and the
-# attractiveness quantities mix well. Read the gate's worst parameters before the tables.
+# Read the gate's verdict and worst parameters before the tables (in quick mode it fails:
+# the chains are far too short).
 
 # %%
 synthetic = synthesize_panel(seed=SEED, **PANEL_SIZE)
@@ -79,6 +81,32 @@ first, last = fit.design.years
 middle = (first + last) // 2
 PERIOD_1, PERIOD_2 = (first, middle), (middle + 1, last)
 print(f"{SPEC}: {first}-{last}; periods {PERIOD_1} and {PERIOD_2}")
+
+
+# %% [markdown]
+# ## Within and between, persistence, and the comparison with OLS
+#
+# The contextual terms split each time-varying effect into a *within-place* effect (a
+# place's good years against its bad ones) and a *between-place* effect (places with
+# lasting job growth against others); the book's pooled OLS mixes the two. The Mundlak OLS
+# (OLS with the place means) gives the fixed-effects within estimate for comparison.
+#
+# `ar_phi` is the persistence of attractiveness's time-varying part: a deviation halves in
+# `ln 0.5 / ln ar_phi` years, which is how fast the "historical" scenario's last-year
+# deviation fades in projections (the place effects stay).
+
+# %%
+display(within_between_table(fit).round(4))
+phi = fit.draws("ar_phi")
+half_life = np.log(0.5) / np.log(phi)
+print(
+    f"persistence ar_phi {float(phi.median()):.2f} "
+    f"(80 % {float(phi.quantile(0.1)):.2f}-{float(phi.quantile(0.9)):.2f}); "
+    f"half-life {float(half_life.median()):.1f} years"
+)
+comparison = attractiveness_comparison(fit)
+display(comparison.statistics.round(3))
+show(plot_attractiveness_scatter(comparison))
 print(fit.convergence().message())
 display(fit.summary().set_index("term")[["estimate", "lower", "upper", "rhat", "ess_bulk"]])
 

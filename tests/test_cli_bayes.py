@@ -84,6 +84,8 @@ def test_compare_command(runs):
     assert "ols_estimate" in result.output
     assert "posterior_median" in result.output
     assert (runs["hier"] / "centrality_path.png").is_file()
+    assert "Pearson r, posterior median vs OLS" in result.output
+    assert (runs["hier"] / "attractiveness_scatter.png").is_file()
 
 
 def test_diagnose_command(runs):
@@ -130,6 +132,11 @@ def test_jobs_fit_attractiveness_and_compare(runs, tmp_path):
     compared = runner.invoke(app, ["compare", str(out)])
     assert compared.exit_code == 0, compared.output
     assert "industry_effect" in compared.output
+    assert "r with pop_growth_lag" in compared.output
+    both = runner.invoke(app, ["compare", str(runs["hier"]), "--jobs", str(out)])
+    assert both.exit_code == 0, both.output
+    assert "Business attractiveness, posterior median vs OLS point" in both.output
+    assert (out / "business_scatter.png").is_file()
     wrong = runner.invoke(app, [*args[:5], "--priors", "weakly_informative", "--dry-run"])
     assert wrong.exit_code == 1
     assert "is for the migration model" in wrong.output

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from attrbayes.config import ModelSpec, check_level
-from attrbayes.constants import AGE_GROUPS, MAX_AGE
+from attrbayes.constants import AGE_GROUPS, CONTEXTUAL_SUFFIX, MAX_AGE
 from attrbayes.data.panel import Panel
 from attrbayes.exceptions import DataError, MissingTableError
 from attrbayes.features.aggregate import aggregate_commuting, aggregate_places, aggregate_rate
@@ -308,11 +308,19 @@ class Design:
     def n(self) -> int:
         return len(self.frame)
 
+    def without_contextual(self) -> Design:
+        """The design without contextual (place-mean) terms: the book's pooled equation,
+        whose OLS residuals are its attractiveness."""
+        terms = tuple(t for t in self.terms if not t.endswith(CONTEXTUAL_SUFFIX))
+        return replace(self, terms=terms)
+
     def subset_years(self, first: int, last: int) -> Design:
+        """The design on ``first``-``last``; contextual place means recomputed there, so
+        that they never see years outside the window."""
         keep = self.frame["year"].between(first, last)
         if not keep.any():
             raise DataError(f"design {self.spec_name}: no rows in years {first}-{last}")
-        frame = self.frame[keep].reset_index(drop=True)
+        frame = with_place_means(self.frame[keep].reset_index(drop=True), self.terms)
         lo, hi = int(frame["year"].min()), int(frame["year"].max())
         rates = self.national_rates()[(self.window >= lo) & (self.window <= hi)]
         left = tuple((y, why) for y, why in self.left_out if lo <= y <= hi)
@@ -386,8 +394,8 @@ def build_design(
         if y not in fitted
     )  # fmt: skip
     lo, hi = fitted[0], fitted[-1]
-    rows = frame[frame["year"].isin(fitted)]
-    columns = ["place", "year", "y", *spec.terms, *OUTCOME_COLUMNS[spec.kind]]
+    rows = with_place_means(frame[frame["year"].isin(fitted)], spec.design_terms)
+    columns = ["place", "year", "y", *spec.design_terms, *OUTCOME_COLUMNS[spec.kind]]
     columns += [c for c in DECOMPOSITION_COLUMNS[spec.kind] if c in rows.columns]
     columns += [c for c in ("name", "region", "county", "centrality_class") if c in rows.columns]
     rates: tuple[float, ...] = ()
@@ -396,7 +404,7 @@ def build_design(
         rates = tuple(float(r) for r in by_year)
     return Design(
         rows[columns].reset_index(drop=True),
-        tuple(spec.terms),
+        spec.design_terms,
         features.level,
         spec.name,
         (lo, hi),
@@ -406,6 +414,17 @@ def build_design(
         rates,
         notes,
     )
+
+
+def with_place_means(frame: pd.DataFrame, terms: Sequence[str]) -> pd.DataFrame:
+    """``frame`` with each contextual term ``{term}_mean`` of ``terms`` set to the place's
+    mean of ``term`` over the frame's rows (the fitted years)."""
+    contextual = [t for t in terms if t.endswith(CONTEXTUAL_SUFFIX)]
+    if not contextual:
+        return frame
+    means = {t: frame.groupby("place")[t.removesuffix(CONTEXTUAL_SUFFIX)].transform("mean")
+             for t in contextual}  # fmt: skip
+    return frame.assign(**means)
 
 
 def _why_left_out(frame: pd.DataFrame, needed: list[str], year: int, features: Features) -> str:

@@ -27,7 +27,10 @@ class BayesModel(ABC):
 
     kind: ClassVar[str]
     # Per-observation deterministics left out of the trace (recomputed on demand).
-    unstored: ClassVar[tuple[str, ...]] = ("mu",)
+    unstored: ClassVar[tuple[str, ...]] = (
+        "mu",
+        *(f"ar_filtered_{n}" for n in ("u", "a", "uu", "ua", "aa")),
+    )
 
     def __init__(
         self,

@@ -8,8 +8,8 @@ normal ``z`` so that the sampler sees unit-scale variables whatever the data say
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pymc as pm
+import pytensor
 import pytensor.tensor as pt
 
 from attrbayes.config import Likelihood
@@ -297,28 +297,107 @@ def ar1_matrix(phi: pt.TensorVariable, n: int) -> pt.TensorVariable:
     return pt.set_subtensor(powers[:, 0], powers[:, 0] / pt.sqrt(1 - phi**2))
 
 
-def ar1_process(name: str, priors: PriorSet, dims: tuple[str, str]) -> pt.TensorVariable:
-    """Per-place AR(1) deviations over years (non-centred through :func:`ar1_matrix`).
+def ar1_attractiveness(
+    priors: PriorSet,
+    sigma: pt.TensorVariable,
+    place_sd: pt.TensorVariable | None,
+    mu: pt.TensorVariable,
+    noise_var: pt.TensorVariable,
+    observed: np.ndarray,
+    place_idx: np.ndarray,
+    year_idx: np.ndarray,
+    n_places: int,
+    n_years: int,
+) -> tuple[pt.TensorVariable, pt.TensorVariable]:
+    """Attractiveness that changes over time, integrated out of the likelihood exactly.
 
-    Each place's deviations are centred on their mean over the years, so the place effect
-    keeps the place's level and the AR(1) only its movement around it (otherwise a
-    persistence near 1 lets the process and the place effect trade the level).
+    ``y[i,t] = mu[i,t] + u[i] + a[i,t] + e[i,t]``: a constant place effect ``u ~ N(0,
+    place_sd^2)`` (none when ``place_sd`` is None), a stationary AR(1) ``a[i,t] = phi
+    a[i,t-1] + eta`` with persistence ``ar_phi`` and stationary sd ``sigma`` (innovations
+    of sd ``sigma sqrt(1 - phi^2)``), and independent noise ``e`` of variance
+    ``noise_var`` per row. A Kalman filter over the window's years (years without a row
+    only predict) gives each row's one-step-ahead mean ``mu + E[u + a | earlier years]``
+    and sd ``sqrt(Var[u + a | earlier years] + noise_var)``: the likelihood at those is the
+    exact marginal likelihood for a normal ``e`` (the Student-t keeps heavy tails on the
+    prediction errors). No place effect or state is sampled: over a decade a lasting
+    shift and a persistent AR(1) are hard to tell apart, and sampled they made a ridge
+    between ``sigma_place`` and ``ar_phi`` through hundreds of variables; integrated out,
+    only those two scales and the persistence remain, and the data inform them directly.
+
+    Adds the filtered state per (place, year), ``ar_filtered_{u,a,uu,ua,aa}`` (means and
+    covariances, not stored), from which :func:`attrbayes.attractiveness.state_draws`
+    samples place effects and states afterwards.
     """
     phi = priors["ar_phi"].create("ar_phi")
-    sigma = priors["sigma_ar"].create("sigma_ar")
-    raw = pm.Normal(f"{name}_raw", 0.0, 1.0, dims=dims)
-    n_years = len(pm.modelcontext(None).coords[dims[1]])
-    process = sigma * pt.dot(raw, ar1_matrix(phi, n_years).T)
-    return pm.Deterministic(name, process - process.mean(axis=1, keepdims=True), dims=dims)
+    grid = np.full((n_years, n_places), -1)
+    grid[year_idx, place_idx] = np.arange(len(observed))
+    seen = (grid >= 0).astype(float)
+    rows = np.maximum(grid, 0)
+    resid = (observed - mu)[rows]  # (year, place)
+    var = (noise_var * pt.ones(len(observed)))[rows]
+    innovation = sigma**2 * (1 - phi**2)
+
+    def step(resid_t, var_t, seen_t, m_u, m_a, p_uu, p_ua, p_aa, phi, innovation):
+        total = p_uu + 2 * p_ua + p_aa + var_t
+        k_u, k_a = seen_t * (p_uu + p_ua) / total, seen_t * (p_ua + p_aa) / total
+        error = resid_t - m_u - m_a
+        m_u, m_a = m_u + k_u * error, m_a + k_a * error
+        p_uu, p_ua, p_aa = p_uu - k_u**2 * total, p_ua - k_u * k_a * total, p_aa - k_a**2 * total
+        return (m_u, phi * m_a, p_uu, phi * p_ua, phi**2 * p_aa + innovation,
+                m_a, p_ua, p_aa)  # fmt: skip
+
+    zeros = pt.zeros(n_places)
+    u_var = zeros if place_sd is None else place_sd**2 * pt.ones(n_places)
+    start = [zeros, zeros, u_var, zeros, sigma**2 * pt.ones(n_places)]
+    out = pytensor.scan(
+        step, sequences=[resid, var, pt.as_tensor(seen)],
+        outputs_info=[*start, None, None, None], non_sequences=[phi, innovation],
+        return_list=True, return_updates=False,
+    )  # fmt: skip
+    m_u, m_a, p_uu, p_ua, p_aa, f_a, f_ua, f_aa = out
+    dims = ("place", "year")
+    for name, value in {"u": m_u, "a": f_a, "uu": p_uu, "ua": f_ua, "aa": f_aa}.items():
+        pm.Deterministic(f"ar_filtered_{name}", value.T, dims=dims)
+
+    def before(x: pt.TensorVariable, first: pt.TensorVariable) -> pt.TensorVariable:
+        # step t's outputs predict year t + 1
+        return pt.concatenate([first[None, :], x[:-1]], axis=0)[year_idx, place_idx]
+
+    mean = before(m_u + m_a, start[0] + start[1])
+    var_pred = before(p_uu + 2 * p_ua + p_aa, start[2] + 2 * start[3] + start[4])
+    return mu + mean, pt.sqrt(var_pred + noise_var)
 
 
-def noise_sd(priors: PriorSet, population: np.ndarray, spec: Likelihood) -> pt.TensorVariable:
+def floor_and_ar_scale(priors: PriorSet) -> tuple[pt.TensorVariable, pt.TensorVariable]:
+    """The noise floor (independent from year to year) and the stationary sd of the
+    time-varying attractiveness (persistent): both are size-independent, so the data pin
+    down ``floor^2 + sigma_ar^2`` well and the split less well, a curved ridge for the
+    sampler. With the usual priors, two half-normals of one scale ``s``, they are sampled
+    in polar form: the radius ``noise_ar_scale`` ~ Rayleigh(s) and the angle
+    ``noise_ar_angle`` ~ Uniform(0, pi/2), the same joint prior; otherwise as stated."""
+    floor, ar = priors["noise_floor"], priors["sigma_ar"]
+    if floor.dist == ar.dist == "HalfNormal" and floor.kwargs == ar.kwargs:
+        radius = pm.Weibull("noise_ar_scale", alpha=2.0, beta=floor.kwargs["sigma"] * np.sqrt(2))
+        angle = pm.Uniform("noise_ar_angle", 0.0, np.pi / 2)
+        return (pm.Deterministic("noise_floor", radius * pt.cos(angle)),
+                pm.Deterministic("sigma_ar", radius * pt.sin(angle)))  # fmt: skip
+    return floor.create("noise_floor"), ar.create("sigma_ar")
+
+
+def noise_sd(
+    priors: PriorSet,
+    population: np.ndarray,
+    spec: Likelihood,
+    floor: pt.TensorVariable | None = None,
+) -> pt.TensorVariable:
     """Observation noise sd: ``sqrt(floor^2 + (s * (pop / 10,000)^-k)^2)``.
 
     ``k`` is 0.5 (sampling noise of a rate) unless ``noise = "size_exponent"`` estimates
-    it; ``noise = "constant"`` gives one sd for all places.
+    it; ``noise = "constant"`` gives one sd for all places. ``floor`` is created from its
+    prior unless given.
     """
-    floor = priors["noise_floor"].create("noise_floor")
+    if floor is None:
+        floor = priors["noise_floor"].create("noise_floor")
     if spec.noise == "constant":
         return floor
     scale = priors["noise_scale"].create("noise_scale")
@@ -329,51 +408,6 @@ def noise_sd(priors: PriorSet, population: np.ndarray, spec: Likelihood) -> pt.T
     else:
         size_part = scale / np.sqrt(relative)
     return pt.sqrt(floor**2 + size_part**2)
-
-
-def previous_rows(places: np.ndarray, years: np.ndarray) -> np.ndarray:
-    """Per row, the row of the same place in the year before (-1 where there is none)."""
-    index = pd.MultiIndex.from_arrays([places, np.asarray(years) - 1])
-    return pd.MultiIndex.from_arrays([places, np.asarray(years)]).get_indexer(index)
-
-
-def persistent_noise(
-    priors: PriorSet,
-    mu: pt.TensorVariable,
-    sigma: pt.TensorVariable,
-    observed: np.ndarray,
-    previous: np.ndarray,
-    last: np.ndarray,
-) -> tuple[pt.TensorVariable, pt.TensorVariable]:
-    """Condition each row on the place's noise of the year before (persistent noise).
-
-    The noise is read as a persistent part of sd ``noise_floor`` (the size-independent
-    floor: shocks to a place that last, which dominate in large places) following an
-    AR(1) with coefficient ``noise_phi``, plus independent sampling noise (the size part).
-    The correlation of a place's noise in consecutive years is then
-    ``rho = phi floor^2 / (sigma[t] sigma[t-1])``: near ``phi`` in large places, near 0
-    in small ones. With ``u = (y - mu) / sigma``, rows with a previous year get the
-    conditional mean ``mu + rho sigma u[t-1]`` and scale ``sigma sqrt(1 - rho^2)`` (a
-    Gaussian AR(1) approximation of the sum); the others (a place's first year, or after a
-    gap) keep ``mu`` and ``sigma``. Adds ``noise_last``: each place's ``u`` in its row
-    ``last``, where a projection's noise starts.
-    """
-    phi = priors["noise_phi"].create("noise_phi")
-    floor = pm.modelcontext(None)["noise_floor"]
-    sigma = sigma * pt.ones(len(observed))
-    u = (observed - mu) / sigma
-    has = previous >= 0
-
-    def before(x: pt.TensorVariable) -> pt.TensorVariable:
-        # rows sorted by place and year: the previous row is the one above (a shift is
-        # several times cheaper to differentiate than a gather)
-        if np.array_equal(previous[has], np.flatnonzero(has) - 1):
-            return pt.concatenate([x[:1], x[:-1]])
-        return x[np.where(has, previous, 0)]
-
-    rho = pt.switch(has, phi * floor**2 / (sigma * before(sigma)), 0.0)
-    pm.Deterministic("noise_last", u[last], dims="place")
-    return mu + rho * sigma * before(u), sigma * pt.sqrt(1 - rho**2)
 
 
 def likelihood(

@@ -4,14 +4,18 @@ For unit i in group g(i) and year t::
 
     NM[i,t] ~ StudentT(nu, mu[i,t], sigma[i,t])
     mu[i,t] = a + b0 VRA[i,t] + b1 VRA[i,t-1] + b2 VRA[i,t-2] + c[t] C[i] + d DS[i,t]
-              (+ s ST[i]) + year[t] + group[g(i)] + place[i] (+ ar[i,t])
+              (+ s ST[i]) (+ g . mean_t X[i,t]) + year[t] + group[g(i)] + place[i]
+              (+ ar[i,t])
     sigma[i,t]^2 = floor^2 + (s_noise * (pop[i,t] / 10,000)^-k)^2
 
-With ``persistence = "ar1"`` the noise floor is read as a persistent part following an
-AR(1) (``noise_phi``) and each year is conditioned on the place's noise the year before
-(see ``components.persistent_noise``): shocks that last a few years (a new employer, a
-reception centre) are carried into projections as decaying deviations instead of
-independent draws.
+Residential attractiveness is ``group + place (+ ar)``. With ``[attractiveness] ar1`` it
+changes over time: ``ar`` is a stationary AR(1) per place whose persistence ``ar_phi`` is
+estimated, integrated out of the likelihood by a Kalman filter
+(``components.ar1_attractiveness``) and sampled afterwards from its conditional posterior.
+With ``[hierarchy] contextual`` the place means of the time-varying terms enter as
+contextual terms (Mundlak), so that the place effects are uncorrelated with them: the
+terms' coefficients are then the within-place effects, and within + contextual the
+between-place ones.
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ from attrbayes.config import SamplerConfig
 from attrbayes.exceptions import DataError, SpecError
 from attrbayes.models.base import BayesModel
 from attrbayes.models.components import (
-    ar1_process,
+    ar1_attractiveness,
+    floor_and_ar_scale,
     hierarchical_effect,
     informative_path,
     informative_places,
@@ -34,8 +39,6 @@ from attrbayes.models.components import (
     likelihood,
     nested_place_effects,
     noise_sd,
-    persistent_noise,
-    previous_rows,
     time_varying_coefficient,
 )
 
@@ -53,10 +56,10 @@ class MigrationModel(BayesModel):
         spec, design = self.spec, self.design
         if spec.kind != self.kind:
             raise SpecError(f"spec {spec.name} is of kind {spec.kind!r}, not {self.kind!r}")
-        if tuple(design.terms) != tuple(spec.terms):
+        if tuple(design.terms) != spec.design_terms:
             raise SpecError(
                 f"design terms {list(design.terms)} differ from spec {spec.name}'s "
-                f"{list(spec.terms)}; build the design from this spec"
+                f"{list(spec.design_terms)}; build the design from this spec"
             )
         years = self.years
         if spec.attractiveness.ar1 and len(years) < 3:
@@ -67,9 +70,6 @@ class MigrationModel(BayesModel):
             raise SpecError(
                 f"spec {spec.name}: [time_varying] immigration needs the 'centrality' term"
             )
-        counts = self.design.frame.groupby("place").size()
-        if spec.attractiveness.ar1 and counts.nunique() != 1:
-            raise SpecError(f"spec {spec.name}: the AR(1) needs every place in every year")
 
     # -- indexing ---------------------------------------------------------------------
     @property
@@ -215,7 +215,10 @@ class MigrationModel(BayesModel):
                     observed=np.isin(coords["year"], self.design.fitted_years),
                 )  # fmt: skip
                 mu = mu + year_effect[year_idx]
-            if spec.hierarchy.place:
+            place_sd = None
+            if spec.hierarchy.place and spec.attractiveness.ar1:
+                place_sd = priors["sigma_place"].create("sigma_place")  # integrated out below
+            if spec.hierarchy.place and not spec.attractiveness.ar1:
                 level = nested_place_effects(
                     priors,
                     level,
@@ -226,18 +229,16 @@ class MigrationModel(BayesModel):
                 group = hierarchical_effect("group_effect", priors, "sigma_group", "group")
                 level = level + group[self.place_groups(coords)]
             mu = mu + level[place_idx]
-            if spec.attractiveness.ar1:
-                mu = mu + ar1_process("ar", priors, ("place", "year"))[place_idx, year_idx]
             mu = pm.Deterministic("mu", mu, dims="obs")  # not stored; see BayesModel.unstored
-            sigma = noise_sd(priors, self.design.size, spec.likelihood)
-            if spec.likelihood.persistence == "ar1":
-                places = frame["place"].to_numpy()
-                last = frame.reset_index(drop=True).groupby("place")["year"].idxmax()
-                mu, sigma = persistent_noise(
-                    priors, mu, sigma, self.design.y,
-                    previous_rows(places, frame["year"].to_numpy()),
-                    last.reindex(coords["place"]).to_numpy(),
+            if spec.attractiveness.ar1:
+                floor, ar_scale = floor_and_ar_scale(priors)
+                sigma = noise_sd(priors, self.design.size, spec.likelihood, floor)
+                mu, sigma = ar1_attractiveness(
+                    priors, ar_scale, place_sd, mu, sigma**2, self.design.y, place_idx, year_idx,
+                    len(coords["place"]), len(coords["year"]),
                 )  # fmt: skip
+            else:
+                sigma = noise_sd(priors, self.design.size, spec.likelihood)
             likelihood("y", priors, spec.likelihood, mu, sigma, self.design.y, "obs")
         return model
 

@@ -126,13 +126,25 @@ class OLSResult:
         return out.reset_index()
 
 
-def fit_ols(design: Design, *, cov_type: CovType = "nonrobust", alpha: float = 0.05) -> OLSResult:
+def fit_ols(
+    design: Design,
+    *,
+    cov_type: CovType = "nonrobust",
+    alpha: float = 0.05,
+    contextual: bool = False,
+) -> OLSResult:
     """Pooled OLS of ``y`` on the design's terms with an intercept.
+
+    Contextual (place-mean) terms, which specs add for the Bayesian model, are left out:
+    the OLS is the book's pooled equation. ``contextual=True`` keeps them (the Mundlak
+    OLS, whose term coefficients are the fixed-effects within estimates).
 
     ``cov_type`` "nonrobust" reproduces the published printouts; "HC1" is
     heteroskedasticity-robust and "cluster" clusters by unit (residential attractiveness
     makes a unit's errors correlate over years).
     """
+    if not contextual:
+        design = design.without_contextual()
     X = design.matrix()
     if design.n <= X.shape[1]:
         raise DataError(

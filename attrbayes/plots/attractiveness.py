@@ -1,6 +1,8 @@
 """Attractiveness charts for one place: its attractiveness over time with 50/80/95 % bands
 (residential and business side by side), and a rank plot of the place among all places
-(every place's period median with its 80 % interval, sorted, the place highlighted).
+(every place's period median with its 80 % interval, sorted, the place highlighted); and,
+for methodologists, the scatter of every place's posterior against its OLS point
+attractiveness (the data: :func:`attrbayes.reporting.comparison.attractiveness_comparison`).
 
 The data functions take the tables of :mod:`attrbayes.attractiveness` (computed once for
 all places) and select one place, so a report over many places does not recompute them.
@@ -160,5 +162,44 @@ def plot_rank(
     axes[0][0].set_ylabel(labels.ylabel)
     if title:
         fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_attractiveness_scatter(comparison, *, title: str | None = None) -> Figure:
+    """Posterior against OLS point attractiveness, one dot per place, from an
+    :class:`attrbayes.reporting.comparison.AttractivenessComparison`: x the OLS point value,
+    y the posterior median with its 80 % interval (vertical bars), both in % per year; the
+    1:1 line, zero lines and the Pearson and Spearman correlations in the upper left."""
+    table = comparison.table
+    if table.empty:
+        raise DataError("no places to compare")
+    x = table["ols_pct"].to_numpy(float)
+    y = table["posterior_median"].to_numpy(float)
+    below = np.clip(y - table["posterior_lower_80"].to_numpy(float), 0, None)
+    above = np.clip(table["posterior_upper_80"].to_numpy(float) - y, 0, None)
+    kind = comparison.kind
+    fig, ax = plt.subplots(figsize=(6.2, 5.6))
+    ax.errorbar(x, y, yerr=[below, above], fmt="o", ms=4, color=COLOUR, ecolor="0.7",
+                elinewidth=0.8, label="posterior median and 80 % interval")  # fmt: skip
+    values = np.concatenate([x, y - below, y + above])
+    lo, hi = float(np.nanmin(values)), float(np.nanmax(values))
+    pad = 0.05 * (hi - lo or 1.0)
+    ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], color=HIGHLIGHT, lw=1, ls="-",
+            label="1:1 (posterior = OLS)")  # fmt: skip
+    ax.axhline(0, color="black", lw=0.8, ls="--")
+    ax.axvline(0, color="black", lw=0.8, ls="--")
+    ax.text(0.03, 0.97, f"Pearson r = {comparison.pearson:.2f}\n"
+            f"Spearman \u03c1 = {comparison.spearman:.2f}\n{len(table)} places",
+            transform=ax.transAxes, va="top", ha="left", fontsize=9,
+            bbox={"facecolor": "white", "edgecolor": "0.8", "alpha": 0.9})  # fmt: skip
+    unit = comparison.unit
+    ax.set_xlabel(f"OLS point {kind} attractiveness ({unit})")
+    ax.set_ylabel(f"posterior {kind} attractiveness ({unit})")
+    ax.grid(True, color="0.9", lw=0.6)
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title(title or f"{kind.capitalize()} attractiveness {comparison.window}: "
+                 f"posterior vs OLS\n{comparison.spec_name} ({comparison.level})",
+                 fontsize=11)  # fmt: skip
     fig.tight_layout()
     return fig

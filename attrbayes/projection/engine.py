@@ -15,8 +15,8 @@ Each year ``t`` and every draw, places x sexes x single ages 0..105+ at once:
    through the commuting matrix (lags 0-2), DS of the projected age structure,
    centrality with its coefficient carried forward by its own process (stepped through
    every year after the fit, the gap to the base year included), year effect,
-   residential attractiveness and noise (carried on from the last fitted year where the
-   fit's noise is persistent), plus the place's share of national net
+   residential attractiveness and noise (with time-varying attractiveness, its future
+   innovations too), plus the place's share of national net
    immigration. Domestic migration is kept consistent: the places' net migration is
    shifted in proportion to population so that it sums to national net immigration.
    National net immigration is the assumed rate, or, where the alternative gives a
@@ -100,11 +100,10 @@ class EquationDraws:
     noise_exponent: np.ndarray
     nu: np.ndarray | None  # None: normal likelihood
     noise_kind: str
-    noise_phi: np.ndarray | None  # (D,) with persistent (AR(1)) noise, else None
-    noise_last: np.ndarray | None  # (D, P) standardised noise in the last fitted year
     latent: np.ndarray  # (D, P, T) attractiveness over the fitted years
-    ar: np.ndarray | None  # (D, P, T)
-    phi: np.ndarray | None  # (D,)
+    ar: np.ndarray | None  # (D, P, T) its time-varying AR(1) part
+    phi: np.ndarray | None  # (D,) the AR part's persistence
+    ar_sigma: np.ndarray | None  # (D,) the AR part's stationary sd
     centrality: np.ndarray  # (P,) scaled centrality used by the fit (0 if none)
 
 
@@ -141,13 +140,9 @@ def equation_draws(fit: FitResult, places: list[str], index: np.ndarray) -> Equa
         centrality = np.zeros(len(places))
     latent = fit.latent_attractiveness.isel(draw=index).sel(place=places)
     ar = None
-    if "ar" in post:
-        ar = stack_draws(post["ar"]).isel(draw=index).sel(place=places).to_numpy()
-    persistent = "noise_phi" in post
-    noise_last = None
-    if persistent:
-        noise_last = stack_draws(post["noise_last"]).isel(draw=index).sel(place=places)
-        noise_last = noise_last.transpose("draw", "place").to_numpy()
+    if fit.attractiveness_state is not None:
+        ar = fit.attractiveness_state["ar"].isel(draw=index).sel(place=places, year=latent.year)
+        ar = ar.transpose("draw", "place", "year").to_numpy()
     return EquationDraws(
         kind=fit.kind,
         intercept=get("intercept"),
@@ -168,11 +163,10 @@ def equation_draws(fit: FitResult, places: list[str], index: np.ndarray) -> Equa
         noise_exponent=get("noise_exponent", 0.5),
         nu=get("nu") if spec.likelihood.family == "student_t" else None,
         noise_kind=spec.likelihood.noise,
-        noise_phi=get("noise_phi") if persistent else None,
-        noise_last=noise_last,
         latent=latent.transpose("draw", "place", "year").to_numpy(),
         ar=ar,
         phi=get("ar_phi") if ar is not None else None,
+        ar_sigma=get("sigma_ar") if ar is not None else None,
         centrality=centrality,
     )
 
@@ -180,15 +174,16 @@ def equation_draws(fit: FitResult, places: list[str], index: np.ndarray) -> Equa
 class _Noise:
     """One equation's observation noise in projected years.
 
-    Independent draws, or with ``persistence = "ar1"`` the fit's AR(1) of each place's
-    standardised noise (see :func:`~attrbayes.models.components.persistent_noise`),
-    started from its value in the last fitted year and stepped once per year from there
-    (so years between the fit and the projection are bridged too).
+    Independent draws; with time-varying attractiveness its future innovations too: the
+    AR(1) part's known past is the scenario's (the historical scenario carries the last
+    fitted value, decaying), so here it starts at 0 in the last fitted year and is stepped
+    once per year from there (the years between the fit and the projection included),
+    its spread growing towards the stationary sd.
     """
 
     def __init__(self, eq: EquationDraws, idx: slice, rng: np.random.Generator) -> None:
         self.eq, self.idx, self.rng = eq, idx, rng
-        self.state = None if eq.noise_last is None else eq.noise_last[idx].astype(float)
+        self.state = None if eq.ar_sigma is None else np.zeros((idx.stop - idx.start, 1))
         self.year = int(eq.fitted_years[-1])
 
     def _innovation(self, shape: tuple[int, ...]) -> np.ndarray:
@@ -206,14 +201,15 @@ class _Noise:
             relative = np.maximum(size, 1.0) / NOISE_REFERENCE_POPULATION
             part = eq.noise_scale[idx, None] * relative ** (-eq.noise_exponent[idx, None])
             sd = np.sqrt(floor**2 + part**2)
+        noise = sd * self._innovation(size.shape)
         if self.state is None:
-            return sd * self._innovation(size.shape)
-        # the fit's correlation phi floor^2 / (sd[t] sd[t-1]), with sd[t-1] ~ sd[t]
-        rho = eq.noise_phi[idx, None] * floor**2 / sd**2
+            return noise
+        phi = eq.phi[idx, None]
+        step_sd = eq.ar_sigma[idx, None] * np.sqrt(1 - phi**2)
         for _ in range(max(year - self.year, 1)):
-            self.state = rho * self.state + np.sqrt(1 - rho**2) * self._innovation(size.shape)
+            self.state = phi * self.state + step_sd * self.rng.standard_normal(size.shape)
         self.year = year
-        return sd * self.state
+        return noise + self.state
 
 
 class _Paths:

@@ -1,9 +1,15 @@
-"""Published vs OLS vs posterior, one row per coefficient, from the same design."""
+"""Published vs OLS vs posterior from the same design: one row per coefficient
+(:func:`ols_posterior_table`) and one row per place for attractiveness
+(:func:`attractiveness_comparison`)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
 import pandas as pd
 
+from attrbayes.constants import CONTEXTUAL_SUFFIX
 from attrbayes.models.ols import fit_ols
 from attrbayes.reference import reference_values
 
@@ -34,3 +40,200 @@ def ols_posterior_table(fit, *, prob: float = 0.95) -> pd.DataFrame:
         table["published"] = pd.Series(published).reindex(terms)
     table.index.name = "term"
     return table.reset_index()
+
+
+def within_between_table(fit, *, prob: float = 0.95) -> pd.DataFrame:
+    """Within- and between-place effects of a fit with contextual terms, beside OLS.
+
+    Per time-varying term: the book's pooled OLS (one coefficient mixing both), the OLS
+    with the place means (Mundlak: its ``term`` coefficient is the fixed-effects within
+    estimate, ``term + term_mean`` the between estimate) and the posterior's within
+    (``term``) and between (``term + term_mean``, summed per draw) effects with their
+    medians and equal-tailed ``prob`` intervals. Empty without contextual terms.
+    """
+    contextual = fit.spec.contextual_terms
+    if not contextual:
+        return pd.DataFrame()
+    pooled = fit_ols(fit.design).params
+    mundlak = fit_ols(fit.design, contextual=True).params
+    lo, hi = (1 - prob) / 2, 1 - (1 - prob) / 2
+    rows = []
+    for mean_term in contextual:
+        term = mean_term.removesuffix(CONTEXTUAL_SUFFIX)
+        within = fit.draws(term).to_numpy()
+        between = within + fit.draws(mean_term).to_numpy()
+        rows.append({
+            "term": term,
+            "ols_pooled": pooled[term],
+            "ols_within": mundlak[term],
+            "ols_between": mundlak[term] + mundlak[mean_term],
+            "posterior_within": np.median(within),
+            "within_lower": np.quantile(within, lo),
+            "within_upper": np.quantile(within, hi),
+            "posterior_between": np.median(between),
+            "between_lower": np.quantile(between, lo),
+            "between_upper": np.quantile(between, hi),
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+# What each fit kind's attractiveness is called, and the base of its rate.
+ATTRACTIVENESS_KIND = {"migration": "residential", "jobs": "business"}
+ATTRACTIVENESS_UNIT = {"residential": "% of population per year",
+                       "business": "% of private jobs per year"}  # fmt: skip
+VRA_LAGS = ("vra_t", "vra_t1", "vra_t2")
+
+# Rows of AttractivenessComparison.statistics (the correlations with structure follow).
+PEARSON_ROW = "Pearson r, posterior median vs OLS"
+SPEARMAN_ROW = "Spearman rho, posterior median vs OLS"
+SD_ROW = "SD across places (% per year)"
+
+
+def correlation_row(column: str) -> str:
+    """The statistics row of the Pearson correlation with a structure column."""
+    return f"r with {'mean VRA' if column == 'vra_sum' else column}"
+
+
+@dataclass(frozen=True)
+class AttractivenessComparison:
+    """Posterior beside OLS point attractiveness per place, on one fit's design.
+
+    ``table``: one row per place (sorted by posterior median, most attractive first):
+    ``place`` (``name``), ``ols_pct`` (OLS point attractiveness: the place's mean OLS
+    residual over the fitted years), ``posterior_median``, ``posterior_lower_80``,
+    ``posterior_upper_80`` (period attractiveness of the fit, 80 % equal-tailed), all in %
+    of the base per year; ``difference`` (posterior median minus OLS); ``posterior_rank``
+    and ``ols_rank`` (1 = most attractive; ties share the mean rank); then the structure
+    of the place: the mean over the fitted years of each time-varying term (the design's
+    units), ``vra_sum`` (migration fits with all three VRA lags: the mean of
+    vra_t + vra_t1 + vra_t2, "mean VRA") and ``centrality`` when the design has it.
+
+    ``statistics``: rows of measures, columns ``posterior`` and ``ols``, see
+    :func:`attractiveness_comparison`.
+    """
+
+    table: pd.DataFrame
+    statistics: pd.DataFrame
+    kind: str  # "residential" (migration fit) or "business" (jobs fit)
+    window: str  # the fitted years, e.g. "2003-2021" or "2006-2022 without 2017-2019"
+    spec_name: str
+    level: str
+
+    @property
+    def unit(self) -> str:
+        """What the attractiveness columns are in, e.g. "% of population per year"."""
+        return ATTRACTIVENESS_UNIT[self.kind]
+
+    @property
+    def structure_columns(self) -> list[str]:
+        """The table's structure columns (place means of the design's terms)."""
+        return list(self.table.columns[self.table.columns.get_loc("ols_rank") + 1 :])
+
+    @property
+    def pearson(self) -> float:
+        return float(self.statistics.loc[PEARSON_ROW, "posterior"])
+
+    @property
+    def spearman(self) -> float:
+        return float(self.statistics.loc[SPEARMAN_ROW, "posterior"])
+
+
+def _contextual(column: str) -> bool:
+    """Contextual terms (means over neighbours, groups) are not the place's structure."""
+    return column.startswith("mean_") or column.endswith("_mean")
+
+
+def _pearson(a: pd.Series, b: pd.Series) -> float:
+    """Pearson r over the places where both are known; NaN when either is constant."""
+    both = pd.concat([a, b], axis=1).dropna().to_numpy(dtype=float)
+    if len(both) < 3 or np.ptp(both[:, 0]) == 0 or np.ptp(both[:, 1]) == 0:
+        return float("nan")
+    return float(np.corrcoef(both[:, 0], both[:, 1])[0, 1])
+
+
+def place_structure(design) -> pd.DataFrame:
+    """Per place (index): the mean over the fitted years of each time-varying term of the
+    design, ``vra_sum`` (mean of vra_t + vra_t1 + vra_t2) when all three lags are terms,
+    and ``centrality`` when the design has it. Contextual columns (``mean_*``, ``*_mean``)
+    are left out."""
+    frame = design.frame
+    terms = [t for t in design.terms if t in frame.columns and not _contextual(t)]
+    varying = [t for t in terms if t != "centrality"]
+    grouped = frame.groupby("place")
+    out = grouped[varying].mean() if varying else pd.DataFrame(index=grouped.size().index)
+    if design.kind == "migration" and all(t in varying for t in VRA_LAGS):
+        out["vra_sum"] = out[list(VRA_LAGS)].sum(axis=1)
+    if "centrality" in frame.columns:
+        out["centrality"] = grouped["centrality"].mean()
+    return out
+
+
+def attractiveness_comparison(fit) -> AttractivenessComparison:
+    """Posterior period attractiveness beside the OLS point attractiveness, per place.
+
+    Both come from the fit's own design, so from the same places and fitted years: the
+    book's pooled OLS is refitted on it (:func:`attrbayes.models.ols.fit_ols`, without
+    contextual terms) and its point attractiveness is the place's mean residual; the
+    posterior is ``fit.attractiveness()`` (by period, its
+    median and 80 % interval). Residential attractiveness for a migration fit, business
+    attractiveness for a jobs fit; % of the base per year.
+
+    ``statistics`` (index: measure; columns ``posterior`` for the posterior medians,
+    ``ols`` for the OLS point values):
+
+    * ``Pearson r, posterior median vs OLS`` and ``Spearman rho, posterior median vs OLS``:
+      how far the two agree on the values and on the ranking of places (Spearman: the
+      Pearson r of the ranks). One number each; both columns show it.
+    * ``SD across places (% per year)``: how widely attractiveness differs between places.
+      The posterior's is smaller where the model shrinks noisy places towards their group.
+    * ``r with mean VRA`` (migration; mean VRA is the place mean of vra_t + vra_t1 +
+      vra_t2), ``r with <term>`` (jobs: each structure column), ``r with centrality`` (when
+      the design has centrality): Pearson r across places between the attractiveness and
+      that structure. Attractiveness is meant to be what structure does not explain, so
+      these should be near zero; a clear correlation says structure leaks into it.
+    """
+    kind = ATTRACTIVENESS_KIND[fit.kind]
+    design = fit.design
+    ols = fit_ols(design).attractiveness()
+    ols = ols.set_index("place")["pct_per_year"]
+    post = fit.attractiveness().set_index("place")
+    table = pd.DataFrame(index=post.index)
+    if "name" in post.columns:
+        table["name"] = post["name"]
+    table["ols_pct"] = ols.reindex(table.index)
+    table["posterior_median"] = post["pct_median"]
+    table["posterior_lower_80"] = post["pct_lower_80"]
+    table["posterior_upper_80"] = post["pct_upper_80"]
+    table["difference"] = table["posterior_median"] - table["ols_pct"]
+    table["posterior_rank"] = table["posterior_median"].rank(ascending=False)
+    table["ols_rank"] = table["ols_pct"].rank(ascending=False)
+    structure = place_structure(design)
+    table = table.join(structure)
+    table.index.name = "place"
+    table = table.sort_values(["posterior_median"], ascending=False, kind="stable")
+
+    values = {"posterior": table["posterior_median"], "ols": table["ols_pct"]}
+    pearson = _pearson(values["posterior"], values["ols"])
+    spearman = _pearson(table["posterior_rank"], table["ols_rank"])
+    rows: dict[str, dict[str, float]] = {
+        PEARSON_ROW: {"posterior": pearson, "ols": pearson},
+        SPEARMAN_ROW: {"posterior": spearman, "ols": spearman},
+        SD_ROW: {k: float(v.std(ddof=1)) for k, v in values.items()},
+    }
+    correlates = ["vra_sum"] if "vra_sum" in structure.columns else [
+        c for c in structure.columns if c != "centrality"
+    ]  # fmt: skip
+    if "centrality" in structure.columns:
+        correlates.append("centrality")
+    for column in correlates:
+        rows[correlation_row(column)] = {k: _pearson(v, table[column]) for k, v in values.items()}
+    statistics = pd.DataFrame.from_dict(rows, orient="index", columns=["posterior", "ols"])
+    statistics.index.name = "measure"
+    return AttractivenessComparison(
+        table=table.reset_index(),
+        statistics=statistics,
+        kind=kind,
+        window=design.years_text(),
+        spec_name=fit.spec.name,
+        level=design.level,
+    )

@@ -891,6 +891,15 @@ class _PlaceBuild:
         lines.append(t("method.fitted_with", version=fit_attrs.get("attrbayes_version", "?"),
                        date=str(fit_attrs.get("created", "?"))[:10]))  # fmt: skip
         lines.append(t("method.method_text"))
+        if any(b.fits[kind].spec.contextual_terms for kind in ("residential", "business")):
+            lines.append(t("method.contextual"))
+        for kind in ("residential", "business"):
+            fit = b.fits[kind]
+            if "ar_phi" in fit.posterior:
+                phi = float(fit.draws("ar_phi").median())
+                lines.append(t("method.persistence", kind=t(f"cards.{kind}"),
+                               phi=t.number(phi, 2),
+                               half_life=t.number(np.log(0.5) / np.log(phi), 1)))  # fmt: skip
         groups.append({"title": t("method.models"), "lines": lines})
         proj = b.sources.projection
         if proj is not None:

@@ -41,7 +41,9 @@ def _spec(text: str):
     return parse_spec(base + text, name="test_spec", where="test")
 
 
-def test_graph_has_the_specified_parts(model):
+def test_graph_has_the_specified_parts(features):
+    spec = _spec('centrality = "jobs"\n')  # sampled place effects (no AR part)
+    model = MigrationModel(build_design(features, spec), spec)
     built = model.build()
     names = {v.name for v in built.free_RVs}
     assert {"intercept", "vra_t", "vra_t1", "vra_t2", "ds", "centrality", "nu"} <= names
@@ -72,7 +74,7 @@ def test_switches_change_the_graph(features):
         '[likelihood]\nfamily = "normal"\nnoise = "constant"\n'
     )
     assert pooled == {"intercept", "vra_t", "vra_t1", "vra_t2", "ds", "centrality", "noise_floor"}
-    assert {"ar_phi", "sigma_ar", "ar_raw"} <= names("[attractiveness]\nar1 = true\n")
+    assert {"ar_phi", "noise_ar_scale", "noise_ar_angle"} <= names("[attractiveness]\nar1 = true\n")
     assert "centrality_immigration" in names("[time_varying]\nimmigration = true\n")
     assert "noise_exponent" in names('[likelihood]\nnoise = "size_exponent"\n')
     assert "centrality_year" in names(
@@ -95,8 +97,8 @@ def test_constructor_validates(features):
     )
     with pytest.raises(SpecError, match="immigration needs the 'centrality' term"):
         MigrationModel(build_design(features, jobs_only), jobs_only)
-    short = build_design(features, spec, years=(2009, 2010))
     ar = _spec("[attractiveness]\nar1 = true\n")
+    short = build_design(features, ar, years=(2009, 2010))
     with pytest.raises(SpecError, match="at least 3 years"):
         MigrationModel(short, ar)
 
@@ -237,11 +239,12 @@ def test_a_random_walk_level_is_the_mean_of_its_path(features, prior_fit):
 def test_attractiveness_is_group_plus_place_effect(prior_fit, model):
     table = prior_fit.attractiveness(by="year").set_index(["place", "year"])
     group = prior_fit.draws("group_effect")
-    place = prior_fit.draws("place_effect")
+    state = prior_fit.attractiveness_state  # place effects and AR part, integrated out
     frame = model.design.frame
     code = frame["place"].iloc[0]
     region = frame.loc[frame["place"] == code, "region"].iloc[0]
-    draws = (group.sel(group=region) + place.sel(place=code)) * 100
+    draws = (group.sel(group=region) + state["place_effect"].sel(place=code)
+             + state["ar"].sel(place=code, year=2005)) * 100  # fmt: skip
     assert table.loc[(code, 2005), "pct_median"] == pytest.approx(float(draws.median()))
     pop = frame.set_index(["place", "year"]).loc[(code, 2005), "population"]
     assert table.loc[(code, 2005), "persons_median"] == pytest.approx(
@@ -257,9 +260,10 @@ def test_period_means_are_taken_per_draw(prior_fit):
     yearly = prior_fit.attractiveness(years=(2004, 2006), by="year")
     assert len(period) == 40
     assert set(yearly["year"]) == {2004, 2005, 2006}
-    # without AR the attractiveness is constant over years: the period mean equals a year
-    first = yearly[yearly["year"] == 2004].set_index("place")
-    np.testing.assert_allclose(period["pct_median"], first.loc[period.index, "pct_median"])
+    # the period mean is taken per draw, then the median
+    per_draw = prior_fit.latent_attractiveness.sel(year=slice(2004, 2006)).mean("year")
+    np.testing.assert_allclose(period["pct_median"],
+                               per_draw.median("draw").sel(place=period.index) * 100)  # fmt: skip
     with pytest.raises(DataError, match="no fitted years in 2030-2031"):
         prior_fit.attractiveness(years=(2030, 2031))
 
@@ -380,15 +384,11 @@ def test_informative_places_are_the_data_rich_ones():
     assert not flags[20:].any()
 
 
-def test_ar_deviations_average_zero_per_place(features):
-    spec = _spec("[attractiveness]\nar1 = true\n")
-    fit = MigrationModel(build_design(features, spec), spec).fit(
-        SamplerConfig(sampler="prior", chains=1, draws=20)
-    )
-    ar = fit.draws("ar")
-    np.testing.assert_allclose(ar.mean("year"), 0, atol=1e-12)
-    yearly = fit.attractiveness(by="year").set_index(["place", "year"])
-    assert yearly["pct_median"].groupby(level="place").nunique().max() > 1  # varies by year
+def test_time_varying_attractiveness_varies_by_year(prior_fit):
+    yearly = prior_fit.attractiveness(by="year").set_index(["place", "year"])
+    assert yearly["pct_median"].groupby(level="place").nunique().max() > 1
+    again = prior_fit.attractiveness_state  # cached: the same draws every time
+    assert again is prior_fit.attractiveness_state
 
 
 def test_ranked_attractiveness_carries_names_and_ranks(prior_fit, small_synthetic):
@@ -431,68 +431,108 @@ def test_a_saved_fit_rebuilds_the_graph_it_was_sampled_with(prior_fit, tmp_path)
     assert geometry["places_centred"] == stored["places_centred"]
 
 
-def test_previous_rows_links_consecutive_years_of_a_place():
-    from attrbayes.models.components import previous_rows
+def _kalman_case():
+    """Two places over four window years: place a seen in years 0, 1, 3 (year 2 a gap),
+    place b in all four, rows not in place-year order."""
+    place_idx = np.array([1, 0, 1, 0, 1, 1, 0])
+    year_idx = np.array([0, 0, 1, 1, 2, 3, 3])
+    y = np.array([0.004, 0.010, 0.006, 0.004, -0.002, 0.001, 0.003])
+    mu = np.array([0.001, 0.002, 0.001, 0.001, 0.000, 0.002, 0.001])
+    noise_var = np.array([4.0, 2.0, 3.0, 5.0, 1.0, 2.0, 6.0]) * 1e-6
+    return place_idx, year_idx, y, mu, noise_var
 
-    places = np.array(["0301", "0301", "1103", "0301", "1103"])
-    years = np.array([2010, 2011, 2011, 2013, 2012])
-    # 0301's 2013 follows a gap; 1103's 2011 is its first year
-    assert previous_rows(places, years).tolist() == [-1, 0, -1, -1, 2]
 
-
-@pytest.mark.parametrize("order", [[0, 1, 2, 3, 4, 5], [4, 0, 5, 2, 3, 1]])
-def test_persistent_noise_likelihood_matches_a_hand_computation(order):
-    """Two places, three years, rows sorted (a shift) or not (a gather): the conditional
-    log-likelihood from the graph equals the Gaussian AR(1) one written out by hand
-    (rho = phi floor^2 / (sd_t sd_t-1))."""
+def _filter_model(place_sd):
     import pymc as pm
     import pytensor.tensor as pt
+
+    from attrbayes.models.components import ar1_attractiveness
+
+    place_idx, year_idx, y, mu, noise_var = _kalman_case()
+    with pm.Model(coords={"place": ["a", "b"], "year": [0, 1, 2, 3]}) as model:
+        mean, sd = ar1_attractiveness(
+            load_prior_set("weakly_informative"), pt.as_tensor(0.003),
+            None if place_sd is None else pt.as_tensor(place_sd), pt.as_tensor(mu),
+            pt.as_tensor(noise_var), y, place_idx, year_idx, 2, 4,
+        )  # fmt: skip
+    return model, mean, sd
+
+
+@pytest.mark.parametrize("place_sd", [None, 0.002])
+def test_ar1_attractiveness_is_the_exact_marginal_likelihood(place_sd):
+    """The Kalman filter's prediction-error likelihood equals the dense multivariate
+    normal of place effect + AR(1) + noise (a gap year and unsorted rows included)."""
     from scipy import stats
 
-    from attrbayes.models.components import persistent_noise, previous_rows
-
-    priors = load_prior_set("weakly_informative")
-    y = np.array([0.010, 0.004, -0.002, 0.001, 0.003, 0.006])
-    mu = np.array([0.002, 0.001, 0.000, 0.002, 0.001, 0.003])
-    sd = np.array([0.004, 0.005, 0.004, 0.003, 0.003, 0.002])
-    places = np.array(["a", "a", "a", "b", "b", "b"])
-    years = np.array([1, 2, 3, 1, 2, 3])
-    phi, floor = 0.6, 0.002
-    with pm.Model(coords={"place": ["a", "b"]}) as model:
-        pm.HalfNormal("noise_floor", 0.01)
-        mean, scale = persistent_noise(
-            priors, pt.as_tensor(mu), pt.as_tensor(sd), y, previous_rows(places, years),
-            np.array([2, 5]),
-        )  # fmt: skip
-    given = {model["noise_phi"]: phi, model["noise_floor"]: floor}
-    got = stats.norm.logpdf(y, mean.eval(given), scale.eval(given)).sum()
-    with pm.Model(coords={"place": ["a", "b"]}) as shuffled:
-        pm.HalfNormal("noise_floor", 0.01)
-        o = np.array(order)
-        last = np.array([order.index(2), order.index(5)])
-        mean, scale = persistent_noise(
-            priors, pt.as_tensor(mu[o]), pt.as_tensor(sd[o]), y[o],
-            previous_rows(places[o], years[o]), last,
-        )  # fmt: skip
-    given = {shuffled["noise_phi"]: phi, shuffled["noise_floor"]: floor}
-    assert stats.norm.logpdf(y[o], mean.eval(given), scale.eval(given)).sum() == pytest.approx(got)
-    u = (y - mu) / sd
-    expected = 0.0
-    for i in range(6):
-        if years[i] == 1:
-            expected += stats.norm.logpdf(y[i], mu[i], sd[i])
-        else:
-            rho = phi * floor**2 / (sd[i] * sd[i - 1])
-            expected += stats.norm.logpdf(
-                y[i], mu[i] + rho * sd[i] * u[i - 1], sd[i] * np.sqrt(1 - rho**2)
-            )
-    assert got == pytest.approx(expected, rel=1e-9)
-    last = model["noise_last"].eval({model["noise_floor"]: floor}, on_unused_input="ignore")
-    np.testing.assert_allclose(last, u[[2, 5]])
+    place_idx, year_idx, y, mu, noise_var = _kalman_case()
+    phi, sigma = 0.7, 0.003
+    model, mean, sd = _filter_model(place_sd)
+    given = {model["ar_phi"]: phi}
+    got = stats.norm.logpdf(y, mean.eval(given), sd.eval(given)).sum()
+    same = place_idx[:, None] == place_idx[None, :]
+    lag = np.abs(year_idx[:, None] - year_idx[None, :])
+    cov = same * ((place_sd or 0.0) ** 2 + sigma**2 * phi**lag) + np.diag(noise_var)
+    assert got == pytest.approx(stats.multivariate_normal(mu, cov).logpdf(y), rel=1e-9)
 
 
-def test_persistence_adds_its_coefficient_and_the_last_noise(features):
-    spec = _spec('[likelihood]\npersistence = "ar1"\n')
+def test_state_draws_follow_the_exact_conditional_posterior(monkeypatch):
+    """Backward sampling from the filter's output reproduces the conditional mean and
+    covariance of (place effects, AR states) given the data from the dense normal."""
+    from types import SimpleNamespace
+
+    import pymc as pm
+
+    from attrbayes import attractiveness
+
+    place_idx, year_idx, y, mu, noise_var = _kalman_case()
+    phi, sigma, place_sd, n = 0.7, 0.003, 0.002, 40_000
+    model, _, _ = _filter_model(place_sd)
+    coords = {"place": ["a", "b"], "year": [0, 1, 2, 3]}
+    dims = ("chain", "draw", "place", "year")
+    filtered = xr.Dataset(
+        {name: (dims, np.broadcast_to(model[name].eval({model["ar_phi"]: phi}), (1, n, 2, 4)))
+         for name in (f"ar_filtered_{k}" for k in ("u", "a", "uu", "ua", "aa"))},
+        coords=coords,
+    )  # fmt: skip
+    monkeypatch.setattr(pm, "compute_deterministics", lambda *a, **k: filtered)
+    values = {"ar_phi": phi, "sigma_ar": sigma}
+    fit = SimpleNamespace(
+        spec=SimpleNamespace(attractiveness=SimpleNamespace(ar1=True)),
+        posterior=None, sampler=SamplerConfig(seed=3),
+        model=lambda: SimpleNamespace(build=lambda: None),
+        draws=lambda name: xr.DataArray(np.full(n, values[name]), dims="draw"),
+    )  # fmt: skip
+    state = attractiveness.state_draws(fit)
+    draws = np.column_stack([state["place_effect"].to_numpy(),
+                             state["ar"].to_numpy().reshape(n, -1)])  # fmt: skip
+    # the dense joint of z = (u_a, u_b, a[a, 0..3], a[b, 0..3]) and y = mu + L z + e
+    cells = [(p, t) for p in range(2) for t in range(4)]
+    lag = np.abs(np.subtract.outer([t for _, t in cells], [t for _, t in cells]))
+    same = np.equal.outer([p for p, _ in cells], [p for p, _ in cells])
+    cov_z = np.zeros((10, 10))
+    cov_z[:2, :2] = np.eye(2) * place_sd**2
+    cov_z[2:, 2:] = same * sigma**2 * phi**lag
+    load = np.zeros((len(y), 10))
+    for row, (p, t) in enumerate(zip(place_idx, year_idx, strict=True)):
+        load[row, p] = load[row, 2 + 4 * p + t] = 1
+    cov_y = load @ cov_z @ load.T + np.diag(noise_var)
+    gain = cov_z @ load.T @ np.linalg.inv(cov_y)
+    cov = cov_z - gain @ load @ cov_z
+    np.testing.assert_allclose(draws.mean(axis=0), gain @ (y - mu),
+                               atol=4 * np.sqrt(cov.diagonal().max() / n))  # fmt: skip
+    np.testing.assert_allclose(np.cov(draws.T), cov, atol=0.03 * cov.diagonal().max())
+
+
+def test_time_varying_attractiveness_integrates_place_effects_and_states_out(features):
+    spec = load_spec("migration_2022")
+    assert spec.attractiveness.ar1
     built = MigrationModel(build_design(features, spec), spec).build()
-    assert "noise_phi" in {v.name for v in built.free_RVs}
-    assert built.named_vars_to_dims["noise_last"] == ("place",)
+    names = {v.name for v in built.free_RVs}
+    assert {"ar_phi", "noise_ar_scale", "noise_ar_angle", "sigma_place"} <= names
+    assert not {"place_level", "place_effect_z", "noise_floor"} & names  # none per place
+    assert built.named_vars_to_dims["ar_filtered_a"] == ("place", "year")
+
+
+def test_the_replaced_noise_persistence_is_a_clear_error():
+    with pytest.raises(SpecError, match=r"replaced by \[attractiveness\] ar1"):
+        _spec('[likelihood]\npersistence = "ar1"\n')

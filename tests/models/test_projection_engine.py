@@ -89,9 +89,8 @@ def test_scenarios_order_places_and_share_random_numbers(projection, fits):
     att = fits[0].attractiveness().set_index("place")["pct_median"].reindex(projection.places)
     gap = (pop.sel(scenario="historical") / pop.sel(scenario="neutral")).to_numpy()
     assert np.corrcoef(gap, att.to_numpy())[0, 1] > 0.5
-    # without AR the historical scenario keeps the attractiveness: it equals the book's
-    np.testing.assert_allclose(pop.sel(scenario="historical"),
-                               pop.sel(scenario="historical_constant"))  # fmt: skip
+    # with time-varying attractiveness the last deviation decays: not the book's constant
+    assert not np.allclose(pop.sel(scenario="historical"), pop.sel(scenario="historical_constant"))
 
 
 def test_the_same_seed_gives_the_same_projection_whatever_the_threads(fits, synthetic):
@@ -148,48 +147,37 @@ def _noise_equation(**overrides):
 
     n = 40_000
     values = {
-        "noise_last": np.full((n, 1), 2.0),
         "fitted_years": np.array([2019, 2020]),
         "nu": None,
         "noise_floor": np.full(n, 0.01),
         "noise_kind": "constant",
         "noise_scale": np.zeros(n),
         "noise_exponent": np.full(n, 0.5),
-        "noise_phi": np.full(n, 0.9),
+        "phi": np.full(n, 0.9),
+        "ar_sigma": np.full(n, 0.02),
     }
     return SimpleNamespace(**{**values, **overrides})
 
 
-def test_persistent_noise_starts_from_the_last_fitted_noise_and_decays():
-    """Hand check of the AR(1): one step from u = 2 has mean phi * 2 * sd and sd
-    sd * sqrt(1 - phi^2); a two-year gap is bridged with phi^2."""
+def test_future_attractiveness_innovations_grow_towards_the_stationary_spread():
+    """Hand check: the AR part starts at 0 in the last fitted year (its known value is the
+    scenario's), so one step later it has sd sigma sqrt(1 - phi^2), after two steps
+    sigma sqrt(1 - phi^4), and the stationary sd sigma far out; the independent noise
+    adds its own variance. Without an AR part only the independent noise is left."""
     from attrbayes.projection.engine import _Noise
 
-    eq = _noise_equation()
     size = np.full((40_000, 1), 5_000.0)
-    first = _Noise(eq, slice(0, 40_000), np.random.default_rng(1)).draw(size, 2021)
-    assert first.mean() == pytest.approx(0.01 * 0.9 * 2, abs=3e-4)
-    assert first.std() == pytest.approx(0.01 * np.sqrt(1 - 0.81), rel=0.03)
-    gap = _Noise(eq, slice(0, 40_000), np.random.default_rng(2)).draw(size, 2022)
-    assert gap.mean() == pytest.approx(0.01 * 0.81 * 2, abs=3e-4)
-    independent = _Noise(_noise_equation(noise_last=None), slice(0, 40_000),
+    noise = _Noise(_noise_equation(), slice(0, 40_000), np.random.default_rng(1))
+    first = noise.draw(size, 2021)
+    assert first.mean() == pytest.approx(0.0, abs=5e-4)
+    assert first.std() == pytest.approx(np.sqrt(0.01**2 + 0.02**2 * (1 - 0.81)), rel=0.03)
+    far = noise.draw(size, 2060)
+    assert far.std() == pytest.approx(np.sqrt(0.01**2 + 0.02**2), rel=0.03)
+    gap = _Noise(_noise_equation(), slice(0, 40_000), np.random.default_rng(2)).draw(size, 2022)
+    assert gap.std() == pytest.approx(np.sqrt(0.01**2 + 0.02**2 * (1 - 0.9**4)), rel=0.03)
+    independent = _Noise(_noise_equation(ar_sigma=None), slice(0, 40_000),
                          np.random.default_rng(3)).draw(size, 2021)  # fmt: skip
-    assert independent.mean() == pytest.approx(0.0, abs=3e-4)
     assert independent.std() == pytest.approx(0.01, rel=0.03)
-
-
-def test_persistence_applies_to_the_floor_part_only():
-    """With size noise the year-to-year correlation is phi floor^2 / sd^2: a small place,
-    whose noise is mostly sampling noise, keeps little of last year's."""
-    from attrbayes.projection.engine import _Noise
-
-    eq = _noise_equation(noise_kind="size", noise_scale=np.full(40_000, 0.01))
-    size = np.full((40_000, 1), 2_500.0)  # size part 0.01 * (0.25)^-0.5 = 0.02
-    sd = np.sqrt(0.01**2 + 0.02**2)
-    draws = _Noise(eq, slice(0, 40_000), np.random.default_rng(4)).draw(size, 2021)
-    rho = 0.9 * 0.01**2 / sd**2
-    assert draws.mean() == pytest.approx(rho * 2 * sd, abs=3e-4)
-    assert draws.std() == pytest.approx(sd * np.sqrt(1 - rho**2), rel=0.03)
 
 
 def test_local_ratios_are_drawn_from_their_gamma_posteriors(synthetic):

@@ -71,15 +71,15 @@ def test_unknown_name_lists_the_sets():
         load_prior_set("optimistic")
 
 
-def test_a_set_without_the_persistence_prior_still_loads(tmp_path):
-    """Fits saved before persistent noise existed carry sets without noise_phi: they load,
-    and only a spec that needs the prior is refused, naming it."""
+def test_a_set_without_the_contextual_priors_still_loads(tmp_path):
+    """Sets written before contextual terms existed lack their priors: they load, and only
+    a spec that needs one is refused, naming it."""
     text = (priors_dir() / "weakly_informative.toml").read_text(encoding="utf-8")
-    start = text.index("[noise_phi]")
-    old = text[:start] + text[text.index("[nu]", start) :]
+    start = text.index("[vra_t_mean]")
+    old = text[:start] + text[text.index("[students]", start) :]
     path = tmp_path / "old.toml"
     path.write_text(old, encoding="utf-8")
     priors = load_prior_set(str(path))
-    assert "noise_phi" not in priors.priors
-    with pytest.raises(PriorError, match=r"no prior for 'noise_phi'.*\[noise_phi\]"):
-        priors["noise_phi"]
+    assert "ds_mean" not in priors.priors
+    with pytest.raises(PriorError, match=r"no prior for 'ds_mean'.*\[ds_mean\]"):
+        priors["ds_mean"]
