@@ -74,33 +74,33 @@ def state_draws(fit) -> xr.Dataset | None:
         return None
     import pymc as pm
 
+    from attrbayes.models.components import FILTERED_STATE
     from attrbayes.results import stack_draws
 
-    names = [f"ar_filtered_{n}" for n in ("u", "a", "uu", "ua", "aa")]
-    filtered = pm.compute_deterministics(fit.posterior, var_names=names,
+    filtered = pm.compute_deterministics(fit.posterior, var_names=list(FILTERED_STATE),
                                          model=fit.model().build(), progressbar=False)  # fmt: skip
-    m_u, m_a, p_uu, p_ua, p_aa = (
-        stack_draws(filtered[n]).transpose("draw", "place", "year").to_numpy() for n in names
-    )
     template = stack_draws(filtered["ar_filtered_a"]).transpose("draw", "place", "year")
+    m_u, m_a, p_uu, p_ua, p_aa = (
+        stack_draws(filtered[n]).transpose(*template.dims).to_numpy() for n in FILTERED_STATE
+    )
     phi = fit.draws("ar_phi").to_numpy()[:, None]
     innovation = (fit.draws("sigma_ar").to_numpy() ** 2)[:, None] * (1 - phi**2)
     rng = np.random.default_rng([fit.sampler.seed, 1])
     shape = m_u.shape[:2]
-    # the last year: (u, a) from the filtered joint normal
-    u_sd = np.sqrt(np.maximum(p_uu[..., -1], 0.0))
-    z = rng.standard_normal(shape)
-    u = m_u[..., -1] + u_sd * z
-    slope = np.divide(p_ua[..., -1], p_uu[..., -1], out=np.zeros(shape), where=u_sd > 0)
-    state = np.empty_like(m_a)
-    rest = np.maximum(p_aa[..., -1] - slope * p_ua[..., -1], 0.0)
-    state[..., -1] = (m_a[..., -1] + slope * (u - m_u[..., -1])
-                      + np.sqrt(rest) * rng.standard_normal(shape))  # fmt: skip
-    for t in range(m_a.shape[2] - 2, -1, -1):
-        # the filtered state given the place effect, then one step back from t + 1
+    last = m_a.shape[2] - 1
+    u = m_u[..., last] + np.sqrt(np.maximum(p_uu[..., last], 0.0)) * rng.standard_normal(shape)
+
+    def given_u(t: int) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and variance of the filtered state of year t given the place effect."""
         slope = np.divide(p_ua[..., t], p_uu[..., t], out=np.zeros(shape), where=p_uu[..., t] > 0)
-        mean = m_a[..., t] + slope * (u - m_u[..., t])
-        var = np.maximum(p_aa[..., t] - slope * p_ua[..., t], 0.0)
+        variance = np.maximum(p_aa[..., t] - slope * p_ua[..., t], 0.0)
+        return m_a[..., t] + slope * (u - m_u[..., t]), variance
+
+    state = np.empty_like(m_a)
+    mean, var = given_u(last)
+    state[..., last] = mean + np.sqrt(var) * rng.standard_normal(shape)
+    for t in range(last - 1, -1, -1):  # one step back from t + 1
+        mean, var = given_u(t)
         predicted = phi**2 * var + innovation
         gain = var * phi / predicted
         spread = np.sqrt(np.maximum(var - gain**2 * predicted, 0.0))

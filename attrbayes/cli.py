@@ -23,10 +23,10 @@ from attrbayes.features.design import compute_features
 from attrbayes.io_utils import atomic_write_bytes, atomic_write_text
 from attrbayes.pipeline import (
     DEMO_PROJECTION_DRAWS,
-    FIT_FILE,
     REAL_DRAWS,
     build_real_to,
     comparison_table,
+    fit_path,
     load_fit,
     prepare_fit,
     projection_path,
@@ -697,13 +697,9 @@ def _jobs_fit(path: Path, main):
     if fit.kind != "jobs":
         raise AttrbayesError(
             f"--jobs {path}: expected a jobs fit (a jobs spec such as jobs_2022), but "
-            f"{_fit_file(path)} is a {fit.kind} fit ({fit.spec.name})"
+            f"{fit_path(path)} is a {fit.kind} fit ({fit.spec.name})"
         )
     return fit
-
-
-def _fit_file(run: Path) -> Path:
-    return run / FIT_FILE if run.is_dir() else run
 
 
 def _print_attractiveness_comparison(comparison) -> None:

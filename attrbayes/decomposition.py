@@ -45,7 +45,7 @@ import pandas as pd
 import xarray as xr
 from scipy.stats import rankdata
 
-from attrbayes.constants import PUBLIC_SECTORS
+from attrbayes.constants import CONTEXTUAL_SUFFIX, PUBLIC_SECTORS
 from attrbayes.exceptions import DataError
 from attrbayes.results import interval_frame
 
@@ -59,6 +59,7 @@ TERM_LABELS = {
     "industry_effect": "industry effect",
     "pop_growth_lag": "population effect",
 }
+LASTING_JOB_GROWTH = "lasting job growth (place mean)"
 COMMON_LEVEL = "common level and year shock"
 NOISE = "noise"
 KIND_TITLE = {"migration": "Population growth", "jobs": "Job growth"}
@@ -241,9 +242,17 @@ def _model_parts(
         else:
             coef = _scalar(fit, "centrality")
         yield part("centrality", coef * column("centrality"))
+    # contextual (place-mean) terms: a term's lasting part joins its driver; the lasting
+    # part of job growth (all lags) is a driver of its own
+    drivers: dict[str, np.ndarray] = {}
     for term in slope_terms:
-        if term not in vra:
-            yield part(TERM_LABELS.get(term, term), _scalar(fit, term) * column(term))
+        if term in vra:
+            continue
+        base = term.removesuffix(CONTEXTUAL_SUFFIX)
+        label = LASTING_JOB_GROWTH if base in VRA_LAGS else TERM_LABELS.get(base, base)
+        drivers[label] = drivers.get(label, 0.0) + _scalar(fit, term) * column(term)
+    for label, rate in drivers.items():
+        yield part(label, rate)
     attr_label = "residential attractiveness" if kind == "migration" else "business attractiveness"
     residual = column("y")[None, :] - mu_graph
     state = fit.attractiveness_state

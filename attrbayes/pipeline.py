@@ -261,10 +261,14 @@ def run_fit(prepared: PreparedFit, sampler: SamplerConfig, out: Path | None = No
     return fit
 
 
+def fit_path(run: Path) -> Path:
+    """``RUN/fit.nc`` for a run directory, else the path itself."""
+    return run / FIT_FILE if run.is_dir() else run
+
+
 def load_fit(run: Path) -> FitResult:
     """Load ``RUN/fit.nc`` (or a path to the file itself)."""
-    path = run / FIT_FILE if run.is_dir() else run
-    return FitResult.load(path)
+    return FitResult.load(fit_path(run))
 
 
 # ---------------------------------------------------------------------------------------

@@ -21,8 +21,8 @@
 # of observation noise (`attrbayes.attractiveness`). Every aggregate (period means, ranks,
 # correlations, decompositions) is computed **per draw before any quantile is taken**.
 #
-# The fit is the default `migration_2022`: the 2022 equation with region and place effects
-# and a per-place AR(1) on top, so a place's attractiveness can change over the years with
+# The fit is `migration_2022_within`: the 2022 equation with region and place effects and
+# a per-place AR(1) on top, so a place's attractiveness can change over the years with
 # an estimated persistence (`ar_phi`); place effects and AR states are integrated out of
 # the likelihood by a Kalman filter and drawn afterwards. The place means of VRA and DS
 # enter as contextual (Mundlak) terms, so that place effects are uncorrelated with them:
@@ -61,7 +61,7 @@ from attrbayes.reporting.comparison import attractiveness_comparison, within_bet
 # %matplotlib inline
 
 SEED = SynthConfig.seed
-SPEC = "migration_2022"
+SPEC = "migration_2022_within"
 TOP = 5 if QUICK else 10  # "top N" and "bottom N" in the rank tables
 PLACE: str | None = None  # the place to decompose; None: the one ranked first
 OUT = setup("nb04", width=160, precision=3)  # a scratch folder, not in the repo

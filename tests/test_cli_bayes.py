@@ -51,7 +51,7 @@ def test_fit_refuses_to_overwrite_and_dry_run_is_fast(runs):
     assert again.exit_code == 1
     assert "already exists" in again.output
     dry = runner.invoke(
-        app, ["fit", "--data", str(runs["panel"]), "--spec", "migration_2022_ar", "--dry-run"]
+        app, ["fit", "--data", str(runs["panel"]), "--spec", "migration_2022_rw", "--dry-run"]
     )
     assert dry.exit_code == 0, dry.output
     assert "free parameters" in dry.output

@@ -127,11 +127,11 @@ def test_job_drivers_add_up_to_the_private_job_change_in_every_draw(jobs_fit, jo
 @pytest.mark.parametrize(
     ("spec", "level"),
     [("migration_2022_pooled", "municipality"), ("migration_2022_students", "region"),
-     ("jobs_centrality", "municipality")],
+     ("jobs_centrality", "municipality"), ("migration_2022_within", "municipality")],
 )  # fmt: skip
 def test_identity_holds_for_other_model_shapes(small_synthetic, spec, level):
     """No effects (attractiveness = residual), a place-constant slope at region level,
-    a constant centrality coefficient in the job model."""
+    a constant centrality coefficient in the job model, contextual place means."""
     fit = _fit(compute_features(small_synthetic.panel, level), spec)
     dd = driver_draws(fit)
     sums = dd.amounts.sum("driver").transpose("draw", "place").to_numpy()
@@ -143,6 +143,9 @@ def test_identity_holds_for_other_model_shapes(small_synthetic, spec, level):
         assert "students share" in dd.drivers
     if spec == "jobs_centrality":
         assert "centrality" in dd.drivers
+    if spec == "migration_2022_within":  # the place means join their drivers
+        assert "lasting job growth (place mean)" in dd.drivers
+        assert not [d for d in dd.drivers if d.endswith("_mean")]
 
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -180,6 +183,7 @@ def test_drivers_match_a_manual_computation_from_draws_and_frame(mig):
     rows = _period(mig.design.frame, years)
     rows = rows[rows["place"] == PLACE].sort_values("year")
     b = {t: mig.draws(t).to_numpy() for t in ("vra_t", "vra_t1", "vra_t2", "ds", "intercept")}
+    state = mig.attractiveness_state  # integrated out of the likelihood, so not in mu
     path = mig.draws("centrality_path")
     year_effect = mig.draws("year_effect")
     latent = mig.latent_attractiveness
@@ -196,7 +200,9 @@ def test_drivers_match_a_manual_computation_from_draws_and_frame(mig):
         ds += b["ds"] * row.ds * pop
         common += (b["intercept"] + year_effect.sel(year=row.year).to_numpy()) * pop
         att += latent.sel(place=PLACE, year=row.year).to_numpy() * pop
-        noise += (row.y - mu.isel(obs=row.Index).to_numpy()) * pop
+        integrated = (state["place_effect"].sel(place=PLACE)
+                      + state["ar"].sel(place=PLACE, year=row.year)).to_numpy()  # fmt: skip
+        noise += (row.y - mu.isel(obs=row.Index).to_numpy() - integrated) * pop
     manual = {
         "own job growth": own, "commuting-area job growth": area, "centrality": cent,
         "demographic supply (DS)": ds, "common level and year shock": common,

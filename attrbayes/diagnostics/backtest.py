@@ -285,17 +285,18 @@ class PointFit:
     posterior: xr.Dataset
     latent_attractiveness: xr.DataArray
     tree: SimpleNamespace
+    attractiveness_state: None = None  # no time-varying part: the residual is constant
 
 
 def ols_point_fit(features, spec_name: str) -> PointFit:
     """Pooled OLS of ``spec_name`` on ``features`` as a :class:`PointFit`."""
     spec = load_spec(spec_name)
     design = build_design(features, spec)
-    ols = fit_ols(design)
+    ols = fit_ols(design)  # the book's pooled OLS: contextual terms get no coefficient
     years = design.window
     one = {"dims": ("chain", "draw"), "coords": {"chain": [0], "draw": [0]}}
     data = {"intercept": float(ols.params["intercept"])}
-    data.update({t: float(ols.params[t]) for t in spec.slope_terms})
+    data.update({t: float(ols.params.get(t, 0.0)) for t in spec.slope_terms})
     post = xr.Dataset({k: (one["dims"], [[v]]) for k, v in data.items()}, coords=one["coords"])
     if "centrality" in spec.terms:
         coef = float(ols.params["centrality"])

@@ -19,6 +19,7 @@ import xarray as xr
 from attrbayes.config import ModelSpec, SamplerConfig
 from attrbayes.exceptions import SpecError
 from attrbayes.features.design import Design
+from attrbayes.models.components import FILTERED_STATE
 from attrbayes.priors import PriorSet, load_prior_set
 
 
@@ -27,10 +28,7 @@ class BayesModel(ABC):
 
     kind: ClassVar[str]
     # Per-observation deterministics left out of the trace (recomputed on demand).
-    unstored: ClassVar[tuple[str, ...]] = (
-        "mu",
-        *(f"ar_filtered_{n}" for n in ("u", "a", "uu", "ua", "aa")),
-    )
+    unstored: ClassVar[tuple[str, ...]] = ("mu", *FILTERED_STATE)
 
     def __init__(
         self,

@@ -15,6 +15,9 @@ import pytensor.tensor as pt
 from attrbayes.config import Likelihood
 from attrbayes.priors import PriorSet
 
+# The Kalman filter's output per (place, year) that ``ar1_attractiveness`` adds (means and
+# covariances of place effect u and AR state a); recomputed on demand, never stored.
+FILTERED_STATE = tuple(f"ar_filtered_{n}" for n in ("u", "a", "uu", "ua", "aa"))
 # Population at which the noise scale ``noise_scale`` is stated (10,000 inhabitants).
 NOISE_REFERENCE_POPULATION = 10_000.0
 
@@ -355,9 +358,8 @@ def ar1_attractiveness(
         return_list=True, return_updates=False,
     )  # fmt: skip
     m_u, m_a, p_uu, p_ua, p_aa, f_a, f_ua, f_aa = out
-    dims = ("place", "year")
-    for name, value in {"u": m_u, "a": f_a, "uu": p_uu, "ua": f_ua, "aa": f_aa}.items():
-        pm.Deterministic(f"ar_filtered_{name}", value.T, dims=dims)
+    for name, value in zip(FILTERED_STATE, (m_u, f_a, p_uu, f_ua, f_aa), strict=True):
+        pm.Deterministic(name, value.T, dims=("place", "year"))
 
     def before(x: pt.TensorVariable, first: pt.TensorVariable) -> pt.TensorVariable:
         # step t's outputs predict year t + 1

@@ -133,11 +133,13 @@ class MigrationModel(BayesModel):
             if year_effects:
                 X = self.design.matrix().to_numpy(dtype=float)
                 year_effects = informative_years(self.design.y, X, year_idx)
-        centred = self.centred_places(coords, place_idx)
+        places: list[str] = []  # with an AR part the place effects are integrated out
+        if self.spec.hierarchy.place and not self.spec.attractiveness.ar1:
+            places = [str(p) for p in coords["place"][self.centred_places(coords, place_idx)]]
         return {
             "steps_centred": steps,
             "year_effects_centred": bool(year_effects),
-            "places_centred": [str(p) for p in coords["place"][centred]],
+            "places_centred": places,
         }
 
     def place_groups(self, coords: dict[str, np.ndarray]) -> np.ndarray | None:

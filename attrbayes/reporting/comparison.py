@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from attrbayes.constants import CONTEXTUAL_SUFFIX
+from attrbayes.features.design import VRA_TERMS
 from attrbayes.models.ols import fit_ols
 from attrbayes.reference import reference_values
 
@@ -81,7 +82,6 @@ def within_between_table(fit, *, prob: float = 0.95) -> pd.DataFrame:
 ATTRACTIVENESS_KIND = {"migration": "residential", "jobs": "business"}
 ATTRACTIVENESS_UNIT = {"residential": "% of population per year",
                        "business": "% of private jobs per year"}  # fmt: skip
-VRA_LAGS = ("vra_t", "vra_t1", "vra_t2")
 
 # Rows of AttractivenessComparison.statistics (the correlations with structure follow).
 PEARSON_ROW = "Pearson r, posterior median vs OLS"
@@ -138,11 +138,6 @@ class AttractivenessComparison:
         return float(self.statistics.loc[SPEARMAN_ROW, "posterior"])
 
 
-def _contextual(column: str) -> bool:
-    """Contextual terms (means over neighbours, groups) are not the place's structure."""
-    return column.startswith("mean_") or column.endswith("_mean")
-
-
 def _pearson(a: pd.Series, b: pd.Series) -> float:
     """Pearson r over the places where both are known; NaN when either is constant."""
     both = pd.concat([a, b], axis=1).dropna().to_numpy(dtype=float)
@@ -154,15 +149,15 @@ def _pearson(a: pd.Series, b: pd.Series) -> float:
 def place_structure(design) -> pd.DataFrame:
     """Per place (index): the mean over the fitted years of each time-varying term of the
     design, ``vra_sum`` (mean of vra_t + vra_t1 + vra_t2) when all three lags are terms,
-    and ``centrality`` when the design has it. Contextual columns (``mean_*``, ``*_mean``)
-    are left out."""
+    and ``centrality`` when the design has it. Contextual terms (place means) are left
+    out: they are the same means."""
     frame = design.frame
-    terms = [t for t in design.terms if t in frame.columns and not _contextual(t)]
+    terms = design.without_contextual().terms
     varying = [t for t in terms if t != "centrality"]
     grouped = frame.groupby("place")
     out = grouped[varying].mean() if varying else pd.DataFrame(index=grouped.size().index)
-    if design.kind == "migration" and all(t in varying for t in VRA_LAGS):
-        out["vra_sum"] = out[list(VRA_LAGS)].sum(axis=1)
+    if design.kind == "migration" and all(t in varying for t in VRA_TERMS):
+        out["vra_sum"] = out[list(VRA_TERMS)].sum(axis=1)
     if "centrality" in frame.columns:
         out["centrality"] = grouped["centrality"].mean()
     return out
@@ -174,9 +169,9 @@ def attractiveness_comparison(fit) -> AttractivenessComparison:
     Both come from the fit's own design, so from the same places and fitted years: the
     book's pooled OLS is refitted on it (:func:`attrbayes.models.ols.fit_ols`, without
     contextual terms) and its point attractiveness is the place's mean residual; the
-    posterior is ``fit.attractiveness()`` (by period, its
-    median and 80 % interval). Residential attractiveness for a migration fit, business
-    attractiveness for a jobs fit; % of the base per year.
+    posterior is ``fit.attractiveness()`` (by period, its median and 80 % interval).
+    Residential attractiveness for a migration fit, business attractiveness for a jobs
+    fit; % of the base per year.
 
     ``statistics`` (index: measure; columns ``posterior`` for the posterior medians,
     ``ols`` for the OLS point values):

@@ -46,8 +46,8 @@ def test_ols_pools_the_fitted_years_only(features):
     fit = fit_ols(design)
     assert fit.n == 30 * (10 - len(GAP))
     assert "years=2003-2012 without 2006-2008" in fit.to_text()
-    # the same rows by hand: pooled OLS with numpy
-    X = design.matrix().to_numpy(dtype=float)
+    # the same rows by hand: pooled OLS with numpy (the book's terms, no place means)
+    X = design.without_contextual().matrix().to_numpy(dtype=float)
     beta = np.linalg.lstsq(X, design.y, rcond=None)[0]
     np.testing.assert_allclose(fit.params.to_numpy(), beta, rtol=1e-8, atol=1e-12)
 

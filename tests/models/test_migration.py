@@ -409,10 +409,17 @@ def test_thinning_keeps_at_most_the_asked_draws():
     assert thin(post, None).sizes["draw"] == 100
 
 
-def test_a_saved_fit_rebuilds_the_graph_it_was_sampled_with(prior_fit, tmp_path):
+def test_a_saved_fit_rebuilds_the_graph_it_was_sampled_with(features, prior_fit):
     import json
 
+    # with an AR part no place effect is sampled, so no place is centred
+    assert json.loads(prior_fit.tree.attrs["geometry"])["places_centred"] == []
+    spec = _spec('[hierarchy]\nparameterisation = "centred"\n')  # sampled, centred places
+    prior_fit = MigrationModel(build_design(features, spec), spec).fit(
+        SamplerConfig(sampler="prior", chains=1, draws=20)
+    )
     stored = json.loads(prior_fit.tree.attrs["geometry"])
+    assert stored["places_centred"]
     assert set(stored) == {"steps_centred", "year_effects_centred", "places_centred"}
     assert prior_fit.model().geometry == stored
     # the stored choice wins over what the data would suggest today
@@ -483,6 +490,7 @@ def test_state_draws_follow_the_exact_conditional_posterior(monkeypatch):
     import pymc as pm
 
     from attrbayes import attractiveness
+    from attrbayes.models.components import FILTERED_STATE
 
     place_idx, year_idx, y, mu, noise_var = _kalman_case()
     phi, sigma, place_sd, n = 0.7, 0.003, 0.002, 40_000
@@ -491,7 +499,7 @@ def test_state_draws_follow_the_exact_conditional_posterior(monkeypatch):
     dims = ("chain", "draw", "place", "year")
     filtered = xr.Dataset(
         {name: (dims, np.broadcast_to(model[name].eval({model["ar_phi"]: phi}), (1, n, 2, 4)))
-         for name in (f"ar_filtered_{k}" for k in ("u", "a", "uu", "ua", "aa"))},
+         for name in FILTERED_STATE},
         coords=coords,
     )  # fmt: skip
     monkeypatch.setattr(pm, "compute_deterministics", lambda *a, **k: filtered)

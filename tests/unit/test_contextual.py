@@ -15,7 +15,7 @@ from attrbayes.models.ols import fit_ols
 
 @pytest.fixture(scope="module")
 def design(small_synthetic):
-    spec = load_spec("migration_2022")
+    spec = load_spec("migration_2022_within")
     assert spec.contextual_terms == ("vra_t_mean", "vra_t1_mean", "vra_t2_mean", "ds_mean")
     return build_design(compute_features(small_synthetic.panel, "municipality"), spec)
 
@@ -53,4 +53,4 @@ def test_specs_without_the_option_have_no_contextual_terms():
     spec = parse_spec('kind = "jobs"\nterms = ["industry_effect", "pop_growth_lag", "centrality"]\n'
                       '[hierarchy]\ncontextual = true\n', name="x", where="x")  # fmt: skip
     assert spec.contextual_terms == ("industry_effect_mean", "pop_growth_lag_mean")
-    assert load_spec("migration_2019").contextual_terms == ()
+    assert load_spec("migration_2022").contextual_terms == ()

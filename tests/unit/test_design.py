@@ -30,8 +30,7 @@ def test_default_window_starts_when_all_lags_exist(municipal):
     assert design.years == (2003, 2010)
     assert design.n == 40 * 8
     assert list(design.matrix().columns) == [
-        "intercept", "vra_t", "vra_t1", "vra_t2", "centrality", "ds",
-        "vra_t_mean", "vra_t1_mean", "vra_t2_mean", "ds_mean",
+        "intercept", "vra_t", "vra_t1", "vra_t2", "centrality", "ds"
     ]  # fmt: skip
     assert design.frame[["y", *design.terms]].notna().all().all()
 
