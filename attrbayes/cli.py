@@ -18,7 +18,7 @@ from attrbayes import __version__
 from attrbayes.config import SamplerConfig, load_spec, parse_years
 from attrbayes.data.panel import read_panel
 from attrbayes.data.synthetic import TRUTH_DIR, SynthConfig, read_truth
-from attrbayes.exceptions import AttrbayesError
+from attrbayes.exceptions import AttrbayesError, SpecError
 from attrbayes.features.design import compute_features
 from attrbayes.io_utils import atomic_write_bytes, atomic_write_text
 from attrbayes.pipeline import (
@@ -535,46 +535,89 @@ def attractiveness(
 @app.command("decompose")
 def decompose(
     run: Annotated[Path, typer.Argument(help="Run directory (or fit.nc).")],
-    place: Annotated[str, typer.Option("--place", help="Place code (or a unique name).")],
+    place: Annotated[
+        str | None, typer.Option("--place", help="Place code (or a unique name).")
+    ] = None,
+    region: Annotated[str | None, typer.Option("--region", help="Region code.")] = None,
+    county: Annotated[str | None, typer.Option("--county", help="County code.")] = None,
+    centrality_class: Annotated[
+        int | None, typer.Option("--class", help="Centrality class (1-6).")
+    ] = None,
+    places: Annotated[
+        str | None,
+        typer.Option("--places", help="Comma-separated place codes, summed as one group."),
+    ] = None,
+    relative: Annotated[
+        bool,
+        typer.Option(
+            "--relative",
+            help="Compared with Norway: each driver's rate minus Norway's rate of it, per draw.",
+        ),
+    ] = False,
     years: Annotated[str | None, typer.Option(help="First:last year of the period.")] = None,
     data: Annotated[
         Path | None,
-        typer.Option("--data", help="Panel directory: public-sector rows of a jobs fit."),
+        typer.Option(
+            "--data",
+            help="Panel directory: public-sector rows of a jobs fit; group membership when "
+            "the fit lacks it.",
+        ),
     ] = None,
     csv: Annotated[Path | None, typer.Option("--csv", help="Write the table as CSV.")] = None,
     plot: Annotated[Path | None, typer.Option("--plot", help="Write the bar chart (PNG).")] = None,
 ) -> None:
-    """Growth decomposition of one place: population (migration fit) or jobs (jobs fit),
-    per driver in persons (jobs) a year with 80/95 % intervals and national ranks."""
-    from attrbayes.decomposition import decompose as decompose_place
+    """Growth decomposition of a place or a group (region, county, centrality class, list
+    of places; drivers summed per draw): population (migration fit) or jobs (jobs fit), per
+    driver in persons (jobs) a year with 80/95 % intervals and ranks; --relative compares
+    every driver with Norway's rate of it."""
+    from attrbayes.decomposition import decompose as decompose_unit
     from attrbayes.decomposition import table_text
     from attrbayes.features.design import level_data
 
+    selectors = {"place": place, "region": region, "county": county,
+                 "centrality_class": centrality_class, "places": places}  # fmt: skip
+    chosen = [(by, code) for by, code in selectors.items() if code is not None]
     try:
+        if len(chosen) != 1:
+            raise AttrbayesError("choose exactly one of --place, --region, --county, --class, "
+                                 "--places")  # fmt: skip
+        by, code = chosen[0]
         result = load_fit(run)
         period = parse_years(years)
-        jobs, breaks = None, ()
-        if data is not None and result.kind == "jobs":
+        jobs, breaks, attributes = None, (), None
+        if data is not None and (result.kind == "jobs" or by != "place"):
             panel = read_panel(data)
-            if panel.has("jobs"):
-                jobs = level_data(panel, result.design.level).tables["jobs"]
+            level = level_data(panel, result.design.level)
+            attributes = level.units
+            if result.kind == "jobs" and panel.has("jobs"):
+                jobs = level.tables["jobs"]
                 breaks = panel.manifest.series_breaks.get("jobs", ())
-        with _step(f"Decomposing {place}"):
-            dec = decompose_place(result, place, period, jobs=jobs, breaks=breaks)
+        what = {"centrality_class": "centrality class"}.get(by, by)
+        with _step(f"Decomposing {what} {code}"):
+            dec = decompose_unit(result, code, period, jobs=jobs, breaks=breaks, by=by,
+                                 relative=relative, attributes=attributes)  # fmt: skip
         if plot is not None:
+            import textwrap
+
             from attrbayes.plots.decomposition import decomposition_plot_data, plot_decomposition
 
-            figure = plot_decomposition(
-                decomposition_plot_data(dec), title=dec.title, unit=dec.unit
-            )
+            title = textwrap.fill(dec.title, 80)  # long group titles on two lines
+            figure = plot_decomposition(decomposition_plot_data(dec), title=title, unit=dec.unit)
+            figure.axes[0].set_xlabel(dec.value_label)
+            if dec.rank_label is None:  # a list of places: no ranks, no colour scale
+                figure.axes[1].remove()
+                if figure.axes[0].get_legend() is not None:
+                    figure.axes[0].get_legend().remove()
+            else:
+                figure.axes[1].set_ylabel(dec.rank_label)
             plot.parent.mkdir(parents=True, exist_ok=True)
             figure.savefig(plot, dpi=120)
     except (AttrbayesError, ValueError) as exc:
         _fail(exc)
     _echo(table_text(dec))
-    if data is not None and result.kind != "jobs":
-        console.print("--data is used only for the public-sector rows of a jobs fit")
-    elif data is not None and jobs is None:
+    if data is not None and result.kind != "jobs" and by == "place":
+        console.print("--data is used only for the public-sector rows of a jobs fit and for groups")
+    elif data is not None and result.kind == "jobs" and jobs is None:
         console.print(f"{data} has no jobs table: no public-sector rows")
     if csv is not None:
         atomic_write_text(csv, dec.table.to_csv(index=False))
@@ -1116,23 +1159,71 @@ def project_command(
         ),
     ] = True,
     force: Annotated[bool, typer.Option(help="Replace an existing projection.")] = False,
+    jobs_shock: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--jobs-shock",
+            help="CODE:YEAR:+N private jobs added in a year (repeat; negative for a closure); "
+            "every scenario is run without and with them and OUT/shock_effect.csv holds the "
+            "effect on the place and its commuting neighbours.",
+        ),
+    ] = None,
+    attractiveness: Annotated[
+        float | None,
+        typer.Option(help="custom scenario: residential attractiveness, % a year (0.2)."),
+    ] = None,
+    attractiveness_percentile: Annotated[
+        float | None,
+        typer.Option(
+            help="custom scenario: residential attractiveness at this percentile "
+            "of all places' last ten years (per draw)."
+        ),
+    ] = None,
+    business_attractiveness: Annotated[
+        float | None,
+        typer.Option(help="custom scenario: business attractiveness, % a year."),
+    ] = None,
+    business_attractiveness_percentile: Annotated[
+        float | None,
+        typer.Option(help="custom scenario: business attractiveness at this percentile."),
+    ] = None,
 ) -> None:
     """Project population and jobs over the posterior draws of a migration and a jobs fit
-    (cohort-component, both equations year by year); writes OUT/projection.nc."""
-    from attrbayes.pipeline import resolve_projection_runs, run_projection
+    (cohort-component, both equations year by year); writes OUT/projection.nc.
+
+    Scenarios: neutral, historical, historical_constant, high, low, and custom (levels of
+    one's own: --attractiveness / --attractiveness-percentile and their business forms).
+    """
+    from attrbayes.pipeline import SHOCK_EFFECT_FILE, resolve_projection_runs, run_projection
+    from attrbayes.projection.engine import JobShock
     from attrbayes.projection.scenarios import SCENARIOS
 
     try:
+        custom = _custom_scenario(
+            attractiveness,
+            attractiveness_percentile,
+            business_attractiveness,
+            business_attractiveness_percentile,
+        )
+        if custom is not None and not scenario:
+            scenario = ["custom"]
+        shocks = [JobShock.parse(text) for text in jobs_shock or []]
         with _step(f"Reading the fits and the panel from {run}"):
             runs = resolve_projection_runs(run, jobs, data)
-        with _step(f"Projecting to {to} ({draws} draws, {alternative} alternative)"):
+        with _step(
+            f"Projecting to {to} ({draws} draws, {alternative} alternative)"
+            + (", with and without the job shocks" if shocks else "")
+        ):
             result = run_projection(
                 runs, out, overwrite=force, scenarios=scenario or list(SCENARIOS), to=to,
                 assumptions=assumptions, alternative=alternative, draws=draws, seed=seed,
-                noise=noise, centrality_noise=centrality_noise,
+                noise=noise, centrality_noise=centrality_noise, custom=custom,
+                job_shocks=shocks,
             )  # fmt: skip
     except AttrbayesError as exc:
         _fail(exc)
+    if shocks:
+        _echo_shock_effect(result, out / SHOCK_EFFECT_FILE)
     nation = result.quantiles("population", by="nation")
     years = [y for y in (int(result.ds.year[0]), 2030, 2040, to) if y in set(nation["year"])]
     shown = nation[nation["year"].isin(years)].pivot(index="year", columns="scenario",
@@ -1143,8 +1234,53 @@ def project_command(
         from attrbayes.plots.centrality import coefficient_outlook_data
 
         _echo_outlook(coefficient_outlook_data(result))
+    for note in filter(None, str(result.ds.attrs.get("notes", "")).split("; ")):
+        console.print(f"note: {note}", style="dim")
     console.print(f"Written {out / 'projection.nc'} and {out / 'population.csv'}; draw fan "
                   f"charts with: attrbayes fan {out} --place CODE --out fan.png")  # fmt: skip
+
+
+def _custom_scenario(
+    rate: float | None, percentile: float | None,
+    business_rate: float | None, business_percentile: float | None,
+):  # fmt: skip
+    """The custom scenario's levels from the options (rates in % a year), or None."""
+    from attrbayes.projection.scenarios import CustomScenario, Level
+
+    if all(v is None for v in (rate, percentile, business_rate, business_percentile)):
+        return None
+    return CustomScenario(
+        residential=Level(None if rate is None else rate / 100, percentile),
+        business=Level(None if business_rate is None else business_rate / 100,
+                       business_percentile),
+    )  # fmt: skip
+
+
+def _echo_shock_effect(result, path: Path) -> None:
+    """The job shocks' effect at milestone years: median [80 %] persons and jobs."""
+    from attrbayes.reporting.projection_tables import milestone_years, shock_effect_table
+
+    table = shock_effect_table(result)
+    years = milestone_years(table["year"].unique(), (2030, 2040, 2050))
+    first = result.scenarios[0]
+    shown = table[table["year"].isin(years) & (table["scenario"] == first)]
+
+    def signed(value: float) -> str:  # a tenth where effects are small
+        return f"{value:+.1f}" if abs(value) < 9.95 else f"{value:+,.0f}"
+
+    shown = shown.assign(effect=[
+        f"{signed(m)} [{signed(lo)}, {signed(hi)}]"
+        for m, lo, hi in zip(shown["median"], shown["lower_80"], shown["upper_80"], strict=True)
+    ])  # fmt: skip
+    wide = shown.pivot(index=["variable", "place", "name"], columns="year", values="effect")
+    order = {p: i for i, p in enumerate(result.ds["effect_place"].values)}
+    wide = wide.sort_index(level="place", key=lambda c: c.map(order)).sort_index(
+        level="variable", sort_remaining=False)  # fmt: skip
+    console.print(f"Effect of the job shocks ({result.ds.attrs['job_shocks']}), scenario "
+                  f"{first}: median [80 % interval] vs the run without "
+                  "them", style="bold")  # fmt: skip
+    _echo(wide.to_string())
+    console.print(f"All scenarios and years: {path}")
 
 
 def _true_coefficient(data: Path, specs: list[str]) -> pd.Series | None:
@@ -1157,6 +1293,113 @@ def _true_coefficient(data: Path, specs: list[str]) -> pd.Series | None:
         return None
     years = read_truth(data)[0]["years"]
     return years.set_index("year")["centrality"]
+
+
+@app.command("target")
+def target_command(
+    source: Annotated[
+        Path,
+        typer.Argument(
+            help="A projection (its fits, panel and settings are reused), a migration run "
+            "(with --jobs and --data) or a directory with panel/ and both runs."
+        ),
+    ],
+    place: Annotated[str, typer.Option("--place", help="Place code, e.g. 5614.")],
+    year: Annotated[int, typer.Option("--year", help="Target year.")] = 2040,
+    population: Annotated[
+        float | None, typer.Option("--population", help="Target number of persons.")
+    ] = None,
+    age_group: Annotated[
+        str | None,
+        typer.Option("--age-group", help="Count only an age group: 0-15, 16-66, 67+ or 80+."),
+    ] = None,
+    keep: Annotated[
+        bool, typer.Option("--keep", help="Target: keep the base year's number.")
+    ] = False,
+    no_decline: Annotated[
+        bool,
+        typer.Option(
+            "--no-decline",
+            help="Target: no fewer inhabitants than in the "
+            "base year (same as --keep for the whole population).",
+        ),
+    ] = False,
+    jobs: Annotated[Path | None, typer.Option("--jobs", help="The jobs run.")] = None,
+    data: Annotated[Path | None, typer.Option("--data", help="Panel directory.")] = None,
+    scenario: Annotated[
+        list[str] | None,
+        typer.Option("--scenario", help="Scenarios to give probabilities for (repeat)."),
+    ] = None,
+    draws: Annotated[
+        int | None,
+        typer.Option(help="Posterior draws (default: the projection's, at most 400; else 200)."),
+    ] = None,
+    assumptions: Annotated[
+        str | None, typer.Option(help="National assumption set (default: the projection's).")
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Directory for target.json, target_draws.parquet and target_fan.png."
+        ),
+    ] = None,
+) -> None:
+    """What must happen: the residential attractiveness (% a year and persons a year) or,
+    separately, the extra private jobs a year that bring a place to a population target,
+    solved per posterior draw, with the probability of reaching it in each scenario and
+    where the needed level stands among all places' history."""
+    from attrbayes.pipeline import projection_settings, resolve_projection_runs
+    from attrbayes.projection.engine import Projector
+    from attrbayes.projection.scenarios import SCENARIOS
+    from attrbayes.projection.targets import Target, reach_target
+
+    try:
+        if sum([population is not None, keep, no_decline]) != 1:
+            raise SpecError("give exactly one target: --population N, --keep or --no-decline")
+        if no_decline and age_group is not None:
+            raise SpecError("--no-decline is about the whole population; for an age group "
+                            "use --keep")  # fmt: skip
+        target = Target(place, year, population, age_group)
+        settings = {"assumptions": "synthetic", "alternative": "main", "seed": 20261128,
+                    "to": year, "draws": 200, "scenarios": list(SCENARIOS)}  # fmt: skip
+        if (source / "projection.nc").is_file():
+            settings = projection_settings(source)
+            settings["draws"] = min(settings["draws"], 400)
+            settings["to"] = max(settings["to"], year)
+        settings["draws"] = draws or settings["draws"]
+        settings["assumptions"] = assumptions or settings["assumptions"]
+        chosen = scenario or [s for s in settings.pop("scenarios") if s in SCENARIOS]
+        settings.pop("scenarios", None)
+        with _step(f"Reading the fits and the panel from {source}"):
+            runs = resolve_projection_runs(source, jobs, data)
+            projector = Projector(runs.migration, runs.jobs, runs.panel, pyramid_years=(),
+                                  **settings)  # fmt: skip
+        with _step(f"Solving for the target over {projector.n} draws"):
+            result = reach_target(projector, target, scenarios=chosen, progress=_progress_line)
+        if out is not None:
+            from attrbayes.plots import figure_bytes
+            from attrbayes.plots.fan import fan_chart_data, plot_fan_chart
+            from attrbayes.reporting.projection_tables import resolve_unit
+
+            result.save(out)
+            unit = resolve_unit(result.projection, "place", place)
+            variable = age_group or "population"
+            data_rows = fan_chart_data(result.projection, variable, unit,
+                                       reference=result.fan_reference())  # fmt: skip
+            title = f"{unit.label}: {variable}, target {result.value:,.0f} in {year}"
+            figure = plot_fan_chart(data_rows, title=title)
+            atomic_write_bytes(out / "target_fan.png", figure_bytes(figure))
+    except AttrbayesError as exc:
+        _fail(exc)
+    _echo(result.text())
+    if out is not None:
+        console.print(f"Written {out / 'target.json'}, {out / 'target_draws.parquet'} and "
+                      f"{out / 'target_fan.png'}")  # fmt: skip
+
+
+def _progress_line(message: str) -> None:
+    """One line per solver step, so long work shows that it moves."""
+    err.print(f"  {message}", style="dim")
 
 
 @app.command("backtest")
@@ -1266,6 +1509,14 @@ def report_command(
     workers: Annotated[
         int, typer.Option(help="With --all: processes drawing reports in parallel.")
     ] = 1,
+    target_draws: Annotated[
+        int | None,
+        typer.Option(
+            "--target-draws",
+            help="Draws for 'What must happen' (0: leave the section out; default 100, and "
+            "with --all 0: about half a minute a place on the real panel).",
+        ),
+    ] = None,
     force: Annotated[bool, typer.Option(help="Replace existing files.")] = False,
 ) -> None:
     """A self-contained HTML report per place for municipal planners: key figures,
@@ -1289,12 +1540,17 @@ def report_command(
         if all_places and out.exists() and not out.is_dir():
             raise AttrbayesError(f"--out {out} is a file; with --all give a directory")
         period = parse_years(years)
+        if target_draws is None:
+            target_draws = 0 if all_places else rp.TARGET_DRAWS
+            if all_places:
+                console.print("With --all the 'What must happen' section is left out unless "
+                              "--target-draws N is given (it solves per place)")  # fmt: skip
         book = None if no_xlsx or all_places else (xlsx or out.with_suffix(".xlsx"))
         if not all_places:  # refuse before any work
             rp.check_targets([p for p in (out, book, out.with_suffix(".pdf") if pdf else None)
                               if p is not None], force=force)  # fmt: skip
         spec = rp.BuilderSpec(run, projection=projection, jobs=jobs, data=data,
-                              reference=reference, years=period,
+                              reference=reference, years=period, target_draws=target_draws,
                               age_scenarios=tuple(age_groups) if age_groups else None)  # fmt: skip
         with _step(f"Reading the fits, the panel and the projection from {run}"):
             builder = spec.build()

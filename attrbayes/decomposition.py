@@ -33,11 +33,19 @@ place's **national rank** is the median over draws of its rank among all places 
 rate (1 = the largest contribution relative to its size). Drivers at the same rate for
 every place (national immigration, national private growth, common level and year shock)
 have no rank.
+
+**Groups** (a region, a county, a centrality class or a list of places) sum their places'
+drivers **per draw** in persons (jobs) per year; a group's rate is that sum over the sum of
+its places' mean base, so a group of one is the place itself. Groups of one kind rank
+among each other (counties among counties); a list of places has no rank. The **relative
+view** (the book's "compared with Norway") subtracts, per draw, Norway's rate of each
+driver (all places summed per draw, over Norway's base) from the unit's rate and shows the
+difference times the unit's base: persons (jobs) a year more or fewer than at Norway's rate.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -66,6 +74,14 @@ KIND_TITLE = {"migration": "Population growth", "jobs": "Job growth"}
 UNITS = {"migration": "persons", "jobs": "jobs"}
 # The table's groups, in the order they are shown.
 GROUPS = ("births", "deaths", "net migration", "private jobs", "public sector", "total")
+# How a unit of a decomposition is chosen: the option naming it on the command line.
+GROUP_OPTIONS = {"place": "--place", "region": "--region", "county": "--county",
+                 "centrality_class": "--class", "places": "--places"}  # fmt: skip
+GROUP_KINDS = ("region", "county", "centrality_class")  # groups read from place attributes
+GROUP_LABELS = {"region": "region", "county": "county", "centrality_class": "centrality class"}
+GROUP_PLURALS = {"region": "regions", "county": "counties",
+                 "centrality_class": "centrality classes"}  # fmt: skip
+NATION = "Norway"
 TABLE_COLUMNS = (
     "driver", "group", "median", "lower_80", "upper_80", "lower_95", "upper_95",
     "median_pct", "national_rank", "n_places",
@@ -80,7 +96,9 @@ class DriverDraws:
     persons (jobs); ``rates`` (driver, draw, place): period sum of amounts over period sum
     of the base; ``actual`` (place): the actual change per year, which the drivers add up
     to per draw; ``totals`` (total, place) and ``total_rates``: the data totals (net
-    migration and population change; private job change).
+    migration and population change; private job change); ``base`` (place): the mean base
+    per year (population; last year's private jobs), so ``rates = amounts / base``. The
+    ``place`` dimension may hold groups (see :func:`group_draws`).
     """
 
     kind: str
@@ -90,6 +108,7 @@ class DriverDraws:
     actual: xr.DataArray
     totals: xr.DataArray
     total_rates: xr.DataArray
+    base: xr.DataArray
     groups: dict[str, str]
     common: frozenset[str]
     notes: tuple[str, ...] = ()
@@ -104,11 +123,34 @@ class DriverDraws:
 
 
 @dataclass(frozen=True)
+class Unit:
+    """What is decomposed: a place, a group of one kind (region, county, centrality class;
+    ``code`` is the group's code) or a list of places (``code`` joins the members)."""
+
+    by: str  # a key of GROUP_OPTIONS
+    code: str
+    members: tuple[str, ...]
+    name: str | None = None  # a single place's name
+
+    @property
+    def label(self) -> str:
+        if self.by == "place":
+            return f"{self.name} ({self.code})" if self.name else self.code
+        n = len(self.members)
+        count = f"{n} place" if n == 1 else f"{n} places"
+        if self.by == "places":
+            shown = ", ".join(self.members[:5]) + (", ..." if n > 5 else "")
+            return f"{count} ({shown})"
+        return f"{GROUP_LABELS[self.by]} {self.code} ({count})"
+
+
+@dataclass(frozen=True)
 class Decomposition:
-    """The growth decomposition of one place and period: a tidy table plus its draws."""
+    """The growth decomposition of one place or group and period: a tidy table plus its
+    draws; ``relative``: compared with Norway (see the module docstring)."""
 
     kind: str  # "migration" (population growth) or "jobs" (job growth)
-    place: str
+    place: str  # the place's code, or the group's (see Unit)
     name: str | None
     years: tuple[int, int]
     level: str
@@ -117,6 +159,9 @@ class Decomposition:
     draws: xr.DataArray  # draw, driver: the place's per-year amounts (all drivers)
     actual: float  # the actual change per year the drivers add up to
     notes: tuple[str, ...] = field(default=())
+    group: str = "place"  # how the unit was chosen: a key of GROUP_OPTIONS
+    members: tuple[str, ...] = ()  # the places summed (the place itself for a place)
+    relative: bool = False  # compared with Norway
 
     @property
     def unit(self) -> str:
@@ -124,10 +169,27 @@ class Decomposition:
 
     @property
     def title(self) -> str:
-        who = f"{self.name} ({self.place})" if self.name else self.place
+        who = Unit(self.group, self.place, self.members or (self.place,), self.name).label
         first, last = self.years
         period = str(first) if first == last else f"{first}-{last}"
-        return f"{KIND_TITLE[self.kind]} decomposition: {who}, {period}"
+        versus = ", compared with Norway" if self.relative else ""
+        return f"{KIND_TITLE[self.kind]} decomposition: {who}, {period}{versus}"
+
+    @property
+    def rank_label(self) -> str | None:
+        """What the rank column ranks among (None: no ranks, a list of places)."""
+        if self.group == "places":
+            return None
+        n = self.n_places
+        if self.group == "place":
+            return f"national rank among {n} places (1 = largest relative to size)"
+        return f"rank among {n} {GROUP_PLURALS[self.group]} (1 = largest relative to size)"
+
+    @property
+    def value_label(self) -> str:
+        """The amounts' axis label."""
+        versus = " compared with Norway's rates" if self.relative else ""
+        return f"{self.unit} per year{versus} (posterior median; error bars: 80 % interval)"
 
     @property
     def n_places(self) -> int:
@@ -169,6 +231,97 @@ def resolve_place(fit, place: str) -> str:
         f"place {key!r} is not in the fit ({len(codes)} {fit.design.level} units); "
         f"valid codes include {examples}"
     )
+
+
+def _group_code(value: object) -> str | None:
+    """A group code as a string (centrality class 3.0 -> "3"); None when missing."""
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return None
+    if isinstance(value, (int, np.integer)) or (
+        isinstance(value, (float, np.floating)) and float(value).is_integer()
+    ):
+        return str(int(value))
+    text = str(value).strip()
+    return None if text in ("", "nan", "None", "<NA>") else text
+
+
+def membership(fit, by: str, attributes: pd.DataFrame | None = None) -> pd.Series:
+    """Each place's group code for ``by`` (region, county, centrality_class), indexed by
+    place: from the fit's design frame, else from ``attributes`` (the panel's places at
+    the fit's level, e.g. ``level_data(panel, level).units``). Places without a code are
+    in no group."""
+    if by not in GROUP_KINDS:
+        raise ValueError(f"by must be one of {GROUP_KINDS}, got {by!r}")
+    frame = fit.design.frame
+    codes = sorted(str(p) for p in frame["place"].unique())
+    if by in frame.columns and frame[by].notna().any():
+        series = frame.assign(place=frame["place"].astype(str)).groupby("place")[by].first()
+    elif attributes is not None and by in attributes.columns:
+        series = attributes.assign(place=attributes["place"].astype(str)).set_index("place")[by]
+        series = series[~series.index.duplicated()]
+    else:
+        option, level = GROUP_OPTIONS[by], fit.design.level
+        if attributes is not None:
+            raise DataError(
+                f"{option}: neither the fit's design nor the panel's places table (--data) "
+                f"has a {by!r} column for the fit's {level} units"
+            )
+        raise DataError(
+            f"{option}: the fit's design has no {by!r} column for its {level} units; give "
+            "--data PANEL (the panel the fit was built from) to read it from its places table"
+        )
+    series = series.reindex(codes).map(_group_code).dropna()
+    if series.empty:
+        raise DataError(f"{GROUP_OPTIONS[by]}: no place of the fit has a {by!r} code")
+    return series.astype(str)
+
+
+def _listing(counts: pd.Series, limit: int = 30) -> str:
+    """'03 (1 place), 11 (3 places), ...' for the codes that exist."""
+    items = [f"{c} ({n} place{'' if n == 1 else 's'})" for c, n in counts.items()]
+    more = f", ... ({len(items)} in all)" if len(items) > limit else ""
+    return ", ".join(items[:limit]) + more
+
+
+def resolve_group(
+    fit, code: str | int | Sequence[str], by: str = "place", *,
+    attributes: pd.DataFrame | None = None,
+) -> Unit:  # fmt: skip
+    """The unit to decompose: a place (code or unique name), a group of kind ``by`` by its
+    code, or for ``by="places"`` a list of places (a sequence or a comma-separated
+    string). Unknown codes raise a DataError naming the option and the codes that exist."""
+    if by == "place":
+        key = resolve_place(fit, str(code))
+        frame = fit.design.frame
+        name = None
+        if "name" in frame.columns:
+            name = str(frame.loc[frame["place"].astype(str) == key, "name"].iloc[0])
+        return Unit("place", key, (key,), name)
+    if by == "places":
+        items = str(code).split(",") if isinstance(code, str) else [str(c) for c in code]
+        items = [i.strip() for i in items if i.strip()]
+        if not items:
+            raise DataError("--places: give at least one place code (comma-separated)")
+        members = []
+        for item in items:
+            try:
+                members.append(resolve_place(fit, item))
+            except DataError as exc:
+                raise DataError(f"--places: {exc}") from None
+        members = list(dict.fromkeys(members))  # a place counts once
+        return Unit("places", ",".join(members), tuple(members))
+    if by not in GROUP_KINDS:
+        raise ValueError(f"by must be one of {list(GROUP_OPTIONS)}, got {by!r}")
+    groups = membership(fit, by, attributes)
+    key = _group_code(code.strip() if isinstance(code, str) else code)
+    members = tuple(sorted(groups.index[groups == key]))
+    if not members:
+        counts = groups.value_counts().sort_index()
+        raise DataError(
+            f"{GROUP_OPTIONS[by]} {code}: no such {GROUP_LABELS[by]} in the fit; its "
+            f"{GROUP_PLURALS[by]} are {_listing(counts)}"
+        )
+    return Unit(by, str(key), members)
 
 
 def _check_kind(fit) -> str:
@@ -410,10 +563,116 @@ def driver_draws(fit, years: tuple[int, int] | None = None, *, vital: str | None
         actual=totals_da.sel(total=actual_name, drop=True),
         totals=totals_da,
         total_rates=xr.DataArray(total_sums / base_sum, coords=tcoords, dims=("total", "place")),
+        base=xr.DataArray(base_sum / counts, coords={"place": places}, dims="place"),
         groups={p.name: p.group for p in parts},
         common=frozenset(p.name for p in parts if p.common),
         notes=tuple(notes),
     )
+
+
+# -- groups and the relative view ---------------------------------------------------------
+def _with_units(dd: DriverDraws, amounts: xr.DataArray, totals: xr.DataArray,
+                base: xr.DataArray, rates: xr.DataArray, total_rates: xr.DataArray,
+                notes: Iterable[str] = ()) -> DriverDraws:  # fmt: skip
+    return DriverDraws(
+        kind=dd.kind, years=dd.years, amounts=amounts, rates=rates,
+        actual=totals.isel(total=-1, drop=True), totals=totals, total_rates=total_rates,
+        base=base, groups=dict(dd.groups), common=dd.common, notes=(*dd.notes, *notes),
+    )  # fmt: skip
+
+
+def group_draws(dd: DriverDraws, groups: Mapping[str, Sequence[str]]) -> DriverDraws:
+    """The drivers of groups of places (the ``place`` dimension then holds the groups'
+    codes): amounts, totals and bases summed over each group's places **per draw**, rates
+    over the summed base. A member's NaN (no births and deaths data) makes the group's
+    NaN; every member must be a place of ``dd``."""
+    places = dd.places
+    where = {p: i for i, p in enumerate(places)}
+    codes = [str(c) for c in groups]
+    matrix = np.zeros((len(places), len(codes)))
+    for j, members in enumerate(groups.values()):
+        unknown = [m for m in members if m not in where]
+        if unknown:
+            first, last = dd.years
+            raise DataError(f"places {unknown} have no rows in {first}-{last}")
+        matrix[[where[m] for m in members], j] = 1.0
+
+    def summed(values: np.ndarray) -> np.ndarray:
+        missing = np.isnan(values)
+        out = np.where(missing, 0.0, values) @ matrix
+        out[(missing @ matrix) > 0] = np.nan
+        return out
+
+    # one driver at a time: (draw, place) @ (place, group) keeps the peak memory small
+    amounts = np.stack([
+        summed(dd.amounts.isel(driver=i).transpose("draw", "place").to_numpy())
+        for i in range(len(dd.drivers))
+    ])  # fmt: skip
+    totals = summed(dd.totals.transpose("total", "place").to_numpy())
+    base = summed(dd.base.to_numpy())
+    coords = {"driver": dd.drivers, "draw": dd.amounts["draw"].to_numpy(), "place": codes}
+    tcoords = {"total": dd.totals["total"].to_numpy(), "place": codes}
+    amounts_da = xr.DataArray(amounts, coords=coords, dims=("driver", "draw", "place"))
+    totals_da = xr.DataArray(totals, coords=tcoords, dims=("total", "place"))
+    base_da = xr.DataArray(base, coords={"place": codes}, dims="place")
+    return _with_units(dd, amounts_da, totals_da, base_da, amounts_da / base_da,
+                       totals_da / base_da)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class NationalRates:
+    """Norway's rate of every driver per draw (``rates``: driver, draw) and of every total
+    (``total_rates``: total), with notes on places left out for want of data."""
+
+    rates: xr.DataArray
+    total_rates: xr.DataArray
+    notes: tuple[str, ...] = ()
+
+
+def national_rates(dd: DriverDraws) -> NationalRates:
+    """Norway's rates: every place of ``dd`` summed per draw, over their summed base. A
+    place lacking a driver (NaN) is left out of that driver's sum and base, with a note."""
+    base = dd.base
+    finite = np.isfinite(dd.amounts).all("draw") & np.isfinite(base)  # driver, place
+    rates = dd.amounts.where(finite, 0.0).sum("place") / base.where(finite, 0.0).sum("place")
+    tfinite = np.isfinite(dd.totals) & np.isfinite(base)
+    total_base = base.where(tfinite, 0.0).sum("place")
+    total_rates = dd.totals.where(tfinite, 0.0).sum("place") / total_base
+    notes = []
+    n = len(dd.places)
+    counted = finite.sum("place").to_series()
+    for k, drivers in counted[counted < n].groupby(counted[counted < n]):
+        notes.append(
+            f"Norway's rate of {', '.join(drivers.index)} counts {k} of {n} places (the "
+            "others lack the data)"
+        )
+    return NationalRates(rates, total_rates, tuple(notes))
+
+
+def relative_draws(units: DriverDraws, national: NationalRates) -> DriverDraws:
+    """The relative view of ``units`` (places or groups): per draw, each driver's rate
+    minus Norway's rate of that driver, and that difference times the unit's base as the
+    amount (persons or jobs a year more than at Norway's rate). The relative drivers add
+    up to the relative actual change: actual - Norway's total rate x base."""
+    base = units.base
+    rates = units.rates - national.rates.reindex(driver=units.drivers)
+    total_rates = units.total_rates - national.total_rates.reindex(
+        total=units.totals["total"].to_numpy()
+    )
+    amounts = (rates * base).transpose("driver", "draw", "place")
+    totals = (total_rates * base).transpose("total", "place")
+    return _with_units(units, amounts, totals, base, rates.transpose(*amounts.dims),
+                       total_rates.transpose(*totals.dims), national.notes)  # fmt: skip
+
+
+def _all_ranks(dd: DriverDraws) -> dict[str, tuple[np.ndarray, int]]:
+    """Median ranks of every unit of ``dd`` for each driver with a rank and each total
+    (keyed "= total")."""
+    ranks = {d: all_median_ranks(dd.rates.sel(driver=d).transpose("draw", "place").to_numpy())
+             for d in dd.drivers if d not in dd.common}  # fmt: skip
+    for total in dd.totals["total"].to_numpy():
+        ranks[f"= {total}"] = all_median_ranks(dd.total_rates.sel(total=total).to_numpy())
+    return ranks
 
 
 # -- ranks --------------------------------------------------------------------------------
@@ -440,6 +699,16 @@ def public_sector_rows(
     into year t is jobs[t] - jobs[t-1]; years whose change is undefined (a series break,
     a missing year) are left out of the mean and named in the notes. Ranks compare the
     period's change over the period's sum of last year's jobs across all places."""
+    rows, notes = _public_rows(jobs, place, years, breaks)
+    table = [{c: r[c] for c in TABLE_COLUMNS} for r in rows]
+    return pd.DataFrame(table, columns=list(TABLE_COLUMNS)), notes
+
+
+def _public_rows(
+    jobs: pd.DataFrame, place: str, years: tuple[int, int], breaks: Iterable[int]
+) -> tuple[list[dict], list[str]]:
+    """:func:`public_sector_rows` as dicts, each with its ``base`` too: the mean of last
+    year's jobs over the years with a change (``median / base`` is the rate)."""
     first, last = years
     notes: list[str] = []
     need = {"place", "year", "sector", "jobs"}
@@ -468,7 +737,7 @@ def public_sector_rows(
             series = {}
     else:
         notes.append(f"the jobs table has no rows for place {place}: no public-sector rows")
-        return _empty_table(), notes
+        return [], notes
     if not series:
         if undivided.notna().any():
             series = {"public sector": undivided}
@@ -476,7 +745,7 @@ def public_sector_rows(
             notes.append(
                 "the jobs table has no public-sector split (totals only): no public-sector rows"
             )
-            return _empty_table(), notes
+            return [], notes
     breaks = {int(b) for b in breaks}
     wanted = [y for y in range(first, last + 1) if y not in breaks]
     skipped = sorted(set(range(first, last + 1)) - set(wanted))
@@ -501,19 +770,47 @@ def public_sector_rows(
         else:
             idx = list(rate.index).index(place)
             rank, n = median_rank(rate.to_numpy(), idx)
-        own_rate = float(own.sum() / lag.loc[place][own.notna()].sum()) * 100
+        own_lag = lag.loc[place][own.notna()]
+        own_rate = float(own.sum() / own_lag.sum()) * 100
         rows.append(
             {
                 "driver": label, "group": "public sector", "median": value,
                 "lower_80": value, "upper_80": value, "lower_95": value, "upper_95": value,
                 "median_pct": own_rate, "national_rank": rank, "n_places": n,
+                "base": float(own_lag.mean()),
             }
         )  # fmt: skip
     if skipped:
         notes.append(
             f"public-sector changes leave out {skipped} (a series break in the jobs table)"
         )
-    return pd.DataFrame(rows, columns=list(TABLE_COLUMNS)), notes
+    return rows, notes
+
+
+def _relative_public(rows: list[dict], national: list[dict], notes: list[str]) -> list[dict]:
+    """Public-sector rows compared with Norway: the change minus Norway's rate of that
+    sector times the unit's base; the percentage becomes the difference in points."""
+    rates = {r["driver"]: r["median_pct"] for r in national}
+    out = []
+    for row in rows:
+        pct = rates.get(row["driver"], np.nan)
+        if not np.isfinite(pct):
+            notes.append(f"{row['driver']}: Norway's rate is unknown; no comparison")
+        value = row["median"] - pct / 100 * row["base"]
+        out.append({**row, **dict.fromkeys(TABLE_COLUMNS[2:7], value),
+                    "median_pct": row["median_pct"] - pct})  # fmt: skip
+    return out
+
+
+def _units_jobs(jobs: pd.DataFrame, mapping: Mapping[str, str]) -> pd.DataFrame:
+    """The jobs table summed to units (place -> unit code in ``mapping``; other places
+    are left out). A unit's year and sector is NaN unless every member has it."""
+    table = jobs.assign(place=jobs["place"].astype(str).map(mapping)).dropna(subset=["place"])
+    size = pd.Series(list(mapping.values())).value_counts()
+    grouped = table.groupby(["place", "year", "sector"])["jobs"]
+    summed = grouped.sum()
+    complete = grouped.count() == summed.index.get_level_values("place").map(size).to_numpy()
+    return summed.where(complete).reset_index()
 
 
 def _private_mismatch(
@@ -536,28 +833,33 @@ def _private_mismatch(
     return []
 
 
-def _empty_table() -> pd.DataFrame:
-    return pd.DataFrame(columns=list(TABLE_COLUMNS))
-
-
 # -- the decomposition --------------------------------------------------------------------
 def decompose(
     fit,
-    place: str,
+    place: str | int | Sequence[str],
     years: tuple[int, int] | None = None,
     *,
     jobs: pd.DataFrame | None = None,
     breaks: Iterable[int] = (),
+    by: str = "place",
+    relative: bool = False,
+    attributes: pd.DataFrame | None = None,
 ) -> Decomposition:
     """The growth decomposition of ``place`` over ``years`` (default: the fit's years).
 
     A migration fit gives the population growth decomposition, a jobs fit the private
     job growth decomposition, plus public-sector rows when ``jobs`` (the panel's jobs
     table at the fit's level) is given; ``breaks`` are the jobs table's series breaks.
+    ``by`` decomposes a group instead: ``place`` is then a region, county or centrality
+    class code (``by="region"``, ``"county"``, ``"centrality_class"``; membership from the
+    fit's design, else from ``attributes``, the panel's places at the fit's level) or a
+    list of places (``by="places"``). ``relative``: compared with Norway.
     For many places of one fit, use one :class:`Decomposer` (drivers computed once)."""
     _check_kind(fit)
-    code = resolve_place(fit, place)
-    return Decomposer(fit, check_period(fit, years), jobs=jobs, breaks=breaks).decompose(code)
+    unit = resolve_group(fit, place, by, attributes=attributes)
+    decomposer = Decomposer(fit, check_period(fit, years), jobs=jobs, breaks=breaks,
+                            attributes=attributes)  # fmt: skip
+    return decomposer.decompose(unit, relative=relative)
 
 
 def all_median_ranks(rates: np.ndarray) -> tuple[np.ndarray, int]:
@@ -576,19 +878,38 @@ def all_median_ranks(rates: np.ndarray) -> tuple[np.ndarray, int]:
     return out, int(valid.sum())
 
 
-class Decomposer:
-    """Growth decompositions of every place of one fit and period, sharing the per-draw
-    drivers and national ranks (computed once per vital mode); :meth:`decompose` gives
-    the table of one place (what :func:`decompose` returns)."""
+def _select(dd: DriverDraws, index: int) -> DriverDraws:
+    """One unit of ``dd`` (the place dimension kept, of length one)."""
+    pick = {"place": slice(index, index + 1)}
+    return _with_units(dd, dd.amounts.isel(pick), dd.totals.isel(pick), dd.base.isel(pick),
+                       dd.rates.isel(pick), dd.total_rates.isel(pick))  # fmt: skip
 
-    def __init__(self, fit, years: tuple[int, int], *, jobs: pd.DataFrame | None = None,
-                 breaks: Iterable[int] = ()) -> None:  # fmt: skip
+
+Ranks = dict[str, tuple[np.ndarray, int]]
+
+
+class Decomposer:
+    """Growth decompositions of every place (or group) of one fit and period, sharing the
+    per-draw drivers, the group sums, Norway's rates and the ranks (each computed once per
+    vital mode); :meth:`decompose` gives the table of one unit (what :func:`decompose`
+    returns). ``attributes`` (the panel's places at the fit's level) give group
+    membership when the fit's design lacks it."""
+
+    def __init__(
+        self, fit, years: tuple[int, int], *, jobs: pd.DataFrame | None = None,
+        breaks: Iterable[int] = (), attributes: pd.DataFrame | None = None,
+    ) -> None:  # fmt: skip
         self.fit = fit
         self.years = check_period(fit, years)
         self.jobs = jobs
         self.breaks = tuple(breaks)
+        self.attributes = attributes
         self._draws: dict[str, DriverDraws] = {}
-        self._ranks: dict[str, dict[str, tuple[np.ndarray, int]]] = {}
+        self._ranks: dict[str, Ranks] = {}
+        self._groups: dict[tuple[str, str], tuple[DriverDraws, Ranks]] = {}
+        self._national: dict[str, NationalRates] = {}
+        self._membership: dict[str, pd.Series] = {}
+        self._jobs: dict[str, pd.DataFrame] = {}
 
     def prepare(self) -> None:
         """Compute the drivers of the vital mode most places have (all, usually)."""
@@ -600,83 +921,165 @@ class Decomposer:
         if vital not in self._draws:
             dd = driver_draws(self.fit, self.years, vital=vital)
             self._draws[vital] = dd
-            ranks = {d: all_median_ranks(dd.rates.sel(driver=d).to_numpy()) for d in dd.drivers
-                     if d not in dd.common}  # fmt: skip
-            for total in dd.totals["total"].to_numpy():
-                ranks[f"= {total}"] = all_median_ranks(dd.total_rates.sel(total=total).to_numpy())
-            self._ranks[vital] = ranks
+            self._ranks[vital] = _all_ranks(dd)
         return self._draws[vital]
 
-    def decompose(self, code: str) -> Decomposition:
+    def membership(self, by: str) -> pd.Series:
+        """Each place's group code of kind ``by`` (see :func:`membership`)."""
+        if by not in self._membership:
+            self._membership[by] = membership(self.fit, by, self.attributes)
+        return self._membership[by]
+
+    def national(self, vital: str) -> NationalRates:
+        """Norway's rates of every driver (all places summed per draw)."""
+        if vital not in self._national:
+            self._national[vital] = national_rates(self.driver_draws(vital))
+        return self._national[vital]
+
+    def units(self, vital: str, unit: Unit) -> tuple[DriverDraws, Ranks | None]:
+        """The drivers of ``unit`` and its peers (places; the groups of its kind; the list
+        alone) with their ranks (None: a list of places has none)."""
+        dd = self.driver_draws(vital)
+        if unit.by == "place":
+            return dd, self._ranks[vital]
+        present = set(dd.places)
+        if unit.by == "places":
+            members = [m for m in unit.members if m in present]
+            return group_draws(dd, {unit.code: members}), None
+        key = (vital, unit.by)
+        if key not in self._groups:
+            codes = self.membership(unit.by)
+            codes = codes[codes.index.isin(present)]
+            groups = {str(g): list(ps) for g, ps in codes.groupby(codes).groups.items()}
+            grouped = group_draws(dd, groups)
+            self._groups[key] = grouped, _all_ranks(grouped)
+        return self._groups[key]
+
+    def _units_jobs(self, unit: Unit) -> pd.DataFrame:
+        """The jobs table summed to ``unit`` and its peers (as :meth:`units`)."""
+        assert self.jobs is not None
+        if unit.by == "place":
+            return self.jobs
+        if unit.by == "places":
+            return _units_jobs(self.jobs, dict.fromkeys(unit.members, unit.code))
+        if unit.by not in self._jobs:
+            self._jobs[unit.by] = _units_jobs(self.jobs, self.membership(unit.by).to_dict())
+        return self._jobs[unit.by]
+
+    def _national_jobs(self) -> pd.DataFrame:
+        if NATION not in self._jobs:
+            places = self.fit.design.frame["place"].astype(str).unique()
+            self._jobs[NATION] = _units_jobs(self.jobs, dict.fromkeys(places, NATION))
+        return self._jobs[NATION]
+
+    def decompose(
+        self, code: str | int | Sequence[str] | Unit, *, by: str = "place",
+        relative: bool = False,
+    ) -> Decomposition:  # fmt: skip
+        """The table of one unit: a place (the default), a group of kind ``by`` by its code,
+        a list of places (``by="places"``) or a resolved :class:`Unit`; ``relative``:
+        every driver compared with Norway's rate of it (see the module docstring)."""
         fit, years = self.fit, self.years
         kind = fit.kind
+        unit = code if isinstance(code, Unit) else resolve_group(
+            fit, code, by, attributes=self.attributes
+        )  # fmt: skip
         frame = fit.design.frame
-        own_rows = frame[(frame["place"].astype(str) == code) & frame["year"].between(*years)]
+        places = frame["place"].astype(str)
+        own_rows = frame[places.isin(unit.members) & frame["year"].between(*years)]
+        who = f"place {unit.code}" if unit.by == "place" else unit.label
         notes: list[str] = []
         if own_rows.empty:
-            raise DataError(f"place {code} has no rows in {years[0]}-{years[1]}")
-        missing = sorted(set(range(years[0], years[1] + 1)) - set(own_rows["year"].astype(int)))
-        if missing:
-            notes.append(f"place {code} has no data in {missing}; means are over the others")
+            raise DataError(f"{who} has no rows in {years[0]}-{years[1]}")
+        have = own_rows.groupby(own_rows["place"].astype(str))["year"].agg(set)
+        absent = [m for m in unit.members if m not in have.index]
+        if absent:
+            notes.append(f"places {absent} have no rows in {years[0]}-{years[1]}: left out")
+        span = set(range(years[0], years[1] + 1))
+        gaps = {p: sorted(span - {int(y) for y in ys}) for p, ys in have.items()}
+        gaps = {p: g for p, g in gaps.items() if g}
+        if unit.by == "place" and gaps:
+            notes.append(f"{who} has no data in {gaps[unit.code]}; means are over the others")
+        elif gaps:
+            by_gap: dict[tuple[int, ...], list[str]] = {}
+            for p, g in gaps.items():
+                by_gap.setdefault(tuple(g), []).append(p)
+            for g, ps in by_gap.items():
+                who = f"all {len(ps)} places" if len(ps) == len(have) else (
+                    f"{len(ps)} of {len(have)} places ({', '.join(ps[:10])}"
+                    f"{', ...' if len(ps) > 10 else ''})"
+                )  # fmt: skip
+                notes.append(f"{who} have no data in {list(g)}; their means are over the others")
         vital = _vital_mode(own_rows) if kind == "migration" else "none"
         if kind == "migration" and vital != "split":
-            absent = [c for c in VITAL_COLUMNS
-                      if c not in frame.columns or own_rows[c].isna().any()]  # fmt: skip
+            absent_cols = [c for c in VITAL_COLUMNS
+                           if c not in frame.columns or own_rows[c].isna().any()]  # fmt: skip
             notes.append(
-                f"expected births and deaths are missing ({absent}): births and deaths are "
-                "shown without the split into expected and excess"
+                f"expected births and deaths are missing ({absent_cols}): births and deaths "
+                "are shown without the split into expected and excess"
                 if vital == "actual"
-                else f"births and deaths are missing ({absent}): the decomposition covers "
+                else f"births and deaths are missing ({absent_cols}): the decomposition covers "
                 "net migration only"
             )
-        dd = self.driver_draws(vital)
-        ranks = self._ranks[vital]
-        notes.extend(dd.notes)
-        idx = dd.places.index(code)
-        place_draws = dd.amounts.isel(place=idx, drop=True).transpose("draw", "driver")
-        place_rates = dd.rates.isel(place=idx, drop=True)
-        stats = interval_frame(place_draws, masses=DECOMPOSITION_MASSES)
-        stats = stats.set_index("driver").reindex(dd.drivers).reset_index()
-        medians = place_rates.median("draw")
+        units, ranks = self.units(vital, unit)
+        idx = units.places.index(unit.code)
+        one = _select(units, idx)
+        if relative:
+            one = relative_draws(one, self.national(vital))
+        notes.extend(one.notes)
+        n_units = len(units.places) if ranks is not None else 0
+
+        def rank_of(key: str) -> tuple[float, int]:
+            if ranks is None:
+                return float("nan"), 0
+            values, n = ranks[key]
+            return float(values[idx]), n
+
+        unit_draws = one.amounts.isel(place=0, drop=True).transpose("draw", "driver")
+        medians = one.rates.isel(place=0, drop=True).median("draw")
+        stats = interval_frame(unit_draws, masses=DECOMPOSITION_MASSES)
+        stats = stats.set_index("driver").reindex(one.drivers).reset_index()
         rows = []
-        for i, driver in enumerate(dd.drivers):
-            if driver in dd.common:
-                rank, n = float("nan"), len(dd.places)
-            else:
-                values, n = ranks[driver]
-                rank = float(values[idx])
+        for i, driver in enumerate(one.drivers):
+            rank, n = (float("nan"), n_units) if driver in one.common else rank_of(driver)
             rows.append({
-                "driver": driver, "group": dd.groups[driver],
+                "driver": driver, "group": one.groups[driver],
                 **{c: float(stats.loc[i, c]) for c in TABLE_COLUMNS[2:7]},
                 "median_pct": float(medians.sel(driver=driver)) * 100,
                 "national_rank": rank, "n_places": n,
             })  # fmt: skip
         table = pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
-        public = pd.DataFrame(columns=list(TABLE_COLUMNS))
+        public: list[dict] = []
         if kind == "jobs" and self.jobs is not None:
-            public, public_notes = public_sector_rows(self.jobs, code, years, breaks=self.breaks)
+            jobs = self._units_jobs(unit)
+            public, public_notes = _public_rows(jobs, unit.code, years, self.breaks)
             notes.extend(public_notes)
+            if ranks is None:
+                public = [{**r, "national_rank": float("nan"), "n_places": 0} for r in public]
+            if relative and public:
+                national, _ = _public_rows(self._national_jobs(), NATION, years, self.breaks)
+                public = _relative_public(public, national, notes)
+            fitted = float(units.totals.isel(total=-1, place=idx))
+            notes.extend(_private_mismatch(jobs, unit.code, years, self.breaks, fitted))
         totals = []
-        for name in dd.totals["total"].to_numpy():
-            value = float(dd.totals.sel(total=name).isel(place=idx))
-            values, n = ranks[f"= {name}"]
-            pct = float(dd.total_rates.sel(total=name).isel(place=idx)) * 100
-            totals.append(_data_row(str(name), "total", value, pct, float(values[idx]), n))
-        if kind == "jobs" and self.jobs is not None:
-            notes.extend(_private_mismatch(self.jobs, code, years, self.breaks,
-                                           totals[-1]["median"]))  # fmt: skip
-        if not public.empty and kind == "jobs":
-            value = totals[-1]["median"] + float(public["median"].sum())
+        for name in one.totals["total"].to_numpy():
+            value = float(one.totals.sel(total=name).isel(place=0))
+            pct = float(one.total_rates.sel(total=name).isel(place=0)) * 100
+            totals.append(_data_row(str(name), "total", value, pct, *rank_of(f"= {name}")))
+        if public:
+            value = totals[-1]["median"] + sum(r["median"] for r in public)
             totals.append(_data_row("total job change", "total", value, float("nan"), np.nan, 0))
             notes.append("total job change = private job change + the public-sector rows")
-        parts = [table, public, pd.DataFrame(totals, columns=list(TABLE_COLUMNS))]
+        public_table = pd.DataFrame([{c: r[c] for c in TABLE_COLUMNS} for r in public],
+                                    columns=list(TABLE_COLUMNS))  # fmt: skip
+        parts = [table, public_table, pd.DataFrame(totals, columns=list(TABLE_COLUMNS))]
         table = pd.concat([p for p in parts if not p.empty], ignore_index=True)
         table["n_places"] = table["n_places"].astype(int)
-        name = str(own_rows["name"].iloc[0]) if "name" in frame.columns else None
         return Decomposition(
-            kind=kind, place=code, name=name, years=years, level=fit.design.level,
-            spec_name=fit.spec.name, table=table, draws=place_draws,
-            actual=float(dd.actual.isel(place=idx)), notes=tuple(notes),
+            kind=kind, place=unit.code, name=unit.name, years=years, level=fit.design.level,
+            spec_name=fit.spec.name, table=table, draws=unit_draws,
+            actual=float(one.actual.isel(place=0)), notes=tuple(notes), group=unit.by,
+            members=unit.members, relative=relative,
         )  # fmt: skip
 
 
@@ -726,16 +1129,43 @@ def table_text(decomposition: Decomposition) -> str:
                 "" if lo == hi else f"{signed(lo)} to {signed(hi)}"
                 for lo, hi in zip(t["lower_95"], t["upper_95"], strict=True)
             ],
-            "% of base / yr": t["median_pct"].map(_percent),
-            "national rank": rank,
+            ("points of base / yr" if dec.relative else "% of base / yr"): t["median_pct"].map(
+                _percent
+            ),
+            ("national rank" if dec.group == "place" else "rank"): rank,
         }
     )
     base = "population" if dec.kind == "migration" else "last year's private jobs"
+    whose = "the place's" if dec.group == "place" else "the group's"
+    if dec.group == "place":
+        ranked = f"rank 1 = largest relative to {base} among all places"
+    elif dec.group == "places":
+        ranked = "no ranks: a list of places is not ranked against single places"
+    else:
+        plural = GROUP_PLURALS[dec.group]
+        ranked = (
+            f"ranks are among the {dec.n_places} {plural} (not among single places), "
+            f"1 = largest relative to {base}"
+        )
     head = [
         f"{dec.title} ({dec.spec_name}, {dec.level} level)",
         f"{dec.unit} per year (mean over the period's years): posterior median with 80 % and "
-        f"95 % equal-tailed intervals; rank 1 = largest relative to {base}",
+        f"95 % equal-tailed intervals; {ranked}",
     ]
+    if dec.group != "place":
+        head.append(
+            f"group: {len(dec.members)} {dec.level} unit{'' if len(dec.members) == 1 else 's'} "
+            "summed per draw "
+            f"({', '.join(dec.members[:20])}{', ...' if len(dec.members) > 20 else ''}); "
+            f"% of the group's summed {base}"
+        )
+    if dec.relative:
+        head.append(
+            f"compared with Norway: per draw, {whose} rate of each driver minus Norway's rate "
+            f"of that driver (all places summed per draw, over Norway's {base}), times "
+            f"{whose} {base}: {dec.unit} a year more (+) or fewer (-) than at Norway's "
+            "rates; the points column is that difference in percentage points a year"
+        )
     lines = [*head, shown.to_string(index=False)]
     lines += [f"note: {n}" for n in dec.notes]
     return "\n".join(lines)

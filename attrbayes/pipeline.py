@@ -6,7 +6,7 @@ so that fronts decide how to show results.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -33,7 +33,7 @@ from attrbayes.priors import load_prior_set
 from attrbayes.projection.engine import project
 from attrbayes.projection.result import ProjectionResult
 from attrbayes.reference import PUBLISHED
-from attrbayes.reporting.projection_tables import quantile_table
+from attrbayes.reporting.projection_tables import quantile_table, shock_effect_table
 from attrbayes.reporting.replication import Replication, replication_table
 from attrbayes.results import FitResult
 
@@ -275,6 +275,7 @@ def load_fit(run: Path) -> FitResult:
 # projections
 # ---------------------------------------------------------------------------------------
 PROJECTION_FILE = "projection.nc"
+SHOCK_EFFECT_FILE = "shock_effect.csv"
 
 
 def projection_path(path: Path) -> Path:
@@ -284,45 +285,93 @@ def projection_path(path: Path) -> Path:
 
 @dataclass(frozen=True)
 class ProjectionRuns:
-    """The two fits and the panel a projection reads."""
+    """The two fits and the panel a projection reads, and where they were read from."""
 
     migration: FitResult
     jobs: FitResult
     panel: Panel
+    sources: dict[str, str] = field(default_factory=dict)  # migration, jobs, panel -> path
+
+
+SOURCE_ATTRS = {"migration": "migration_run", "jobs": "jobs_run", "panel": "panel_path"}
 
 
 def resolve_projection_runs(run: Path, jobs: Path | None, data: Path | None) -> ProjectionRuns:
-    """``run`` is a migration run (then ``jobs`` and ``data`` are needed) or a directory
-    holding ``panel/`` and one migration and one jobs run (what ``attrbayes demo`` writes)."""
+    """``run`` is a migration run (then ``jobs`` and ``data`` are needed), a directory
+    holding ``panel/`` and one migration and one jobs run (what ``attrbayes demo`` writes),
+    or a projection (its fits and panel are read from where it recorded them, unless
+    ``jobs`` / ``data`` say otherwise)."""
+    if (run / PROJECTION_FILE).is_file():
+        return _projection_sources(run, jobs, data)
     if (run / FIT_FILE).is_file() or run.suffix == ".nc":
         if jobs is None or data is None:
             raise SpecError(
                 f"{run} is a single fit: give the jobs run (--jobs) and the panel (--data)"
             )
-        return ProjectionRuns(load_fit(run), load_fit(jobs), read_panel(data))
-    fits = {}
-    for child in sorted(p for p in run.glob("*/" + FIT_FILE)):
-        fit = load_fit(child)
-        fits.setdefault(fit.kind, fit)
-    missing = [k for k in ("migration", "jobs") if k not in fits and not (k == "jobs" and jobs)]
+        return _runs(run, jobs, data)
+    found: dict[str, Path] = {}
+    for child in sorted(run.glob("*/" + FIT_FILE)):
+        found.setdefault(load_fit(child).kind, child.parent)
+    missing = [k for k in ("migration", "jobs") if k not in found and not (k == "jobs" and jobs)]
     if missing:
         raise SpecError(f"{run}: no {' or '.join(missing)} run inside; give runs explicitly")
-    panel_dir = data or run / "panel"
+    return _runs(found["migration"], jobs or found["jobs"], data or run / "panel")
+
+
+def _runs(migration: Path, jobs: Path, panel: Path) -> ProjectionRuns:
+    sources = {"migration": migration, "jobs": jobs, "panel": panel}
     return ProjectionRuns(
-        fits["migration"], load_fit(jobs) if jobs else fits["jobs"], read_panel(panel_dir)
-    )
+        load_fit(migration), load_fit(jobs), read_panel(panel),
+        {k: str(v.resolve()) for k, v in sources.items()},
+    )  # fmt: skip
+
+
+def _projection_sources(proj: Path, jobs: Path | None, data: Path | None) -> ProjectionRuns:
+    """The fits and panel a saved projection recorded, checked against its data hashes."""
+    attrs = ProjectionResult.load(proj / PROJECTION_FILE).ds.attrs
+    given = {"migration": None, "jobs": jobs, "panel": data}
+    lacking = [a for k, a in SOURCE_ATTRS.items() if a not in attrs and given[k] is None]
+    if lacking:
+        raise SpecError(f"{proj} does not record where its fits are ({', '.join(lacking)}); "
+                        "give the migration run instead, with --jobs and --data")  # fmt: skip
+    paths = {k: given[k] or Path(attrs[a]) for k, a in SOURCE_ATTRS.items()}
+    runs = _runs(paths["migration"], paths["jobs"], paths["panel"])
+    for kind, fit in (("migration", runs.migration), ("jobs", runs.jobs)):
+        if fit.tree.attrs["data_hash"] != attrs.get(f"{kind}_data_hash"):
+            raise DataError(f"{proj}: the {kind} fit at {runs.sources[kind]} is not the one the "
+                            "projection was made from (its data hash differs)")  # fmt: skip
+    return runs
+
+
+def projection_settings(proj: Path) -> dict:
+    """The options a saved projection was made with (assumptions, alternative, seed, last
+    year, draws, scenarios), for what-if work that should match it."""
+    ds = ProjectionResult.load(proj / PROJECTION_FILE).ds
+    return {
+        "assumptions": str(ds.attrs["assumptions"]),
+        "alternative": str(ds.attrs["alternative"]),
+        "seed": int(ds.attrs["seed"]),
+        "to": int(ds["year"].values[-1]),
+        "draws": int(ds.sizes["draw"]),
+        "scenarios": [str(s) for s in ds["scenario"].values],
+    }
 
 
 def run_projection(
     runs: ProjectionRuns, out: Path, *, overwrite: bool = False, **options
 ) -> ProjectionResult:
     """Project and write ``out/projection.nc`` plus ``out/population.csv`` (quantiles of
-    population per place, year and scenario)."""
+    population per place, year and scenario) and, with job shocks, ``out/shock_effect.csv``
+    (their effect on the places and their commuting neighbours)."""
     target = out / PROJECTION_FILE
     if target.exists() and not overwrite:
         raise DataError(f"{target} already exists; pass --force to replace it")
     result = project(runs.migration, runs.jobs, runs.panel, **options)
+    result.ds.attrs.update({SOURCE_ATTRS[k]: v for k, v in runs.sources.items()})
     result.save(target, overwrite=overwrite)
     table = quantile_table(result, variables=["population"])
     atomic_write_text(out / "population.csv", table.to_csv(index=False))
+    if "shock_population_effect" in result.ds:
+        effect = shock_effect_table(result)
+        atomic_write_text(out / SHOCK_EFFECT_FILE, effect.to_csv(index=False))
     return result

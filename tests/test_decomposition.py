@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+import xarray as xr
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -22,11 +23,16 @@ from attrbayes.cli import app
 from attrbayes.config import SamplerConfig, load_spec
 from attrbayes.decomposition import (
     TABLE_COLUMNS,
+    Decomposer,
+    DriverDraws,
     all_median_ranks,
     decompose,
     driver_draws,
+    group_draws,
     median_rank,
+    national_rates,
     public_sector_rows,
+    relative_draws,
     signed,
     table_text,
 )
@@ -479,3 +485,284 @@ def test_decompose_command_errors(saved_runs, args, message):
     assert result.exit_code == 1
     assert message in result.output
     assert len([line for line in result.output.splitlines() if line.strip()]) == 1
+
+
+# -- groups ---------------------------------------------------------------------------------
+GROUP_CASES = [("county", "46"), ("region", "R1801"), ("centrality_class", 5),
+               ("places", "0301,1103,4601")]  # fmt: skip
+
+
+def _members(frame: pd.DataFrame, by: str, code) -> list[str]:
+    if by == "places":
+        return code.split(",")
+    return sorted(frame.loc[frame[by].astype(str) == str(code), "place"].unique())
+
+
+@pytest.mark.parametrize(("by", "code"), GROUP_CASES)
+def test_group_drivers_are_their_places_drivers_summed_per_draw(mig, by, code):
+    years = (2004, 2008)
+    frame = mig.design.frame
+    members = _members(frame, by, code)
+    dec = decompose(mig, code, years, by=by)
+    assert dec.group == by
+    assert list(dec.members) == members
+    assert tuple(dec.table.columns) == TABLE_COLUMNS
+    decomposer = Decomposer(mig, years)
+    parts = [decomposer.decompose(p) for p in members]
+    summed = sum(p.draws for p in parts)  # persons per year, draw by draw
+    np.testing.assert_allclose(dec.draws, summed, rtol=1e-12, atol=1e-9)
+    # the drivers still add up to the group's actual change, in every draw
+    rows = _period(frame[frame["place"].isin(members)], years)
+    change = (rows["births"] - rows["deaths"] + rows["net_migration"]).groupby(rows["place"])
+    actual = float(change.mean().sum())
+    assert dec.actual == pytest.approx(actual, rel=1e-9)
+    np.testing.assert_allclose(dec.draws.sum("driver"), actual, rtol=1e-9, atol=1e-6)
+    table = dec.table.set_index("driver")
+    assert table.loc["population change", "median"] == pytest.approx(actual)
+    # intervals of the summed draws, never sums of the places' intervals
+    noise = summed.sel(driver="noise").to_numpy()
+    assert table.loc["noise", "lower_80"] == pytest.approx(np.quantile(noise, 0.1))
+    assert table.loc["noise", "median"] == pytest.approx(np.median(noise))
+    # rates over the group's summed population
+    population = rows.groupby("place")["population"].mean().sum()
+    assert table.loc["population change", "median_pct"] == pytest.approx(100 * actual / population)
+
+
+def test_groups_rank_among_groups_of_their_kind_and_lists_not_at_all(mig):
+    years = (2003, 2010)
+    rows = _period(mig.design.frame, years)
+    change = rows["births"] - rows["deaths"] + rows["net_migration"]
+    sums = pd.DataFrame({"c": change, "p": rows["population"], "county": rows["county"]})
+    sums = sums.groupby("county").sum()
+    ranks = (sums["c"] / sums["p"]).rank(ascending=False)
+    decomposer = Decomposer(mig, years)
+    for county in ("03", "46", ranks.idxmin()):
+        dec = decomposer.decompose(county, by="county")
+        row = dec.table.set_index("driver").loc["population change"]
+        assert row["national_rank"] == ranks[county]
+        assert row["n_places"] == len(ranks) == dec.n_places == 11
+        assert dec.rank_label.startswith("rank among 11 counties")
+    listed = decomposer.decompose("0301,1103", by="places")
+    assert listed.table["national_rank"].isna().all()
+    assert listed.rank_label is None
+    assert "no ranks" in table_text(listed)
+    assert "ranks are among the 11 counties" in table_text(decomposer.decompose("46", by="county"))
+
+
+def test_a_group_of_one_is_the_place_itself(mig):
+    """County 03 holds Storby alone: the same draws, medians and rates."""
+    decomposer = Decomposer(mig, (2005, 2008))
+    place, county = decomposer.decompose(PLACE), decomposer.decompose("03", by="county")
+    np.testing.assert_allclose(county.draws, place.draws, rtol=1e-12)
+    columns = ["driver", "median", "lower_95", "upper_95", "median_pct"]
+    pd.testing.assert_frame_equal(county.table[columns], place.table[columns], rtol=1e-12)
+    assert county.actual == pytest.approx(place.actual, rel=1e-12)
+    assert county.title == "Population growth decomposition: county 03 (1 place), 2005-2008"
+
+
+def test_membership_from_the_panel_when_the_fit_lacks_it(mig, small_synthetic):
+    fit = _with_frame(mig, mig.design.frame.drop(columns=["county", "centrality_class"]))
+    with pytest.raises(DataError, match=r"--county: the fit's design has no 'county'.*--data"):
+        decompose(fit, "46", by="county")
+    attributes = small_synthetic.panel.places
+    dec = decompose(fit, "46", (2004, 2008), by="county", attributes=attributes)
+    expected = decompose(mig, "46", (2004, 2008), by="county")
+    np.testing.assert_allclose(dec.draws, expected.draws, rtol=1e-12)
+    with pytest.raises(DataError, match=r"--class: neither the fit's design nor the panel"):
+        decompose(fit, 5, by="centrality_class", attributes=attributes[["place", "county"]])
+
+
+def test_unknown_group_codes_name_the_option_and_what_exists(mig):
+    with pytest.raises(DataError, match=r"--county 99: no such county.*03 \(1 place\), 11"):
+        decompose(mig, "99", by="county")
+    with pytest.raises(DataError, match=r"--class 7: .*centrality classes are 1 \(1 place\)"):
+        decompose(mig, 7, by="centrality_class")
+    with pytest.raises(DataError, match=r"--region R9: .*regions are R0301"):
+        decompose(mig, "R9", by="region")
+    with pytest.raises(DataError, match=r"--places: place '9999' is not in the fit"):
+        decompose(mig, "0301,9999", by="places")
+    with pytest.raises(DataError, match="--places: give at least one place"):
+        decompose(mig, " , ", by="places")
+
+
+def test_job_group_with_public_sector_rows(jobs_fit, jobs_table):
+    years = (2005, 2008)
+    dec = decompose(jobs_fit, "46", years, by="county", jobs=jobs_table)
+    members = _members(jobs_fit.design.frame, "county", "46")
+    table = dec.table.set_index("driver")
+    own = jobs_table[jobs_table["place"].isin(members) & (jobs_table["sector"] == "state")]
+    level = own.groupby("year")["jobs"].sum()
+    assert table.loc["state sector", "median"] == pytest.approx(
+        level.diff().loc[years[0] : years[1]].mean()
+    )
+    assert table.loc["state sector", "n_places"] == 11  # ranked among the counties
+    np.testing.assert_allclose(dec.draws.sum("driver"), dec.actual, rtol=1e-9, atol=1e-6)
+    assert not any("differs" in n for n in dec.notes)
+
+
+# -- the relative view ----------------------------------------------------------------------
+def _hand_draws() -> DriverDraws:
+    """Two places (bases 100 and 300), two draws; driver y is missing for place B."""
+    amounts = np.array([[[2.0, 3.0], [4.0, -1.0]], [[1.0, np.nan], [1.0, np.nan]]])
+    base = np.array([100.0, 300.0])
+    coords = {"driver": ["x", "y"], "draw": [0, 1], "place": ["A", "B"]}
+    totals = xr.DataArray([[3.0, 2.0]], coords={"total": ["change"], "place": ["A", "B"]},
+                          dims=("total", "place"))  # fmt: skip
+    base_da = xr.DataArray(base, coords={"place": ["A", "B"]}, dims="place")
+    amounts_da = xr.DataArray(amounts, coords=coords, dims=("driver", "draw", "place"))
+    return DriverDraws(
+        kind="migration", years=(2001, 2001), amounts=amounts_da, rates=amounts_da / base_da,
+        actual=totals.isel(total=-1, drop=True), totals=totals, total_rates=totals / base_da,
+        base=base_da, groups={"x": "net migration", "y": "births"}, common=frozenset(),
+    )  # fmt: skip
+
+
+def test_relative_formula_by_hand():
+    dd = _hand_draws()
+    national = national_rates(dd)
+    # Norway's rate of x per draw: (2 + 3) / 400 and (4 - 1) / 400; y counts A alone
+    np.testing.assert_allclose(national.rates.sel(driver="x"), [0.0125, 0.0075])
+    np.testing.assert_allclose(national.rates.sel(driver="y"), [0.01, 0.01])
+    assert national.total_rates.sel(total="change") == pytest.approx(5 / 400)
+    assert national.notes == ("Norway's rate of y counts 1 of 2 places (the others lack the data)",)
+    rel = relative_draws(dd, national)
+    # A: rate x = 0.02 and 0.04; minus Norway's, times A's base of 100
+    np.testing.assert_allclose(rel.rates.sel(driver="x", place="A"), [0.0075, 0.0325])
+    np.testing.assert_allclose(rel.amounts.sel(driver="x", place="A"), [0.75, 3.25])
+    np.testing.assert_allclose(rel.amounts.sel(driver="x", place="B"), [-0.75, -3.25])
+    np.testing.assert_allclose(rel.amounts.sel(driver="y", place="A"), [0.0, 0.0])
+    assert np.isnan(rel.amounts.sel(driver="y", place="B")).all()
+    assert float(rel.totals.sel(total="change", place="A")) == pytest.approx(3 - 5 / 400 * 100)
+    assert float(rel.actual.sel(place="B")) == pytest.approx(2 - 5 / 400 * 300)
+    assert rel.notes == national.notes
+    # groups: summed per draw; a member's NaN makes the group's NaN
+    group = group_draws(dd, {"G": ["A", "B"], "A only": ["A"]})
+    np.testing.assert_allclose(group.amounts.sel(driver="x", place="G"), [5.0, 3.0])
+    np.testing.assert_allclose(group.rates.sel(driver="x", place="G"), [0.0125, 0.0075])
+    assert np.isnan(group.amounts.sel(driver="y", place="G")).all()
+    np.testing.assert_allclose(group.amounts.sel(driver="y", place="A only"), [1.0, 1.0])
+    assert float(group.base.sel(place="G")) == 400
+    assert float(group.actual.sel(place="G")) == 5
+    with pytest.raises(DataError, match=r"places \['C'\] have no rows"):
+        group_draws(dd, {"G": ["A", "C"]})
+
+
+def test_the_nation_compared_with_itself_is_zero(mig):
+    everyone = sorted(mig.design.frame["place"].unique())
+    dec = decompose(mig, everyone, (2004, 2008), by="places", relative=True)
+    numbers = ["median", "lower_80", "upper_80", "lower_95", "upper_95", "median_pct"]
+    scale = float(np.abs(decompose(mig, everyone, (2004, 2008), by="places").draws).max())
+    np.testing.assert_allclose(dec.table[numbers].to_numpy(float), 0.0, atol=1e-9 * scale)
+    np.testing.assert_allclose(dec.draws, 0.0, atol=1e-9 * scale)
+    assert dec.actual == pytest.approx(0.0, abs=1e-9 * scale)
+    assert dec.title.endswith("2004-2008, compared with Norway")
+
+
+def test_relative_place_matches_a_manual_computation(mig):
+    years = (2005, 2009)
+    dd = driver_draws(mig, years)
+    national = dd.amounts.sum("place") / dd.base.sum()  # every place has every driver
+    rate = dd.rates.sel(place=PLACE)
+    expected = ((rate - national) * dd.base.sel(place=PLACE)).transpose("draw", "driver")
+    decomposer = Decomposer(mig, years)
+    dec = decomposer.decompose(PLACE, relative=True)
+    absolute = decomposer.decompose(PLACE)
+    np.testing.assert_allclose(dec.draws, expected, rtol=1e-9, atol=1e-9)
+    # the relative drivers add up to the change beyond Norway's rate of growth, per draw
+    change = dd.totals.sel(total="population change")
+    beyond = float(dd.actual.sel(place=PLACE) - change.sum() / dd.base.sum() * dd.base.sel(
+        place=PLACE))  # fmt: skip
+    assert dec.actual == pytest.approx(beyond)
+    np.testing.assert_allclose(dec.draws.sum("driver"), beyond, rtol=1e-9, atol=1e-6)
+    table = dec.table.set_index("driver")
+    assert table.loc["population change", "median"] == pytest.approx(beyond)
+    points = (rate - national).sel(driver="noise").median() * 100
+    assert table.loc["noise", "median_pct"] == pytest.approx(float(points))
+    # ranks are unchanged by subtracting the same national rate from every place
+    np.testing.assert_array_equal(dec.table["national_rank"], absolute.table["national_rank"])
+    text = table_text(dec)
+    assert "compared with Norway: per draw, the place's rate of each driver minus" in text
+    assert "points of base / yr" in text
+
+
+def test_relative_public_sector_rows(jobs_fit, jobs_table):
+    years = (2005, 2008)
+    dec = decompose(jobs_fit, "46", years, by="county", jobs=jobs_table, relative=True)
+    members = _members(jobs_fit.design.frame, "county", "46")
+    state = jobs_table[jobs_table["sector"] == "state"]
+    fitted = jobs_fit.design.frame["place"].unique()
+
+    def change_and_base(table):
+        level = table.groupby("year")["jobs"].sum().loc[years[0] - 1 : years[1]]
+        return level.diff().iloc[1:], level.shift(1).iloc[1:]
+
+    own_change, own_lag = change_and_base(state[state["place"].isin(members)])
+    nat_change, nat_lag = change_and_base(state[state["place"].isin(fitted)])
+    nat_rate = nat_change.sum() / nat_lag.sum()
+    row = dec.table.set_index("driver").loc["state sector"]
+    assert row["median"] == pytest.approx(own_change.mean() - nat_rate * own_lag.mean())
+    assert row["median_pct"] == pytest.approx(100 * (own_change.sum() / own_lag.sum() - nat_rate))
+    public = dec.table[dec.table["group"] == "public sector"]["median"].sum()
+    table = dec.table.set_index("driver")
+    assert table.loc["total job change", "median"] == pytest.approx(
+        table.loc["private job change", "median"] + public
+    )
+
+
+# -- the command: groups and the relative view ----------------------------------------------
+def test_decompose_command_county_relative_with_table_and_chart(saved_runs, tmp_path):
+    csv, png = tmp_path / "county.csv", tmp_path / "county.png"
+    result = CliRunner().invoke(
+        app, ["decompose", str(saved_runs / "mig"), "--county", "46", "--relative",
+              "--years", "2005:2008", "--csv", str(csv), "--plot", str(png)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Population growth decomposition: county 46 (5 places), 2005-2008, compared with " in (
+        result.output
+    )
+    assert "ranks are among the 11 counties" in result.output
+    table = pd.read_csv(csv)
+    assert tuple(table.columns) == TABLE_COLUMNS
+    assert table["driver"].iloc[-1] == "population change"
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize(
+    ("args", "title"),
+    [(["--places", "0301, 1103,4601"], "3 places (0301, 1103, 4601), 2003-2010"),
+     (["--class", "6"], "centrality class 6 (10 places), 2003-2010"),
+     (["--region", "R1801", "--relative"], "region R1801 (4 places), 2003-2010, compared with")],
+)  # fmt: skip
+def test_decompose_command_groups(saved_runs, tmp_path, args, title):
+    png = tmp_path / "group.png"
+    result = CliRunner().invoke(
+        app, ["decompose", str(saved_runs / "mig"), *args, "--plot", str(png)]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"Population growth decomposition: {title}" in result.output
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_decompose_command_jobs_group_with_public_sector(saved_runs, small_panel_dir):
+    result = CliRunner().invoke(
+        app, ["decompose", str(saved_runs / "jobs"), "--county", "46", "--relative",
+              "--data", str(small_panel_dir)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    for text in ("Job growth decomposition: county 46 (5 places)", "state sector",
+                 "total job change", "points of base / yr"):  # fmt: skip
+        assert text in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["--county", "99"], "--county 99: no such county in the fit; its counties are 03"),
+     (["--class", "9"], "--class 9: no such centrality class"),
+     (["--places", "0301,9999"], "--places: place '9999' is not in the fit"),
+     ([], "choose exactly one of --place, --region, --county, --class, --places"),
+     (["--place", PLACE, "--county", "46"], "choose exactly one of")],
+)  # fmt: skip
+def test_decompose_command_group_errors(saved_runs, args, message):
+    result = CliRunner().invoke(app, ["decompose", str(saved_runs / "mig"), *args])
+    assert result.exit_code == 1
+    assert message in " ".join(result.output.split())

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import datetime as dt
 import html
 import io
 import re
@@ -40,6 +41,7 @@ from attrbayes.reporting import report as rp
 runner = CliRunner()
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PLACE = "0301"
+TARGET_DRAWS = 30  # "what must happen" over few draws: the tests check wiring, not values
 
 
 # -- number formatting (hand-written cases) --------------------------------------------------
@@ -113,7 +115,7 @@ def run_dir(small_run_dir) -> Path:
 
 @pytest.fixture(scope="module")
 def builder(run_dir) -> rp.ReportBuilder:
-    b = rp.ReportBuilder(rp.load_sources(run_dir), dpi=60)
+    b = rp.ReportBuilder(rp.load_sources(run_dir), dpi=60, target_draws=TARGET_DRAWS)
     b.prepare()
     return b
 
@@ -274,6 +276,7 @@ def test_banner_appears_iff_the_gate_failed(run_dir, builder, reports):
     passing = rp.ReportBuilder(builder.sources, dpi=40)
     passing.__dict__["gates"] = {k: dataclasses.replace(g, problems=[])
                                  for k, g in builder.gates.items()}  # fmt: skip
+    passing.__dict__["target_setup"] = builder.target_setup
     assert not passing.gate_failed
     text = passing.build(PLACE, lang="en").html
     assert 'id="gate-warning"' not in text
@@ -292,6 +295,14 @@ def test_report_without_projection_says_so(builder):
     assert "scenarios" not in report.tables
     book = load_workbook(io.BytesIO(report.xlsx_bytes()))
     assert not any(name.startswith("Proj.") for name in book.sheetnames)
+    # "what must happen" needs the projection's settings: left out, with one sentence
+    assert 'id="targets"' not in report.html
+    assert 'href="#targets"' not in report.html
+    assert "targets" not in report.tables
+    for lang in ("en", "nb"):
+        t = rp.texts_for(lang)
+        text = _visible(report.html if lang == "en" else bare.build(PLACE, lang=lang).html)
+        assert t("targets.missing_no_projection") in text
 
 
 @slow
@@ -305,6 +316,8 @@ def test_workbook_has_the_expected_sheets(builder, reports):
             t("tables.sheet_population_decomposition"),
             t("tables.sheet_jobs_decomposition"),
             t("tables.sheet_scenarios"),
+            t("tables.sheet_targets"),
+            t("tables.sheet_target_probabilities"),
         ]
         expected += [t("tables.sheet_projection", scenario=t.scenario(s))[:31]
                      for s in builder.scenarios]  # fmt: skip
@@ -317,6 +330,134 @@ def test_workbook_has_the_expected_sheets(builder, reports):
         assert median == pytest.approx(table.set_index("place").loc[PLACE, "pct_median"])
         fmt = att.cell(row=2, column=3).number_format
         assert ("#,##0" in fmt) == (lang == "en")
+
+
+# -- what must happen ------------------------------------------------------------------------
+def _section(page: str) -> str:
+    """The visible text of the report's "what must happen" section."""
+    match = re.search(r'<section id="targets">(.*?)</section>', page, flags=re.S)
+    assert match, "the report has the section"
+    return re.sub(r"[ \t\r\n]+", " ", _visible(match.group(1))).strip()  # keeps nbsp
+
+
+@slow
+@pytest.mark.parametrize("lang", ["nb", "en"])
+def test_what_must_happen_section_in_both_languages(builder, reports, lang):
+    t = rp.texts_for(lang)
+    report = reports[lang]
+    year = builder.comparison_year
+    proj = builder.sources.projection
+    assert year == min(2040, int(proj.ds["year"][-1]))  # the fixture ends in 2030
+    assert 'href="#targets"' in report.html
+    text = _section(report.html)
+    assert text.startswith(t("targets.title"))
+    for key in ("no_decline", "children"):
+        assert t(f"targets.title_{key}", year=year) in text
+    cells = re.findall(r"<td>(.*?)</td>", report.html.split('<section id="targets">')[1])
+    assert cells
+    assert nf.MISSING not in cells
+    assert not re.search(r"\b(nan|inf)\b", text, flags=re.I)
+    levels = report.tables["targets"]
+    assert set(levels["target"]) == {"no_decline", "children"}
+    assert len(levels) == 8  # two targets, four measures
+    assert np.isfinite(levels["value"]).all()
+    assert (levels["share_solved"].between(0, 1)).all()
+    rate = levels[levels["measure"] == "attractiveness"].set_index("target")
+    persons = levels[levels["measure"] == "persons_per_year"].set_index("target")
+    for key in ("no_decline", "children"):
+        row = rate.loc[key]
+        assert np.isfinite(row[["median", "lower_80", "upper_80"]].astype(float)).all(), key
+        assert row["lower_80"] <= row["median"] <= row["upper_80"]
+        digits = rp.pct_decimals(row["median"], row["lower_80"], row["upper_80"])
+        assert t.pct(row["median"], digits) in text, key
+        assert t.count(abs(persons.loc[key, "median"])) in text, key
+        assert np.sign(persons.loc[key, "median"]) == np.sign(row["median"])
+    # the base year's numbers, and the probabilities from the projection's own draws
+    ds = proj.ds.sel(place=PLACE)
+    base_year = int(ds["year"][0])
+    values = {"no_decline": ds["population"], "children": ds["age_group_population"].sel(
+        age_group="0-15")}  # fmt: skip
+    chances = report.tables["target_probabilities"].set_index(["target", "scenario"])
+    for key, da in values.items():
+        base = float(da.sel(year=base_year).isel(scenario=0, draw=0))
+        assert rate.loc[key, "value"] == pytest.approx(base)
+        for s in builder.scenarios:
+            draws = da.sel(scenario=s, year=year).to_numpy()
+            assert chances.loc[(key, s), "probability"] == pytest.approx(
+                float((draws >= base - 1e-6).mean())
+            )
+            item = t("targets.probability_item", p=t.prob(chances.loc[(key, s), "probability"]),
+                     scenario=t.scenario(s).lower())  # fmt: skip
+            assert item in text
+
+
+@slow
+def test_what_must_happen_can_be_left_out(builder):
+    off = rp.ReportBuilder(builder.sources, dpi=40, target_draws=0)
+    for name in ("gates", "decomposers", "attractiveness", "attractiveness_by_year"):
+        off.__dict__[name] = getattr(builder, name)
+    report = off.build(PLACE, lang="nb")
+    assert 'id="targets"' not in report.html
+    assert rp.texts_for("nb")("targets.missing_off") in _visible(report.html)
+    assert 'id="projection"' in report.html  # the rest stays
+    with pytest.raises(DataError, match="--target-draws"):
+        rp.ReportBuilder(builder.sources, target_draws=-1)
+
+
+@slow
+def test_shared_runs_give_the_same_levels_as_a_fresh_solve(builder):
+    from attrbayes.projection.targets import Target, reach_target
+
+    setup = builder.target_setup
+    target = Target(PLACE, setup.year, None, "0-15")
+    shared = reach_target(setup.projector, target, scenarios=("neutral",),
+                          runs={"neutral": setup.baseline}, sustained=setup.sustained)  # fmt: skip
+    fresh = reach_target(setup.projector, target, scenarios=("neutral",))
+    pd.testing.assert_frame_equal(shared.draws, fresh.draws)
+    pd.testing.assert_frame_equal(shared.probabilities, fresh.probabilities)
+    assert shared.residential_place == fresh.residential_place
+
+
+@slow
+def test_placing_words(builder):
+    place = rp._PlaceBuild(builder, PLACE, rp.texts_for("en"), None, dt.date(2026, 1, 1))
+    best = {"best_sustained": 0.011}
+    words = {
+        (42.0, False): "that is higher than 42\u00a0% of the municipalities",
+        (0.2, False): "no municipality has had less over its last ten years",
+        (99.8, False): "higher than every municipality has had over its last ten years",
+        (100.0, True): "no municipality has sustained that for ten years (the highest "
+        "ten-year mean is +1.1\u00a0% a year)",
+    }
+    for (pct, beyond), expected in words.items():
+        text = place._placing({"percentile": pct, "beyond_any": beyond, **best}, "residential")
+        assert expected in text, (pct, text)
+
+
+@slow
+@pytest.mark.parametrize("lang", ["nb", "en"])
+def test_scenario_text_states_what_the_fans_show(builder, reports, lang):
+    t = rp.texts_for(lang)
+    text = re.sub(r"[ \t\r\n]+", " ", _visible(reports[lang].html))
+    assert "90 %" not in t("how.scenarios")
+    assert "together cover" not in text
+    assert "dekker til sammen" not in text
+    assert t("how.scenarios") in text
+    proj = builder.sources.projection
+    year = builder.comparison_year
+    pop = proj.ds["population"].sel(place=PLACE, year=year)
+    median = {s: float(np.quantile(pop.sel(scenario=s).to_numpy(), 0.5)) for s in ("high", "low")}
+    lower, upper = np.quantile(pop.sel(scenario="neutral").to_numpy(), [0.1, 0.9])
+    spread, width = abs(median["high"] - median["low"]), float(upper - lower)
+    number = lambda v: t.number(nf.round_to(float(v)))  # noqa: E731
+    expected = t("spread.sentence", place=builder.names[PLACE], year=year, spread=number(spread),
+                 high=number(median["high"]), low=number(median["low"]), width=number(width),
+                 lower=number(lower), upper=number(upper))  # fmt: skip
+    expected += " " + t("spread.band_wider" if width > spread else "spread.band_narrower")
+    assert expected in text
+    paragraph = re.search(r'<p id="scenario-spread">(.*?)</p>', reports[lang].html, flags=re.S)
+    assert paragraph
+    assert html.unescape(paragraph.group(1)) == expected
 
 
 # -- shared computations agree with the single-place functions ------------------------------
@@ -381,10 +522,12 @@ def test_reference_lines_per_place(builder, tmp_path):
 @slow
 def test_report_command_writes_html_and_xlsx_and_refuses_overwrite(run_dir, tmp_path):
     out = tmp_path / "place.html"
-    args = ["report", str(run_dir), "--place", PLACE, "--out", str(out), "--lang", "en"]
+    args = ["report", str(run_dir), "--place", PLACE, "--out", str(out), "--lang", "en",
+            "--target-draws", "10"]  # fmt: skip
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert out.is_file()
+    assert 'id="targets"' in out.read_text("utf-8")
     assert out.with_suffix(".xlsx").is_file()
     assert "warning banner" in result.output
     again = runner.invoke(app, args)
@@ -412,7 +555,7 @@ def test_report_command_rejects_unknown_places_with_suggestions(run_dir, builder
 def test_report_all_writes_every_place_and_an_index(run_dir, builder, tmp_path):
     out = tmp_path / "all"
     result = runner.invoke(app, ["report", str(run_dir), "--all", "--out", str(out),
-                                 "--lang", "nb"])  # fmt: skip
+                                 "--lang", "nb", "--target-draws", "5"])  # fmt: skip
     assert result.exit_code == 0, result.output
     htmls = sorted(p.name for p in out.glob("*.html") if p.name != "index.html")
     assert htmls == [f"{code}.html" for code in builder.places]

@@ -22,6 +22,23 @@ rule ``"employment_rates"`` instead of numbers: national job growth from the pan
 employment rates by sex and age held constant, applied to the (projected) population
 (MODEL.md 5).
 
+Optional, shared by the alternatives: an ``[industry]`` table with the national growth by
+industry of the shift-share industry effect (MODEL.md 5; see
+:mod:`attrbayes.projection.industry`)::
+
+    [industry]
+    source = "MODEL.md 5: the book's judgemental corrections"
+    cap = 0.02             # starting growth of a national industry within +/-2 % a year
+    average_years = 10     # the last decade's average annual growth
+    [industry.rate]        # starting growth set by judgement (a year), replacing the average
+    oil_gas = -0.02
+    [industry.shift]       # or added to the average before the cap
+    construction = 0.005
+
+Each industry converges linearly to the common rate over the alternative's
+``industry_convergence_years``. Without an ``[industry]`` table the last observed years'
+industry effect fades instead.
+
 Unknown keys and unknown rules are errors naming the file and key.
 """
 
@@ -37,6 +54,7 @@ from typing import Any
 import numpy as np
 
 from attrbayes.config import resolve_toml
+from attrbayes.constants import INDUSTRIES
 from attrbayes.exceptions import SpecError
 
 PATHS: dict[str, str] = {
@@ -62,6 +80,36 @@ SCALARS: dict[str, str] = {
     "industry_convergence_years": "years until national industries grow alike, so the "
     "industry effect fades linearly to 0 (MODEL.md 5)",
 }
+# the optional [industry] table (key -> meaning); source, cap and average_years required
+INDUSTRY_KEYS: dict[str, str] = {
+    "source": "where the corrections come from",
+    "notes": "free text",
+    "cap": "largest absolute starting growth rate of a national industry, a year (0.02 = 2 %)",
+    "average_years": "years of observed national growth averaged (the last decade: 10)",
+    "rate": "table industry -> starting growth rate a year, set by judgement",
+    "shift": "table industry -> added to the observed average before the cap",
+}
+
+
+@dataclass(frozen=True)
+class IndustryAssumptions:
+    """National growth by industry (MODEL.md 5): the observed average of the last
+    ``average_years`` corrected by ``rate`` (set) or ``shift`` (added), within +/-``cap``."""
+
+    source: str
+    cap: float
+    average_years: int
+    rate: dict[str, float] = field(default_factory=dict)
+    shift: dict[str, float] = field(default_factory=dict)
+
+    def start_rates(self, average: Mapping[str, float]) -> dict[str, float]:
+        """Starting growth a year per industry from the observed ``average`` (a rate
+        of ``+inf`` for an industry that grew from nothing is capped like any other)."""
+        out = {}
+        for name, value in average.items():
+            raw = self.rate.get(name, float(value) + self.shift.get(name, 0.0))
+            out[name] = float(np.clip(raw, -self.cap, self.cap))
+        return out
 
 
 @dataclass(frozen=True)
@@ -72,6 +120,7 @@ class Alternative:
     paths: dict[str, dict[int, float]]
     scalars: dict[str, float]
     rules: dict[str, str] = field(default_factory=dict)  # key -> rule (see RULES)
+    industry: IndustryAssumptions | None = None  # the set's [industry] table, if any
 
     def rule(self, key: str) -> str | None:
         """The rule ``key`` names (e.g. ``"employment_rates"``), or None for a path."""
@@ -101,6 +150,7 @@ class AssumptionSet:
     provenance: dict[str, str]
     alternatives: dict[str, Alternative]
     source_text: str
+    industry: IndustryAssumptions | None = None
 
     def __getitem__(self, alternative: str) -> Alternative:
         if alternative not in self.alternatives:
@@ -131,15 +181,67 @@ def parse_assumptions(text: str, *, name: str, where: str) -> AssumptionSet:
     provenance = raw.pop("provenance", None)
     if not isinstance(provenance, dict) or not provenance.get("source"):
         raise SpecError(f"{where}: a [provenance] table with a 'source' is required")
+    industry = raw.pop("industry", None)
+    if industry is not None:
+        industry = _industry(industry, f"{where}, [industry]")
     if not raw:
         raise SpecError(f"{where}: no alternatives (tables such as [main])")
     alternatives = {
-        alt: _alternative(alt, table, f"{where}, [{alt}]") for alt, table in raw.items()
+        alt: _alternative(alt, table, f"{where}, [{alt}]", industry) for alt, table in raw.items()
     }
-    return AssumptionSet(name, provenance, alternatives, text)
+    return AssumptionSet(name, provenance, alternatives, text, industry)
 
 
-def _alternative(name: str, table: Any, where: str) -> Alternative:
+def _industry(table: Any, where: str) -> IndustryAssumptions:
+    """Validate the ``[industry]`` table (see :data:`INDUSTRY_KEYS`)."""
+    if not isinstance(table, dict):
+        raise SpecError(f"{where}: expected a table, got {table!r}")
+    unknown = sorted(set(table) - set(INDUSTRY_KEYS))
+    if unknown:
+        raise SpecError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(INDUSTRY_KEYS)}")
+    missing = sorted({"source", "cap", "average_years"} - set(table))
+    if missing:
+        raise SpecError(f"{where}: missing {missing}")
+    if not isinstance(table["source"], str) or not table["source"].strip():
+        raise SpecError(f"{where}, key 'source': expected a non-empty text")
+    cap = table["cap"]
+    if not _number(cap) or not 0 < cap < 1:
+        raise SpecError(f"{where}, key 'cap': expected a number in (0, 1), got {cap!r}")
+    years = table["average_years"]
+    if isinstance(years, bool) or not isinstance(years, int) or years < 1:
+        raise SpecError(f"{where}, key 'average_years': expected a positive whole number of "
+                        f"years, got {years!r}")  # fmt: skip
+    corrections: dict[str, dict[str, float]] = {}
+    for kind in ("rate", "shift"):
+        values = table.get(kind, {})
+        if not isinstance(values, dict):
+            raise SpecError(f"{where}, key '{kind}': expected a table {{ industry = number }}, "
+                            f"got {values!r}")  # fmt: skip
+        for industry, value in values.items():
+            key = f"{where}, key '{kind}.{industry}'"
+            if industry not in INDUSTRIES:
+                raise SpecError(f"{key}: unknown industry; allowed: {sorted(INDUSTRIES)}")
+            if not _number(value):
+                raise SpecError(f"{key}: expected a finite number, got {value!r}")
+            if kind == "rate" and abs(value) > cap:
+                raise SpecError(f"{key}: {value} is beyond the cap +/-{cap}")
+        corrections[kind] = {k: float(v) for k, v in values.items()}
+    both = sorted(set(corrections["rate"]) & set(corrections["shift"]))
+    if both:
+        raise SpecError(f"{where}: industries {both} are in both 'rate' and 'shift'; "
+                        "give each one correction")  # fmt: skip
+    return IndustryAssumptions(table["source"], float(cap), years, **corrections)
+
+
+def _number(value: Any) -> bool:
+    """A finite int or float (not a bool)."""
+    return (isinstance(value, int | float) and not isinstance(value, bool)
+            and bool(np.isfinite(value)))  # fmt: skip
+
+
+def _alternative(
+    name: str, table: Any, where: str, industry: IndustryAssumptions | None = None
+) -> Alternative:
     if not isinstance(table, dict):
         raise SpecError(f"{where}: expected a table of paths, got {table!r}")
     required = {**PATHS, **SCALARS}
@@ -173,7 +275,7 @@ def _alternative(name: str, table: Any, where: str) -> Alternative:
     if "national_population" in paths and 0 in paths["national_population"]:
         raise SpecError(f"{where}, key 'national_population': give persons by year, "
                         "{ 2024 = ..., 2050 = ... }, not one number")  # fmt: skip
-    return Alternative(name, paths, scalars, rules)
+    return Alternative(name, paths, scalars, rules, industry)
 
 
 def _path(value: Any, where: str) -> dict[int, float]:

@@ -16,13 +16,14 @@ from attrbayes.data.panel import Panel
 from attrbayes.exceptions import DataError
 from attrbayes.features._common import nearest_year
 from attrbayes.features.vra import commuting_weight_matrices
+from attrbayes.projection.industry import NO_JOBS_INDUSTRY_NOTE, IndustryHistory, industry_history
 
 N_AGES = MAX_AGE + 1
 RATIO_YEARS = 10  # local fertility / mortality ratios: the last ten years (MODEL.md 3)
 PROFILE_YEARS = 10  # net migration age profiles: the last ten years of cohort change
 RATIO_PRIOR = 20.0  # pseudo-events pulling a small place's ratio towards 1
 PROFILE_PRIOR = 2_000.0  # person-years pulling a place's age profile towards the nation's
-INDUSTRY_YEARS = 5  # the industry effect carried forward: mean of the last five years
+INDUSTRY_YEARS = 5  # without jobs by industry: the mean effect of the last five years fades
 
 
 @dataclass(frozen=True)
@@ -48,11 +49,16 @@ class ProjectionInputs:
     death_prob: np.ndarray  # (S, A) national q(x) of the last year with rates
     death_prob_year: int  # that year: mortality declines from it
     employment: np.ndarray | None  # (S, A) national employment rates, when the panel has
-    industry_effect: np.ndarray  # (P,) mean of the last INDUSTRY_YEARS observed
+    # (P,) mean of the last INDUSTRY_YEARS observed: what fades out where national growth
+    # by industry cannot be projected (see attrbayes.projection.industry)
+    industry_effect: np.ndarray
     notes: tuple[str, ...] = ()
     # year -> sum over places, sex, age of employment x observed population on 1 January
     # (None without employment rates): national job growth by the "employment_rates" rule
     national_employed: dict[int, float] | None = None
+    # observed private jobs by industry (None without a jobs_industry table): national
+    # growth by industry is projected from it by industry.industry_effect_path
+    industry: IndustryHistory | None = None
 
     def ratio_draws(self, kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
         """``n`` draws (n, P) of the local fertility or mortality ratio from its Gamma
@@ -223,6 +229,8 @@ def build_inputs(panel: Panel, features_frame: pd.DataFrame, places: list[str]) 
         recent = sorted(set(ie.index.get_level_values("year")))[-INDUSTRY_YEARS:]
         ie = ie[ie.index.get_level_values("year").isin(recent)].groupby(level="place").mean()
         industry = ie.reindex(places).fillna(0.0).to_numpy()
+        if not panel.has("jobs_industry"):
+            notes.append(NO_JOBS_INDUSTRY_NOTE)
     else:
         industry = np.zeros(len(places))
         notes.append("no industry effect in the panel: it is 0 in the projection")
@@ -261,4 +269,6 @@ def build_inputs(panel: Panel, features_frame: pd.DataFrame, places: list[str]) 
         industry_effect=industry,
         notes=tuple(notes),
         national_employed=national_employed,
-    )
+        industry=(industry_history(panel.tables["jobs_industry"], places)
+                  if panel.has("jobs_industry") else None),
+    )  # fmt: skip

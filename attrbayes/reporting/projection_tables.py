@@ -488,6 +488,30 @@ def write_trajectories(
     return target
 
 
+def shock_effect_table(result: ProjectionResult) -> pd.DataFrame:
+    """The job shocks' effect per draw (run with minus run without), as ``scenario, place,
+    name, variable (population, jobs), year, median, lower_80, upper_80`` for the shocked
+    places and their commuting neighbours."""
+    if "shock_population_effect" not in result.ds:
+        raise DataError("the projection has no job shocks (project with --jobs-shock)")
+    names = result.ds["name"].to_series()
+    frames = []
+    for variable in ("population", "jobs"):
+        da = result.ds[f"shock_{variable}_effect"]
+        q = da.quantile([0.5, 0.1, 0.9], dim="draw").assign_coords(
+            quantile=["median", "lower_80", "upper_80"])  # fmt: skip
+        frame = q.to_dataset(dim="quantile").to_dataframe().reset_index()
+        frame["variable"] = variable
+        frames.append(frame.rename(columns={"effect_place": "place"}))
+    out = pd.concat(frames, ignore_index=True)
+    out["name"] = out["place"].map(names)
+    order = {p: i for i, p in enumerate(result.ds["effect_place"].values)}
+    out = out.sort_values(["scenario", "variable", "place", "year"],
+                          key=lambda c: c.map(order) if c.name == "place" else c)  # fmt: skip
+    cols = ["scenario", "place", "name", "variable", "year", "median", "lower_80", "upper_80"]
+    return out[cols].reset_index(drop=True)
+
+
 def milestone_years(years: Iterable[int], milestones: Sequence[int] = (2030, 2040, 2050)) -> list:
     """The base (first) year and the milestones among ``years``."""
     years = sorted(int(y) for y in years)

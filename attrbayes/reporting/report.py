@@ -3,15 +3,18 @@
 A report holds key figures in plain language (residential and business attractiveness
 with intervals and ranks, projected population and the probability of growth per
 scenario), the attractiveness over time and among all places, the population and job
-growth decompositions, fan charts to the projection's horizon, a "how to read this" box
-and a data and method footnote with the diagnostics gate (a banner on top when it
-failed). Charts are inline base64 PNG, CSS is inline, fonts are the system's: the file
+growth decompositions, fan charts to the projection's horizon, what must happen for the
+place to avoid decline and to keep its 0-15 year olds (the needed residential
+attractiveness or extra private jobs, solved per draw), a "how to read this" box and a
+data and method footnote with the diagnostics gate (a banner on top when it failed).
+Charts are inline base64 PNG, CSS is inline, fonts are the system's: the file
 works offline and makes no network request. Texts are data (``texts/nb.toml``,
 ``texts/en.toml``), rendered with the jinja2 templates in ``templates/`` (autoescaped).
 
 :class:`ReportBuilder` computes what all places share once (attractiveness tables and
-ranks, decomposition draws and national ranks, projection summaries, the gates), so that
-:meth:`ReportBuilder.build` for one more place only selects, draws and renders.
+ranks, decomposition draws and national ranks, projection summaries, the gates, a
+projector with the projection's settings and its neutral run), so that
+:meth:`ReportBuilder.build` for one more place only selects, solves, draws and renders.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from attrbayes.attractiveness import ranked_attractiveness
 from attrbayes.constants import INTERVALS
 from attrbayes.data.panel import Panel
 from attrbayes.decomposition import Decomposer, Decomposition, check_period
-from attrbayes.exceptions import DataError
+from attrbayes.exceptions import AttrbayesError, DataError
 from attrbayes.io_utils import atomic_write_bytes, atomic_write_text
 from attrbayes.plots import figure_bytes
 from attrbayes.plots.attractiveness import (
@@ -67,6 +70,11 @@ GROWTH_YEARS = (2040, 2050)
 PERIOD_YEARS = 10  # the default report period: the last ten fitted years
 DPI = 100
 KINDS = ("residential", "business")
+COMPARISON_YEAR = 2040  # the year of "what must happen" and of the scenario spread
+TARGET_DRAWS = 100  # posterior draws for "what must happen" (a solve takes 3-8 runs)
+TARGETS = {"no_decline": None, "children": "0-15"}  # target -> age group (None: everyone)
+LEVEL_MEASURES = ("attractiveness", "persons_per_year", "jobs_per_year", "jobs_rate")
+PCT_MEASURES = ("attractiveness", "jobs_rate")  # rates, shown in % a year
 
 
 # -- texts ----------------------------------------------------------------------------------
@@ -302,6 +310,26 @@ class ProjectionSummary:
 
 
 @dataclass(frozen=True)
+class TargetSetup:
+    """What "what must happen" shares across places: a projector with the projection's
+    settings up to the target year, its neutral run (the baseline every solve replays)
+    and all places' sustained residential and business attractiveness."""
+
+    projector: Any  # attrbayes.projection.engine.Projector
+    baseline: Any  # its neutral Run
+    sustained: tuple[pd.DataFrame, pd.DataFrame]
+    year: int
+
+
+@dataclass(frozen=True)
+class TargetsUnavailable:
+    """Why a report has no "what must happen" section (a ``targets.missing_*`` text)."""
+
+    reason: str
+    error: str = ""
+
+
+@dataclass(frozen=True)
 class PlaceReport:
     """One place's report: the HTML and the tables behind it (for the workbook)."""
 
@@ -322,11 +350,16 @@ class ReportBuilder:
     """Shared computations for reports on any number of places of one run."""
 
     def __init__(self, sources: ReportSources, *, years: tuple[int, int] | None = None,
-                 age_scenarios: Sequence[str] | None = None, dpi: int = DPI) -> None:  # fmt: skip
+                 age_scenarios: Sequence[str] | None = None, dpi: int = DPI,
+                 target_draws: int = TARGET_DRAWS) -> None:  # fmt: skip
         """``years``: the report period (default: each fit's last ten years);
         ``age_scenarios``: the scenarios with age-group fan charts (default: the headline
-        scenario, historical; ``["all"]`` for all; each chart costs about a second)."""
+        scenario, historical; ``["all"]`` for all; each chart costs about a second);
+        ``target_draws``: posterior draws for "what must happen" (0: leave it out)."""
+        if target_draws < 0:
+            raise DataError(f"--target-draws {target_draws}: give 0 (no section) or more")
         self.sources = sources
+        self.target_draws = target_draws
         self.fits = {"residential": sources.migration, "business": sources.jobs}
         self.periods = {k: report_period(f, years) for k, f in self.fits.items()}
         self.dpi = dpi
@@ -429,10 +462,50 @@ class ReportBuilder:
                 out.append(key)
         return out
 
+    @property
+    def comparison_year(self) -> int | None:
+        """The year of "what must happen" and of the scenario spread: 2040, or the
+        projection's last year when it ends before."""
+        summary = self.projection_summary
+        if summary is None:
+            return None
+        return COMPARISON_YEAR if COMPARISON_YEAR in summary.years else summary.last_year
+
+    @cached_property
+    def target_setup(self) -> TargetSetup | TargetsUnavailable:
+        """A projector with the projection's settings (assumptions, alternative, seed,
+        process noise) to the target year over ``target_draws`` draws, its neutral run and
+        the sustained levels, shared by every place's solves."""
+        proj, panel = self.sources.projection, self.sources.panel
+        if proj is None:
+            return TargetsUnavailable("no_projection")
+        if self.target_draws == 0:
+            return TargetsUnavailable("off")
+        if panel is None:
+            return TargetsUnavailable("no_panel")
+        from attrbayes.projection.engine import Projector
+        from attrbayes.projection.targets import sustained_levels
+
+        attrs = proj.ds.attrs
+        year = int(self.comparison_year or 0)
+        try:
+            projector = Projector(
+                self.sources.migration, self.sources.jobs, panel,
+                assumptions=str(attrs["assumptions"]), alternative=str(attrs["alternative"]),
+                seed=int(attrs["seed"]), to=year, draws=self.target_draws, pyramid_years=(),
+                noise=bool(int(attrs.get("process_noise", 1))),
+                centrality_noise=bool(int(attrs.get("centrality_noise", 1))),
+            )  # fmt: skip
+            baseline = projector.run("neutral")
+        except (AttrbayesError, KeyError) as exc:
+            return TargetsUnavailable("failed", str(exc))
+        sustained = (sustained_levels(self.sources.migration), sustained_levels(self.sources.jobs))
+        return TargetSetup(projector, baseline, sustained, year)
+
     def prepare(self) -> None:
         """Compute every shared table now (before a loop over places)."""
         _ = self.attractiveness, self.attractiveness_by_year, self.gates
-        _ = self.projection_summary, self.projection_mismatch
+        _ = self.projection_summary, self.projection_mismatch, self.target_setup
         for decomposer in self.decomposers.values():
             decomposer.prepare()
 
@@ -497,10 +570,12 @@ class _PlaceBuild:
         self.generated = generated
         self.tables: dict[str, pd.DataFrame] = {}
         self.summary: dict[str, float] = {}
+        self.target_notice: str | None = None
 
     def run(self) -> PlaceReport:
         t, b = self.t, self.b
         projected = b.projection_summary is not None and self.code in b.projection_summary.places
+        targets = self.targets_section() if projected else None
         context: dict[str, Any] = {
             "lang": t("meta.html_lang"),
             "title": t("meta.title", place=self.label),
@@ -518,10 +593,16 @@ class _PlaceBuild:
         }  # fmt: skip
         context["key"] = self.key_figures(projected)
         context["how"] = [t(f"how.{k}") for k in t.table["how"]]
+        spread = self.scenario_spread() if projected else None
+        if spread is not None:
+            context["how"][list(t.table["how"]).index("scenarios")] += " " + spread
         context["how_title"] = t("sections.how_to_read")
         context["attractiveness"] = self.attractiveness_section()
         context["decompositions"] = self.decomposition_section()
         context["projection"] = self.projection_section() if projected else None
+        if context["projection"] is not None:
+            context["projection"]["spread"] = spread
+        context["targets"] = targets
         context["method"] = self.method_section()
         context["toc"] = self.toc(context)
         html = _environment().get_template("report.html.j2").render(**context)
@@ -554,6 +635,10 @@ class _PlaceBuild:
         elif not projected:
             out.append({"title": t("warning.no_projection_title"),
                         "text": t("warning.place_not_projected")})  # fmt: skip
+        if b.sources.projection is None:
+            self.target_notice = t("targets.missing_no_projection")
+        if self.target_notice is not None:
+            out.append({"title": t("targets.title"), "text": self.target_notice})
         if b.projection_mismatch:
             out.append({"title": t("method.projection"),
                         "text": t("warning.projection_mismatch",
@@ -567,6 +652,8 @@ class _PlaceBuild:
                  ("decomposition", s["decomposition"])]  # fmt: skip
         if context["projection"] is not None:
             items.append(("projection", context["projection"]["title"]))
+        if context["targets"] is not None:
+            items.append(("targets", context["targets"]["title"]))
         items.append(("method", s["method"]))
         return items
 
@@ -847,6 +934,198 @@ class _PlaceBuild:
             ax.yaxis.set_major_formatter(_number_formatter(t))
             _relabel_legend(ax, mapping)
 
+    # -- scenario spread ----------------------------------------------------------------------
+    def scenario_spread(self) -> str | None:
+        """What the fans show in the comparison year: how far apart the high and low
+        scenarios' medians are, against the width of the neutral scenario's 80 % interval
+        (what-ifs for attractiveness versus the model's uncertainty within a scenario)."""
+        t, b = self.t, self.b
+        summary, year = b.projection_summary, b.comparison_year
+        if summary is None or year is None or not {"high", "low", "neutral"} <= set(b.scenarios):
+            return None
+        frame = summary.frame(self.code).set_index(["scenario", "year"])
+        high, low = (float(frame.loc[(s, year), "median"]) for s in ("high", "low"))
+        lower, upper = (float(frame.loc[("neutral", year), c]) for c in ("lower_80", "upper_80"))
+        spread, width = abs(high - low), upper - lower
+        values = {name: t.number(nf.round_to(v)) for name, v in
+                  {"spread": spread, "high": high, "low": low, "width": width,
+                   "lower": lower, "upper": upper}.items()}  # fmt: skip
+        compare = "wider" if width > spread else "narrower"
+        return " ".join([t("spread.sentence", place=self.name, year=year, **values),
+                         t(f"spread.band_{compare}")])  # fmt: skip
+
+    # -- what must happen ---------------------------------------------------------------------
+    def targets_section(self) -> dict[str, Any] | None:
+        """The residential attractiveness, or the extra private jobs a year, that the place
+        needs to avoid decline and to keep its 0-15 year olds by the comparison year (per
+        draw, on top of the neutral scenario), where that stands among all places, and the
+        probability of reaching each target in every scenario of the projection."""
+        from attrbayes.projection.targets import Target, reach_target
+
+        t, b = self.t, self.b
+        setup = b.target_setup
+        if isinstance(setup, TargetsUnavailable):
+            self.target_notice = t(f"targets.missing_{setup.reason}", error=setup.error) \
+                if setup.reason == "failed" else t(f"targets.missing_{setup.reason}")  # fmt: skip
+            return None
+        year = setup.year
+        results = {}
+        try:
+            for key, group in TARGETS.items():
+                results[key] = reach_target(setup.projector, Target(self.code, year, None, group),
+                                            scenarios=("neutral",),
+                                            runs={"neutral": setup.baseline},
+                                            sustained=setup.sustained)  # fmt: skip
+        except AttrbayesError as exc:
+            self.target_notice = t("targets.missing_failed", error=str(exc))
+            return None
+        probabilities = self.target_probabilities({k: r.value for k, r in results.items()}, year)
+        first = int(setup.projector.years[0])
+        first_jobs = next(iter(results.values())).provenance["first_job_year"]
+        items, rows = [], []
+        for key, result in results.items():
+            summary = dict(zip(LEVEL_MEASURES, result.summary().to_dict("records"), strict=True))
+            goal = t(f"targets.goal_{key}", year=year, value=t.number(result.value),
+                     base_year=first)  # fmt: skip
+            sentences = [
+                self._residential_need(goal, summary, result.residential_place),
+                self._jobs_need(summary, result.business_place, first_jobs, year - 1),
+            ]
+            unsolved = 1 - min(summary[m]["share_solved"] for m in ("attractiveness",
+                                                                    "jobs_per_year"))  # fmt: skip
+            if unsolved > 0:
+                sentences.append(t("targets.unsolved", share=t.prob(unsolved)))
+            chances = probabilities[probabilities["target"] == key]
+            sentences.append(t("targets.probabilities", items=", ".join(
+                t("targets.probability_item", p=t.prob(r.probability),
+                  scenario=t.scenario(r.scenario).lower())
+                for r in chances.itertuples())))  # fmt: skip
+            items.append({"id": f"target-{key.replace('_', '-')}",
+                          "title": t(f"targets.title_{key}", year=year),
+                          "sentences": sentences})  # fmt: skip
+            for measure in LEVEL_MEASURES:  # rates in % a year, as shown
+                row, scale = summary[measure], 100 if measure in PCT_MEASURES else 1
+                rows.append({"target": key, "year": year, "value": result.value,
+                             "measure": measure,
+                             **{c: float(row[c]) * scale for c in ("median", "lower_80",
+                                                                   "upper_80")},
+                             "share_solved": float(row["share_solved"])})  # fmt: skip
+        self.tables["targets"] = pd.DataFrame(rows)
+        self.tables["target_probabilities"] = probabilities
+        notes = []
+        if b.sources.projection.ds.attrs.get("job_shocks"):
+            notes.append(t("targets.job_shocks"))
+        return {
+            "title": t("targets.title"),
+            "intro": t("targets.intro", place=self.name, year=year, first=first,
+                       first_jobs=first_jobs, last=year - 1,
+                       draws=t.number(setup.projector.n)),
+            "goals": items, "table": self.target_table(probabilities, year),
+            "levels": self.target_levels_table(), "notes": notes,
+        }  # fmt: skip
+
+    def target_probabilities(self, values: dict[str, float], year: int) -> pd.DataFrame:
+        """Per scenario of the projection (its own draws, as in the fans) and target: the
+        probability of at least the target value in ``year``, and the median there."""
+        ds = self.b.sources.projection.ds
+        rows = []
+        for key, value in values.items():
+            group = TARGETS[key]
+            da = ds["population"] if group is None else \
+                ds["age_group_population"].sel(age_group=group)  # fmt: skip
+            da = da.sel(place=self.code, year=year)
+            for s in self.b.scenarios:
+                draws = da.sel(scenario=s).to_numpy().astype(np.float64)
+                rows.append({"target": key, "year": year, "value": value, "scenario": s,
+                             "probability": float((draws >= value - 1e-6).mean()),
+                             "median": float(np.median(draws))})  # fmt: skip
+        return pd.DataFrame(rows)
+
+    def _level(self, value: float, scale: float, kind: str, digits: int = 1) -> str:
+        """A needed level: a signed percentage (``pct``, ``digits`` decimals) or count
+        (``count``); the bounds' words where no level within them reaches the target."""
+        t = self.t
+        if math.isinf(value):
+            return t("targets.beyond_high" if value > 0 else "targets.beyond_low")
+        return t.pct(value * scale, digits) if kind == "pct" \
+            else t.count(value * scale, signed=True)  # fmt: skip
+
+    @staticmethod
+    def _digits(row: dict, scale: float) -> int:
+        """Decimals for a rate's median and interval (see :func:`pct_decimals`)."""
+        return pct_decimals(*(float(row[c]) * scale for c in ("median", "lower_80", "upper_80")))
+
+    def _placing(self, place: dict, kind: str) -> str:
+        t = self.t
+        best = t.pct(place["best_sustained"] * 100)
+        if place["beyond_any"]:
+            return t(f"targets.placing_{kind}_beyond", best=best)
+        if place["percentile"] < 0.5:  # would read "higher than 0 %"
+            return t(f"targets.placing_{kind}_lowest")
+        if place["percentile"] >= 99.5:  # above every recent level, not above the best
+            return t(f"targets.placing_{kind}_top", best=best)
+        return t(
+            f"targets.placing_{kind}",
+            pct=nf.format_percent(place["percentile"], t.lang, decimals=0, signed=False),
+        )
+
+    def _residential_need(self, goal: str, summary: dict, place: dict) -> str:
+        t = self.t
+        rate, persons = summary["attractiveness"], summary["persons_per_year"]
+        median = float(rate["median"])
+        if math.isinf(median):
+            return t("targets.residential_" + ("unreachable" if median > 0 else "always"),
+                     goal=goal, place=self.name)  # fmt: skip
+        digits = self._digits(rate, 100)
+        return t("targets.residential_" + ("needs" if median > 0 else "margin"), goal=goal,
+                 place=self.name, rate=self._level(median, 100, "pct", digits),
+                 lower=self._level(rate["lower_80"], 100, "pct", digits),
+                 upper=self._level(rate["upper_80"], 100, "pct", digits),
+                 persons=t.count(abs(float(persons["median"]))),
+                 p_lower=self._level(persons["lower_80"], 1, "count"),
+                 p_upper=self._level(persons["upper_80"], 1, "count"),
+                 placing=self._placing(place, "residential"))  # fmt: skip
+
+    def _jobs_need(self, summary: dict, place: dict, first: int, last: int) -> str:
+        t = self.t
+        jobs, share = summary["jobs_per_year"], summary["jobs_rate"]
+        median = float(jobs["median"])
+        if math.isinf(median):
+            return t("targets.jobs_" + ("unreachable" if median > 0 else "always"))
+        return t("targets.jobs_" + ("needs" if median > 0 else "margin"),
+                 jobs=t.count(abs(median)), first=first, last=last,
+                 lower=self._level(jobs["lower_80"], 1, "count"),
+                 upper=self._level(jobs["upper_80"], 1, "count"),
+                 share=self._level(share["median"], 100, "pct", self._digits(share, 100)),
+                 placing=self._placing(place, "business"))  # fmt: skip
+
+    def target_table(self, probabilities: pd.DataFrame, year: int) -> dict[str, Any]:
+        t = self.t
+        headers = [t("tables.scenario"), *[t(f"targets.p_{key}", year=year) for key in TARGETS]]
+        rows = []
+        for s in self.b.scenarios:
+            hits = probabilities[probabilities["scenario"] == s].set_index("target")
+            rows.append([t.scenario(s), *[t.prob(hits.loc[key, "probability"])
+                                          for key in TARGETS]])  # fmt: skip
+        return {"headers": headers, "rows": rows}
+
+    def target_levels_table(self) -> dict[str, Any]:
+        """Medians and 80 % intervals of the needed levels (the section's details)."""
+        t = self.t
+        rows = []
+        for r in self.tables["targets"].itertuples():
+            kind = "pct" if r.measure in PCT_MEASURES else "count"
+            digits = self._digits(r._asdict(), 1)
+            rows.append([t(f"targets.title_{r.target}", year=r.year),
+                         t(f"targets.measure_{r.measure}"),
+                         self._level(r.median, 1, kind, digits),
+                         f"{self._level(r.lower_80, 1, kind, digits)} – "
+                         f"{self._level(r.upper_80, 1, kind, digits)}",
+                         t.prob(r.share_solved)])  # fmt: skip
+        headers = [t("targets.target"), t("targets.measure"), t("tables.median"),
+                   t("tables.interval_80"), t("targets.share_solved")]  # fmt: skip
+        return {"headers": headers, "rows": rows}
+
     # -- method -------------------------------------------------------------------------------
     def _centrality_outlook(self, proj) -> str:
         """Which process carries the centrality coefficient past the fit, and where it is
@@ -1024,7 +1303,7 @@ def _excel_decimals(column: str) -> int:
     """Decimals shown for a workbook column (by its table name, before translation)."""
     if column.startswith("pct"):
         return 3
-    if column.startswith("rank") or column in ("p_growth",):
+    if column.startswith("rank") or column in ("p_growth", "probability", "share_solved"):
         return 1 if column.startswith("rank") else 2
     if column in ("median", "lower_80", "upper_80", "lower_95", "upper_95"):
         return 1
@@ -1076,6 +1355,21 @@ def workbook_bytes(report: PlaceReport) -> bytes:
         sc = sc.rename(columns={c: f"population_{c}" for c in ("median", "lower_80",
                                                                "upper_80")})  # fmt: skip
         sheets.append((h["sheet_scenarios"], sc))
+    if "targets" in report.tables:
+        levels = report.tables["targets"].copy()
+        levels["target"] = [
+            t(f"targets.title_{k}", year=y)
+            for k, y in zip(levels["target"], levels["year"], strict=True)
+        ]
+        levels["measure"] = [t(f"targets.measure_{m}") for m in levels["measure"]]
+        sheets.append((h["sheet_targets"], levels.drop(columns="year")))
+        chances = report.tables["target_probabilities"].copy()
+        chances["target"] = [
+            t(f"targets.title_{k}", year=y)
+            for k, y in zip(chances["target"], chances["year"], strict=True)
+        ]
+        chances["scenario"] = [t.scenario(s) for s in chances["scenario"]]
+        sheets.append((h["sheet_target_probabilities"], chances.drop(columns="year")))
     for position, (title, frame) in enumerate(sheets):
         decimals = {h.get(str(c), str(c)): _excel_decimals(str(c)) for c in frame.columns}
         _sheet(workbook, title, frame.rename(columns=lambda c: h.get(str(c), str(c))),
@@ -1169,12 +1463,13 @@ class BuilderSpec:
     years: tuple[int, int] | None = None
     age_scenarios: tuple[str, ...] | None = None
     dpi: int = DPI
+    target_draws: int = TARGET_DRAWS
 
     def build(self) -> ReportBuilder:
         sources = load_sources(self.run, projection=self.projection, jobs=self.jobs,
                                data=self.data, reference=self.reference)  # fmt: skip
         return ReportBuilder(sources, years=self.years, age_scenarios=self.age_scenarios,
-                             dpi=self.dpi)  # fmt: skip
+                             dpi=self.dpi, target_draws=self.target_draws)  # fmt: skip
 
 
 _WORKER: dict[str, ReportBuilder] = {}
@@ -1246,6 +1541,8 @@ __all__ = [
     "ProjectionSummary",
     "ReportBuilder",
     "ReportSources",
+    "TargetSetup",
+    "TargetsUnavailable",
     "check_targets",
     "index_html",
     "load_sources",
