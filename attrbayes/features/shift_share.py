@@ -17,7 +17,7 @@ from attrbayes.features._common import (
 )
 
 
-def industry_effect_array(jobs: np.ndarray) -> np.ndarray:
+def industry_effect_array(jobs: np.ndarray, national: np.ndarray | None = None) -> np.ndarray:
     """Shift-share industry effect (MODEL.md 4).
 
     ``effect[p,t] = sum_k s[p,k,t-1] (g_k[t] - G[t])`` with local industry shares
@@ -29,6 +29,9 @@ def industry_effect_array(jobs: np.ndarray) -> np.ndarray:
     ----------
     jobs
         Shape (P, K, T): private jobs by place, industry and consecutive year.
+    national
+        Shape (K, T): the nation's jobs by industry, when it has more places than
+        ``jobs`` (default: ``jobs`` summed over places).
 
     Returns
     -------
@@ -44,9 +47,10 @@ def industry_effect_array(jobs: np.ndarray) -> np.ndarray:
     out = np.full((p, t), np.nan)
     if t < 2:
         return out
-    prev, cur = x[:, :, :-1], x[:, :, 1:]
+    nat = x.sum(axis=0) if national is None else np.asarray(national, dtype=float)  # (K, T)
+    prev = x[:, :, :-1]
     local_prev = prev.sum(axis=1)  # (P, T-1)
-    nat_k_prev, nat_k_cur = prev.sum(axis=0), cur.sum(axis=0)  # (K, T-1)
+    nat_k_prev, nat_k_cur = nat[:, :-1], nat[:, 1:]  # (K, T-1)
     nat_prev, nat_cur = nat_k_prev.sum(axis=0), nat_k_cur.sum(axis=0)  # (T-1,)
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(local_prev[:, None, :] != 0, prev / local_prev[:, None, :], np.nan)

@@ -18,7 +18,7 @@ observed year T, and an ``[industry]`` table in the assumption set
 3. **Places**: each place's industry jobs are carried forward from year T at these national
    rates (so the shares drift), and so are the nation's (all places of the table);
    ``effect[p,t] = sum_k s[p,k,t-1] (g_k[t] - G[t])``, G the share-weighted national rate,
-   exactly as :func:`attrbayes.features.shift_share.industry_effect_array` for the observed
+   by :func:`attrbayes.features.shift_share.industry_effect_array`, as for the observed
    years.
 
 Deterministic: one (years, P) array shared by every draw and scenario. Without a
@@ -39,6 +39,7 @@ import pandas as pd
 from attrbayes.constants import INDUSTRIES
 from attrbayes.exceptions import DataError, ProjectionError
 from attrbayes.features._common import check_consecutive
+from attrbayes.features.shift_share import industry_effect_array
 
 if TYPE_CHECKING:
     from attrbayes.projection.assumptions import Alternative
@@ -106,26 +107,6 @@ def industry_history(jobs_industry: pd.DataFrame, places: list[str]) -> Industry
     local = np.zeros((len(places), len(industries), len(years)))
     np.add.at(local, (pi[mine], ki[mine], ti[mine]), jobs[mine])
     return IndustryHistory(industries, tuple(years), national, local)
-
-
-def shift_share(local: np.ndarray, national: np.ndarray) -> np.ndarray:
-    """``effect[p,t] = sum_k s[p,k,t-1] (g_k[t] - G[t])`` (P, T) from local jobs (P, K, T)
-    and national jobs (K, T), which may cover more places than ``local``. Column 0 is NaN,
-    so is a place with no jobs at t-1; an industry with no national jobs at t-1 adds 0."""
-    out = np.full((local.shape[0], local.shape[2]), np.nan)
-    if local.shape[2] < 2:
-        return out
-    prev = local[:, :, :-1]
-    local_prev = prev.sum(axis=1)
-    nk_prev, nk_cur = national[:, :-1], national[:, 1:]
-    n_prev, n_cur = nk_prev.sum(axis=0), nk_cur.sum(axis=0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        share = np.where(local_prev[:, None, :] > 0, prev / local_prev[:, None, :], np.nan)
-        g_k = np.where(nk_prev > 0, (nk_cur - nk_prev) / nk_prev, np.nan)
-        g = np.where(n_prev > 0, (n_cur - n_prev) / n_prev, np.nan)
-    diff = np.where(nk_prev > 0, g_k - g, 0.0)
-    out[:, 1:] = (share * diff[None]).sum(axis=1)
-    return out
 
 
 def carry_forward(history: IndustryHistory, rates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -216,7 +197,7 @@ def industry_effect_path(inputs: ProjectionInputs, alt: Alternative, to: int) ->
     w = np.maximum(0.0, 1 - (ahead - last) / convergence)
     rates = w[:, None] * start_arr[None, :] + (1 - w[:, None]) * common[:, None]  # (Y, K)
     local, national = carry_forward(history, rates)
-    effect_all = shift_share(local, national)  # (P, first..horizon)
+    effect_all = industry_effect_array(local, national)  # (P, first..horizon)
     idx = years - history.years[0]
     effect = np.zeros((len(years), local.shape[0]))
     inside = idx >= 1  # a year at or before the first industry year has no effect: 0

@@ -159,6 +159,7 @@ class TargetSolver:
         x1 = np.clip(self._first_guess(lever, -f0), lower, upper)
         f1, run = self.evaluate(lever, x1)
         iterations = 1
+        rising = np.ones(len(f1), dtype=bool)  # whether the target's quantity rises with x
         while iterations < MAX_ITERATIONS:
             done = np.abs(f1) <= self.tolerance
             self.say(f"{LEVER_LABELS[lever]}: step {iterations}, {int(done.sum())} of "
@@ -170,6 +171,7 @@ class TargetSolver:
             moving = ~done & np.isfinite(slope) & (slope != 0)
             if not moving.any():
                 break
+            rising = np.where(moving, slope > 0, rising)
             x2 = np.where(moving, np.clip(x1 - f1 / np.where(moving, slope, 1.0), lower, upper),
                           x1)  # fmt: skip
             x0, f0 = np.where(moving, x1, x0), np.where(moving, f1, f0)
@@ -178,7 +180,8 @@ class TargetSolver:
             iterations += 1
         # a draw no level within the bounds brings to the target needs more (+inf) or
         # less (-inf) than they allow: kept as such so that quantiles stay honest
-        level = np.where(np.abs(f1) <= self.tolerance, x1, np.where(f1 < 0, np.inf, -np.inf))
+        more = (f1 < 0) == rising
+        level = np.where(np.abs(f1) <= self.tolerance, x1, np.where(more, np.inf, -np.inf))
         return Solution(lever, level, run, iterations)
 
 
