@@ -1368,8 +1368,8 @@ def target_command(
             settings["to"] = max(settings["to"], year)
         settings["draws"] = draws or settings["draws"]
         settings["assumptions"] = assumptions or settings["assumptions"]
-        chosen = scenario or [s for s in settings.pop("scenarios") if s in SCENARIOS]
-        settings.pop("scenarios", None)
+        projected = settings.pop("scenarios")
+        chosen = scenario or [s for s in projected if s in SCENARIOS]
         with _step(f"Reading the fits and the panel from {source}"):
             runs = resolve_projection_runs(source, jobs, data)
             projector = Projector(runs.migration, runs.jobs, runs.panel, pyramid_years=(),

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import xarray as xr
 
 from attrbayes.config import ModelSpec, SamplerConfig, check_level, load_spec
 from attrbayes.constants import TERMS
@@ -18,7 +19,7 @@ from attrbayes.data.real import BuildReport, build_real_panel, report_files
 from attrbayes.data.synthetic import SynthConfig, SyntheticPanel, synthesize_panel
 from attrbayes.exceptions import DataError, SpecError
 from attrbayes.features.design import Features, build_design, compute_features
-from attrbayes.io_utils import atomic_write_text
+from attrbayes.io_utils import atomic_write_text, open_saved
 from attrbayes.models.ols import (
     CovType,
     OLSResult,
@@ -328,7 +329,7 @@ def _runs(migration: Path, jobs: Path, panel: Path) -> ProjectionRuns:
 
 def _projection_sources(proj: Path, jobs: Path | None, data: Path | None) -> ProjectionRuns:
     """The fits and panel a saved projection recorded, checked against its data hashes."""
-    attrs = ProjectionResult.load(proj / PROJECTION_FILE).ds.attrs
+    attrs = _projection_header(proj).attrs
     given = {"migration": None, "jobs": jobs, "panel": data}
     lacking = [a for k, a in SOURCE_ATTRS.items() if a not in attrs and given[k] is None]
     if lacking:
@@ -343,10 +344,20 @@ def _projection_sources(proj: Path, jobs: Path | None, data: Path | None) -> Pro
     return runs
 
 
+def _projection_header(proj: Path) -> xr.Dataset:
+    """A saved projection's attributes and coordinates, without reading its draws."""
+
+    def header(path: Path) -> xr.Dataset:
+        with xr.open_dataset(path, engine="h5netcdf") as ds:
+            return ds.drop_vars(list(ds.data_vars)).load()
+
+    return open_saved(proj / PROJECTION_FILE, "projection", header)
+
+
 def projection_settings(proj: Path) -> dict:
     """The options a saved projection was made with (assumptions, alternative, seed, last
     year, draws, scenarios), for what-if work that should match it."""
-    ds = ProjectionResult.load(proj / PROJECTION_FILE).ds
+    ds = _projection_header(proj)
     return {
         "assumptions": str(ds.attrs["assumptions"]),
         "alternative": str(ds.attrs["alternative"]),

@@ -264,13 +264,17 @@ def test_table_columns_intervals_and_ranks(mig):
     assert common["national_rank"].isna().all()
 
 
+def _growth_ranks(fit, years: tuple[int, int], by: str) -> pd.Series:
+    """Ranks of population growth over the period by ``by`` (1 = fastest), from the data."""
+    rows = _period(fit.design.frame, years)
+    change = rows["births"] - rows["deaths"] + rows["net_migration"]
+    sums = pd.DataFrame({"c": change, "p": rows["population"], by: rows[by]}).groupby(by).sum()
+    return (sums["c"] / sums["p"]).rank(ascending=False)
+
+
 def test_rank_of_a_data_driver_matches_pandas(mig):
     years = (2003, 2010)
-    rows = _period(mig.design.frame, years)
-    change = rows["births"] - rows["deaths"] + rows["net_migration"]
-    sums = pd.DataFrame({"c": change, "p": rows["population"], "place": rows["place"]})
-    sums = sums.groupby("place").sum()
-    ranks = (sums["c"] / sums["p"]).rank(ascending=False)
+    ranks = _growth_ranks(mig, years, "place")
     for place in (ranks.idxmin(), ranks.idxmax(), PLACE):
         dec = decompose(mig, place, years)
         row = dec.table.set_index("driver").loc["population change"]
@@ -530,11 +534,7 @@ def test_group_drivers_are_their_places_drivers_summed_per_draw(mig, by, code):
 
 def test_groups_rank_among_groups_of_their_kind_and_lists_not_at_all(mig):
     years = (2003, 2010)
-    rows = _period(mig.design.frame, years)
-    change = rows["births"] - rows["deaths"] + rows["net_migration"]
-    sums = pd.DataFrame({"c": change, "p": rows["population"], "county": rows["county"]})
-    sums = sums.groupby("county").sum()
-    ranks = (sums["c"] / sums["p"]).rank(ascending=False)
+    ranks = _growth_ranks(mig, years, "county")
     decomposer = Decomposer(mig, years)
     for county in ("03", "46", ranks.idxmin()):
         dec = decomposer.decompose(county, by="county")

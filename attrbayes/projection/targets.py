@@ -21,6 +21,7 @@ share of the place's private jobs a year.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -284,8 +285,6 @@ class TargetResult:
         ``target_draws.parquet`` (per-draw levels) in ``out``."""
         folder = Path(out)
         folder.mkdir(parents=True, exist_ok=True)
-        import json
-
         payload = {
             "target": {"place": self.target.place, "year": self.target.year,
                        "value": self.value, "age_group": self.target.age_group,
