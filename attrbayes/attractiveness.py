@@ -19,7 +19,7 @@ import pandas as pd
 import xarray as xr
 
 from attrbayes.exceptions import DataError
-from attrbayes.results import interval_frame
+from attrbayes.quantiles import interval_frame
 
 
 def attractiveness_draws(fit) -> xr.DataArray:

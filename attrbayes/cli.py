@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -21,22 +21,6 @@ from attrbayes.data.synthetic import TRUTH_DIR, SynthConfig, read_truth
 from attrbayes.exceptions import AttrbayesError, SpecError
 from attrbayes.features.design import compute_features
 from attrbayes.io_utils import atomic_write_bytes, atomic_write_text
-from attrbayes.pipeline import (
-    DEMO_PROJECTION_DRAWS,
-    REAL_DRAWS,
-    build_real_to,
-    comparison_table,
-    fit_path,
-    load_fit,
-    prepare_fit,
-    projection_path,
-    run_demo,
-    run_fit,
-    run_ols,
-    run_real_demo,
-    synthesize_to,
-)
-from attrbayes.reporting.replication import replication_table
 
 app = typer.Typer(
     help="attrbayes: the Norwegian attractiveness model of local growth, refitted.",
@@ -57,14 +41,17 @@ def _interactive() -> bool:
 
 
 @contextlib.contextmanager
-def _step(message: str) -> Iterator[None]:
-    """A spinner on a terminal, a plain line elsewhere; reports the time taken."""
+def _step(message: str) -> Iterator[Callable[[str], None]]:
+    """A spinner on a terminal, a plain line elsewhere; reports the time taken. Yields a
+    function that shows what the step is doing now (beside the spinner, or as a dim line
+    off a terminal), so long work shows that it moves."""
     start = time.perf_counter()
     if _interactive():
-        with console.status(message):
-            yield
+        with console.status(message) as status:
+            yield lambda now: status.update(f"{message}: {now}")
     else:
-        yield
+        console.print(f"{message} ...", style="dim")
+        yield _progress_line
     console.print(f"{message} [dim]({time.perf_counter() - start:.1f} s)[/dim]")
 
 
@@ -103,6 +90,8 @@ def data_synth(
 ) -> None:
     """Simulate a Norway-like panel from the attractiveness model, with its truth (a long
     history such as --years 1980:2023 lets backtests reach 20 years ahead)."""
+    from attrbayes.pipeline import synthesize_to
+
     try:
         first, last = parse_years(years)
         config = SynthConfig(seed=seed, n_places=places, first_year=first, last_year=last,
@@ -248,6 +237,8 @@ def data_build_real(
     force: Annotated[bool, typer.Option(help="Replace an existing directory.")] = False,
 ) -> None:
     """Build the real Norwegian panel from the public raw files (see SOURCES.md)."""
+    from attrbayes.pipeline import build_real_to
+
     try:
         with _step(f"Building the real panel ({structure} structure) from {raw}"):
             panel, report = build_real_to(raw, out, structure, overwrite=force)
@@ -336,6 +327,8 @@ def replicate(
 ) -> None:
     """Refit the book's OLS versions at region and municipality level beside the published
     estimates; versions the panel cannot support say why."""
+    from attrbayes.reporting.replication import replication_table
+
     try:
         window = parse_years(years) if years else None
         panel = read_panel(data)
@@ -375,6 +368,8 @@ def ols(
     top: Annotated[int, typer.Option(help="Show the N most and least attractive units.")] = 5,
 ) -> None:
     """Fit the OLS version of a net-migration spec and print it R-style."""
+    from attrbayes.pipeline import run_ols
+
     try:
         panel = read_panel(data)
         with _step("Building features and fitting"):
@@ -461,6 +456,8 @@ def fit(
     force: Annotated[bool, typer.Option(help="Replace an existing run directory.")] = False,
 ) -> None:
     """Fit a Bayesian model; writes RUN/fit.nc (NetCDF) and RUN/summary.csv."""
+    from attrbayes.pipeline import prepare_fit, run_fit
+
     try:
         if out is not None and (out / "fit.nc").exists() and not force and not dry_run:
             raise AttrbayesError(f"{out / 'fit.nc'} already exists; pass --force to replace it")
@@ -498,6 +495,8 @@ def attractiveness(
 ) -> None:
     """Residential (migration fit) or business (jobs fit) attractiveness per place with
     intervals and rank distributions."""
+    from attrbayes.pipeline import load_fit
+
     try:
         result = load_fit(run)
         period = parse_years(years)
@@ -573,6 +572,7 @@ def decompose(
     from attrbayes.decomposition import decompose as decompose_unit
     from attrbayes.decomposition import table_text
     from attrbayes.features.design import level_data
+    from attrbayes.pipeline import load_fit
 
     selectors = {"place": place, "region": region, "county": county,
                  "centrality_class": centrality_class, "places": places}  # fmt: skip
@@ -660,6 +660,7 @@ def compare(
     """OLS beside the posterior (same design): coefficients, the centrality-path plot (with
     --projection: fitted and projected), and attractiveness per place (statistics and a
     scatter; with --jobs for the jobs fit as well)."""
+    from attrbayes.pipeline import load_fit
     from attrbayes.plots import figure_bytes
     from attrbayes.plots.attractiveness import plot_attractiveness_scatter
     from attrbayes.plots.centrality import (
@@ -668,7 +669,7 @@ def compare(
         plot_centrality_path,
         plot_coefficient_outlook,
     )
-    from attrbayes.projection.result import ProjectionResult
+    from attrbayes.projection.result import ProjectionResult, projection_path
     from attrbayes.reporting.comparison import (
         attractiveness_comparison,
         ols_posterior_table,
@@ -731,6 +732,8 @@ def _run_dir(run: Path) -> Path:
 
 def _jobs_fit(path: Path, main):
     """The fit behind ``compare --jobs``: a jobs fit, beside a RUN that is not one."""
+    from attrbayes.pipeline import fit_path, load_fit
+
     if main.kind == "jobs":
         raise AttrbayesError(
             f"--jobs adds a jobs fit to a migration fit, but RUN ({main.spec.name}) is "
@@ -769,6 +772,7 @@ def diagnose(
 ) -> None:
     """The diagnostics gate and a posterior predictive check of a saved fit."""
     from attrbayes.diagnostics.checks import posterior_predictive_check
+    from attrbayes.pipeline import load_fit
 
     try:
         result = load_fit(run)
@@ -791,6 +795,7 @@ def loo(
 ) -> None:
     """PSIS-LOO comparison of fits to the same observations."""
     from attrbayes.diagnostics.checks import compare_fits
+    from attrbayes.pipeline import load_fit
 
     try:
         fits = {str(r): load_fit(r) for r in runs}
@@ -819,6 +824,7 @@ def demo(
     """The main job on the embedded default: synthesise, build features, fit OLS and the
     Bayesian model, compare them with the published estimates and the synthetic truth.
     With --real RAW the same job runs on the real panel built from RAW."""
+    from attrbayes.pipeline import DEMO_PROJECTION_DRAWS, REAL_DRAWS, comparison_table, run_demo
     from attrbayes.plots import figure_bytes
     from attrbayes.plots.centrality import centrality_path_data, plot_centrality_path
     from attrbayes.reporting.comparison import ols_posterior_table
@@ -837,9 +843,10 @@ def demo(
         with _step(
             f"Synthesising the default panel, fitting OLS, the Bayesian migration and job "
             f"models and projecting to 2050 into {out}"
-        ):
+        ) as say:
             draws = 100 if quick else DEMO_PROJECTION_DRAWS
-            result = run_demo(out, seed=seed, sampler=sampler, projection_draws=draws)
+            result = run_demo(out, seed=seed, sampler=sampler, projection_draws=draws,
+                              progress=say)  # fmt: skip
     except AttrbayesError as exc:
         _fail(exc)
     for name, fit in result.region_fits.items():
@@ -937,6 +944,7 @@ def _demo_projection(projection, out: Path) -> None:
 
 def _demo_real(raw: Path, out: Path, structure: str, sampler: SamplerConfig) -> None:
     """``demo --real``: the real panel, the published-model replication, the Bayesian fit."""
+    from attrbayes.pipeline import run_real_demo
     from attrbayes.plots import figure_bytes
     from attrbayes.plots.centrality import centrality_path_data, plot_centrality_path
 
@@ -1028,7 +1036,7 @@ def fan(
     from attrbayes.io_utils import atomic_write_bytes
     from attrbayes.plots import fan as fan_plots
     from attrbayes.plots import figure_bytes
-    from attrbayes.projection.result import ProjectionResult
+    from attrbayes.projection.result import ProjectionResult, projection_path
     from attrbayes.reporting import projection_tables as pt
 
     selectors = {"place": place, "region": region, "county": county,
@@ -1099,7 +1107,7 @@ def _fan_centrality(proj: Path, scenario: str | None, out: Path | None) -> None:
     """``fan --centrality``: the coefficient's outlook as a table (and chart)."""
     from attrbayes.plots import figure_bytes
     from attrbayes.plots.centrality import coefficient_outlook_data, plot_coefficient_outlook
-    from attrbayes.projection.result import ProjectionResult
+    from attrbayes.projection.result import ProjectionResult, projection_path
 
     source = projection_path(proj)
     with _step(f"Reading {source}"):
@@ -1187,6 +1195,29 @@ def project_command(
         float | None,
         typer.Option(help="custom scenario: business attractiveness at this percentile."),
     ] = None,
+    pyramid_years: Annotated[
+        str | None,
+        typer.Option(
+            help="Years of the population pyramids, e.g. 2030,2040,2050 "
+            "(default: the base year and the last year)."
+        ),
+    ] = None,
+    flow_draws: Annotated[
+        bool,
+        typer.Option(
+            help="Keep births, deaths and net migration per draw too (for "
+            "trajectories of them; a larger file). They are kept as quantiles of "
+            "every place and group anyway."
+        ),
+    ] = False,
+    pyramids: Annotated[
+        str | None,
+        typer.Option(
+            help="Places whose pyramids are kept per draw (CODE,CODE,...), for "
+            "age groups other than 1 or 5 years; every place and group keeps "
+            "its pyramids' quantiles anyway."
+        ),
+    ] = None,
 ) -> None:
     """Project population and jobs over the posterior draws of a migration and a jobs fit
     (cohort-component, both equations year by year); writes OUT/projection.nc.
@@ -1213,12 +1244,13 @@ def project_command(
         with _step(
             f"Projecting to {to} ({draws} draws, {alternative} alternative)"
             + (", with and without the job shocks" if shocks else "")
-        ):
+        ) as say:
             result = run_projection(
                 runs, out, overwrite=force, scenarios=scenario or list(SCENARIOS), to=to,
                 assumptions=assumptions, alternative=alternative, draws=draws, seed=seed,
                 noise=noise, centrality_noise=centrality_noise, custom=custom,
-                job_shocks=shocks,
+                job_shocks=shocks, pyramid_years=_year_list(pyramid_years, "--pyramid-years"),
+                pyramid_places=_code_list(pyramids), flow_draws=flow_draws, progress=say,
             )  # fmt: skip
     except AttrbayesError as exc:
         _fail(exc)
@@ -1238,6 +1270,22 @@ def project_command(
         console.print(f"note: {note}", style="dim")
     console.print(f"Written {out / 'projection.nc'} and {out / 'population.csv'}; draw fan "
                   f"charts with: attrbayes fan {out} --place CODE --out fan.png")  # fmt: skip
+
+
+def _year_list(text: str | None, option: str) -> list[int] | None:
+    """``2030,2040`` as years; None when not given."""
+    if text is None:
+        return None
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise AttrbayesError(f"{option} {text!r}: expected years separated by commas, "
+                             "e.g. 2030,2040,2050") from None  # fmt: skip
+
+
+def _code_list(text: str | None) -> list[str]:
+    """``0301,5001`` as place codes."""
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
 
 
 def _custom_scenario(
@@ -1507,8 +1555,12 @@ def report_command(
         Path | None, typer.Option("--data", help="Panel directory (default: RUN/panel).")
     ] = None,
     workers: Annotated[
-        int, typer.Option(help="With --all: processes drawing reports in parallel.")
-    ] = 1,
+        int,
+        typer.Option(
+            help="With --all: processes drawing reports in parallel (each gets the shared "
+            "tables once)."
+        ),
+    ] = 2,
     target_draws: Annotated[
         int | None,
         typer.Option(
@@ -1523,7 +1575,13 @@ def report_command(
     attractiveness over time and among all places, growth decompositions, fan charts,
     data and method (with a warning when the diagnostics gate failed); plus an xlsx of
     its tables. Works offline: charts and styles are inside the file."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     from attrbayes.reporting import report as rp
 
@@ -1569,17 +1627,24 @@ def report_command(
             rp.check_targets(targets, force=force)
         else:
             code = builder.resolve(place)
-        if not all_places or workers <= 1:
-            with _step("Computing attractiveness, ranks, decompositions and projections"):
-                builder.prepare()
+        with _step("Computing attractiveness, ranks, decompositions and projections"):
+            if all_places:  # workers make their own setup of "what must happen"
+                builder.prepare(targets=workers <= 1)
+            else:
+                builder.prepare(places=[code])
         if all_places:
             columns = ["{task.description}", BarColumn(), MofNCompleteColumn(),
-                       TimeRemainingColumn()]  # fmt: skip
-            with Progress(*columns, console=console, disable=not _interactive()) as bar:
-                task = bar.add_task("Writing reports", total=len(builder.places))
+                       TimeElapsedColumn(), "ETA", TimeRemainingColumn()]  # fmt: skip
+            total = len(builder.places)
+            interactive = _interactive()
+            with Progress(*columns, console=console, disable=not interactive) as bar:
+                n_workers = max(1, min(workers, total))
+                task = bar.add_task(f"Writing reports ({n_workers} worker"
+                                    f"{'s' if n_workers > 1 else ''})", total=total)  # fmt: skip
                 written, _ = rp.write_all(builder, out, lang=lang, xlsx=not no_xlsx,
-                                          progress=lambda _code: bar.advance(task),
-                                          workers=workers, spec=spec)  # fmt: skip
+                                          progress=_report_progress(bar, task, total,
+                                                                    interactive),
+                                          workers=workers)  # fmt: skip
             htmls = [out / f"{c}.html" for c in builder.places]
         else:
             with _step(f"Writing the report on {builder.names[code]} ({code})"):
@@ -1597,6 +1662,23 @@ def report_command(
     shown = written if len(written) <= 4 else [*written[:2], f"... ({len(written)} files)"]
     console.print(f"Written {', '.join(str(p) for p in shown)} "
                   f"in {time.perf_counter() - start:.1f} s")  # fmt: skip
+
+
+def _report_progress(bar, task, total: int, interactive: bool) -> Callable[[str], None]:
+    """Advance the progress bar of ``report --all``; off a terminal (no bar), a line at
+    every tenth of the places with the time taken so far."""
+    start, count = time.perf_counter(), 0
+    step = max(1, total // 10)
+
+    def advance(_code: str) -> None:
+        nonlocal count
+        count += 1
+        bar.advance(task)
+        if not interactive and (count % step == 0 or count == total):
+            elapsed = time.perf_counter() - start
+            console.print(f"  {count}/{total} reports ({elapsed:.0f} s)", style="dim")
+
+    return advance
 
 
 MAP_VALUES = ("attractiveness", "growth", "probability")
@@ -1630,7 +1712,7 @@ def map_command(
     from attrbayes.io_utils import atomic_write_bytes
     from attrbayes.pipeline import load_fit
     from attrbayes.plots import figure_bytes, maps
-    from attrbayes.projection.result import ProjectionResult
+    from attrbayes.projection.result import ProjectionResult, projection_path
 
     try:
         if out.exists() and not force:

@@ -55,7 +55,7 @@ from scipy.stats import rankdata
 
 from attrbayes.constants import CONTEXTUAL_SUFFIX, PUBLIC_SECTORS
 from attrbayes.exceptions import DataError
-from attrbayes.results import interval_frame
+from attrbayes.quantiles import interval_frame
 
 DECOMPOSITION_MASSES = (0.8, 0.95)
 VRA_LAGS = {"vra_t": "vra_own_t", "vra_t1": "vra_own_t1", "vra_t2": "vra_own_t2"}

@@ -6,6 +6,7 @@ so that fronts decide how to show results.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,7 +33,7 @@ from attrbayes.models.ols import (
 from attrbayes.models.registry import model_class
 from attrbayes.priors import load_prior_set
 from attrbayes.projection.engine import project
-from attrbayes.projection.result import ProjectionResult
+from attrbayes.projection.result import PROJECTION_FILE, ProjectionResult
 from attrbayes.reference import PUBLISHED
 from attrbayes.reporting.projection_tables import quantile_table, shock_effect_table
 from attrbayes.reporting.replication import Replication, replication_table
@@ -134,7 +135,7 @@ def synthesize_to(out: Path, config: SynthConfig, *, overwrite: bool) -> Synthet
     return synthetic
 
 
-DEMO_PROJECTION_DRAWS = 500
+DEMO_PROJECTION_DRAWS = 200  # fans and the report need no more; `project` has 1000
 
 
 def run_demo(
@@ -143,14 +144,18 @@ def run_demo(
     seed: int = SynthConfig.seed,
     sampler: SamplerConfig | None = None,
     projection_draws: int = DEMO_PROJECTION_DRAWS,
+    progress: Callable[[str], None] | None = None,
 ) -> DemoResult:
     """Synthesise the default panel into ``out/panel``, fit the four OLS versions, the
     Bayesian 2022 migration model and the job growth model at municipality level (saved in
     ``out/migration_2022`` and ``out/jobs_2022``) and project both to 2050 in every
     scenario (``out/projection``)."""
+    say = progress or (lambda _msg: None)
     panel_dir = out / "panel"
+    say("synthesising the default panel")
     synthetic = synthesize_to(panel_dir, SynthConfig(seed=seed), overwrite=True)
     panel = read_panel(panel_dir)  # read back: the demo exercises the on-disk contract
+    say("OLS: four model versions at region level, the 2022 model at municipality level")
     region = compute_features(panel, "region")
     region_fits = {name: run_ols(region, name, level="region").pooled for name in DEMO_SPECS}
     municipal = compute_features(panel, "municipality")
@@ -158,13 +163,15 @@ def run_demo(
     params = synthetic.parameters
     truth = {k: float(params[k]) for k in ("vra_t", "vra_t1", "vra_t2", "centrality", "ds")}
     truth["intercept"] = float(params["intercept_pooled"])
+    say("Bayesian migration_2022 (compiling and sampling)")
     prepared = prepare_fit(municipal, "migration_2022", level="municipality")
     bayes = run_fit(prepared, sampler or SamplerConfig(), out / "migration_2022")
+    say("Bayesian jobs_2022 (compiling and sampling)")
     jobs = run_fit(prepare_fit(municipal, "jobs_2022"), sampler or SamplerConfig(),
                    out / "jobs_2022")  # fmt: skip
-    runs = ProjectionRuns(bayes, jobs, panel)
+    runs = ProjectionRuns(bayes, jobs, panel)  # the fits in memory, not read again
     projection = run_projection(runs, out / "projection", overwrite=True,
-                                draws=projection_draws)  # fmt: skip
+                                draws=projection_draws, progress=say)  # fmt: skip
     return DemoResult(panel_dir, synthetic, region_fits, municipality_fit, truth, bayes, jobs,
                       projection)  # fmt: skip
 
@@ -275,13 +282,7 @@ def load_fit(run: Path) -> FitResult:
 # ---------------------------------------------------------------------------------------
 # projections
 # ---------------------------------------------------------------------------------------
-PROJECTION_FILE = "projection.nc"
 SHOCK_EFFECT_FILE = "shock_effect.csv"
-
-
-def projection_path(path: Path) -> Path:
-    """``PROJ/projection.nc`` for a projection directory, else the path itself."""
-    return path / PROJECTION_FILE if path.is_dir() else path
 
 
 @dataclass(frozen=True)

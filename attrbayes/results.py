@@ -24,12 +24,12 @@ import xarray as xr
 
 from attrbayes import __version__
 from attrbayes.config import ModelSpec, SamplerConfig, parse_spec
-from attrbayes.constants import INTERVALS
 from attrbayes.exceptions import DataError
 from attrbayes.features.design import Design
 from attrbayes.inference import convergence_table
 from attrbayes.io_utils import atomic_write_with, open_saved
 from attrbayes.priors import PriorSet, parse_prior_set
+from attrbayes.quantiles import interval_frame
 
 RESULT_SCHEMA = 1
 _PACKAGES = ("attrbayes", "pymc", "pytensor", "nutpie", "arviz", "xarray", "numpy", "pandas")
@@ -68,21 +68,6 @@ def thin(posterior: xr.Dataset, max_draws: int | None) -> xr.Dataset:
     if max_draws is None or total <= max_draws:
         return posterior
     return posterior.isel(draw=slice(None, None, int(np.ceil(total / max_draws))))
-
-
-def interval_frame(da: xr.DataArray, *, masses: tuple[float, ...] = INTERVALS) -> pd.DataFrame:
-    """Mean, median and equal-tailed intervals over ``draw``, one row per other coordinate."""
-    stats = {"mean": da.mean("draw"), "median": da.median("draw")}
-    for mass in masses:
-        lo, hi = (1 - mass) / 2, 1 - (1 - mass) / 2
-        q = da.quantile([lo, hi], dim="draw")
-        pct = round(mass * 100)
-        stats[f"lower_{pct}"] = q.sel(quantile=lo, drop=True)
-        stats[f"upper_{pct}"] = q.sel(quantile=hi, drop=True)
-    ds = xr.Dataset(stats)
-    if not ds.dims:
-        return pd.DataFrame({k: [float(v)] for k, v in ds.items()})
-    return ds.to_dataframe().reset_index()
 
 
 def _design_to_dataset(design: Design) -> xr.Dataset:

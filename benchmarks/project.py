@@ -1,7 +1,9 @@
-"""Benchmark: the projection engine at full size (issue 6 target: under 30 s wall and
-under 4 GB peak memory on the 2-core machine).
+"""Benchmark: the projection engine at full size (issue 17 target: under 10 s wall and
+1.5 GB peak memory on the 2-core machine), the saved file, and one place's fan read back.
 
 Run: ./dev python benchmarks/project.py [--draws 1000] [--to 2050] [--chunk 125] [--workers 2]
+     [--baseline REF]  (also runs git REF's copy of this script, e.g. e3ff537, and prints
+     the ratios)
 
 356 places x 1,000 draws x 2 sexes x 106 ages to 2050, one scenario (historical). The
 migration and jobs fits (4 chains x 250 draws = 1,000 draws each, default synthetic
@@ -40,6 +42,7 @@ def main() -> None:
     parser.add_argument("--chunk", type=int, default=125)
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--scenario", default="historical")
+    parser.add_argument("--baseline", help="git ref whose projection engine to time beside")
     parser.add_argument("--prepare", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.prepare:
@@ -70,10 +73,33 @@ def main() -> None:
     print(
         f"projection wall {wall:.1f} s; peak RSS {peak:.0f} MB (before projecting {before:.0f} MB)"
     )
+    out = Path("runs/bench-projection")
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    path = result.save(out / "projection.nc", overwrite=True)
+    print(f"saved in {time.perf_counter() - start:.1f} s: {path.stat().st_size / 1e6:.0f} MB")
+    fan = [str(Path(sys.executable).parent / "attrbayes"), "fan", str(out), "--place", "0301"]
+    start = time.perf_counter()
+    subprocess.run(fan, check=True, capture_output=True)
+    fan_wall = time.perf_counter() - start
+    fan_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"fan of one place: {fan_wall:.1f} s wall, peak RSS {fan_peak:.0f} MB")
     nation = result.quantiles("population", by="nation")
     print(
         nation[nation["year"].isin([int(ds.year[0]), 2030, 2040, args.to])].to_string(index=False)
     )
+    if args.baseline:
+        from _baseline import number, run_baseline
+
+        same = ["--draws", str(args.draws), "--to", str(args.to), "--chunk", str(args.chunk),
+                "--scenario", args.scenario]  # fmt: skip
+        if args.workers:
+            same += ["--workers", str(args.workers)]
+        old = run_baseline(args.baseline, "project.py", same)
+        old_wall, old_peak = number("projection wall", old), number("peak RSS", old)
+        print(f"baseline {args.baseline}: projection wall {old_wall:.1f} s, peak RSS "
+              f"{old_peak:.0f} MB; now {wall / old_wall:.2f}x the time, "
+              f"{peak / old_peak:.2f}x the memory")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -38,8 +38,7 @@ def main() -> None:
     parser.add_argument("--years", type=int, nargs="+", default=[2030, 2040, 2050])
     args = parser.parse_args()
 
-    from attrbayes.pipeline import projection_path
-    from attrbayes.projection.result import ProjectionResult
+    from attrbayes.projection.result import ProjectionResult, projection_path
 
     result = ProjectionResult.load(projection_path(args.projection))
     ours = result.quantiles("population", by="county")

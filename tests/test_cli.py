@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from attrbayes.cli import app
+from attrbayes.projection.result import ProjectionResult
 
 runner = CliRunner()
 
@@ -131,11 +132,31 @@ def test_demo_runs_on_the_default_panel(tmp_path):
     # the demo directory is what `attrbayes project` reads without further options
     again = runner.invoke(app, ["project", str(tmp_path / "demo"), "--out",
                                 str(tmp_path / "proj"), "--draws", "20", "--to", "2026",
-                                "--scenario", "neutral", "--scenario", "high"])  # fmt: skip
+                                "--scenario", "neutral", "--scenario", "high",
+                                "--pyramid-years", "2025,2026", "--pyramids", "0301"])  # fmt: skip
     assert again.exit_code == 0, again.output
+    assert "Projecting to 2026" in again.output
+    assert "neutral: draws 1-20 of 20" in again.output
     table = pd.read_csv(tmp_path / "proj" / "population.csv", dtype={"place": str})
     assert set(table["scenario"]) == {"neutral", "high"}
     assert set(table["year"]) == {2023, 2024, 2025, 2026}
+    saved = ProjectionResult.load(tmp_path / "proj" / "projection.nc")
+    assert list(saved.ds["pyramid_year"].values) == [2025, 2026]
+    assert list(saved.ds["pyramid_place"].values) == ["0301"]
+    assert "births" not in saved.ds
+    assert "births_quantiles" in saved.ds
+    # per-draw pyramids of 0301 give any age grouping; other places have 1 and 5 years
+    fan = runner.invoke(app, ["fan", str(tmp_path / "proj"), "--place", "0301", "--out",
+                              str(tmp_path / "f.png"), "--pyramid", "2026", "--five-year",
+                              "--variable", "births"])  # fmt: skip
+    assert fan.exit_code == 0, fan.output
+    assert (tmp_path / "f_pyramid_2026_high.png").stat().st_size > 10_000
+    bad_years = runner.invoke(app, ["project", str(tmp_path / "demo"), "--out",
+                                    str(tmp_path / "p3"), "--draws", "5", "--to", "2026",
+                                    "--pyramid-years", "2030"])  # fmt: skip
+    assert bad_years.exit_code == 1
+    assert "pyramid years [2030] are outside 2023-2026" in bad_years.output
+    assert not (tmp_path / "p3" / "projection.nc").exists()
     bad = runner.invoke(app, ["project", str(tmp_path / "demo" / "migration_2022"),
                               "--out", str(tmp_path / "p2")])  # fmt: skip
     assert bad.exit_code == 1

@@ -488,7 +488,10 @@ def test_decompose_command_errors(saved_runs, args, message):
     result = CliRunner().invoke(app, ["decompose", str(saved_runs / "mig"), *args])
     assert result.exit_code == 1
     assert message in result.output
-    assert len([line for line in result.output.splitlines() if line.strip()]) == 1
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    # one error line, after at most the line saying which step started
+    assert lines[-1].startswith("error:")
+    assert all(line.endswith(" ...") for line in lines[:-1]), lines
 
 
 # -- groups ---------------------------------------------------------------------------------

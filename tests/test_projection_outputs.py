@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from attrbayes.cli import app
 from attrbayes.exceptions import DataError
 from attrbayes.plots import fan, figure_bytes
-from attrbayes.projection.result import example_projection
+from attrbayes.projection.result import FLOWS, example_projection
 from attrbayes.reporting import projection_tables as pt
 
 runner = CliRunner()
@@ -182,7 +182,8 @@ def test_pyramid_medians_match_the_pyramid_variable(proj):
     unit = pt.resolve_unit(proj, "county", "11")
     last = int(proj.ds["pyramid_year"].values[-1])
     base_year = int(proj.ds["pyramid_year"].values[0])
-    pyr = proj.ds["pyramid"].sel(scenario="neutral", place=list(unit.members)).sum("place")
+    pyr = proj.ds["pyramid"].sel(scenario="neutral", pyramid_place=list(unit.members))
+    pyr = pyr.sum("pyramid_place")
     single = fan.pyramid_data(proj, unit, "neutral", last)
     assert len(single) == 2 * proj.ds.sizes["age"]
     men = single[single["sex"] == "male"].set_index("age")
@@ -210,6 +211,26 @@ def test_pyramid_medians_match_the_pyramid_variable(proj):
     assert at_base["base"].isna().all()
     with pytest.raises(DataError, match="no pyramid for 2027; pyramid years are"):
         fan.pyramid_data(proj, unit, "neutral", 2027)
+
+
+def test_pyramids_from_stored_quantiles_match_those_from_draws(proj):
+    """Without per-draw pyramids (the default) the stored quantiles of a place or group
+    give the same pyramid rows as the draws did; other widths ask for --pyramids."""
+    stored = example_projection(n_draws=60, n_places=6, first_year=2024, last_year=2032,
+                                seed=3, pyramid_places=())  # fmt: skip
+    assert "pyramid" not in stored.ds
+    last = int(proj.ds["pyramid_year"].values[-1])
+    for level, code in (("place", "1102"), ("county", "11"), ("centrality_class", "3"),
+                        ("nation", None)):  # fmt: skip
+        for width in (1, 5):
+            expected = fan.pyramid_data(proj, pt.resolve_unit(proj, level, code), "neutral",
+                                        last, bin_width=width)  # fmt: skip
+            got = fan.pyramid_data(stored, pt.resolve_unit(stored, level, code), "neutral",
+                                   last, bin_width=width)  # fmt: skip
+            pd.testing.assert_frame_equal(got, expected, check_dtype=False, rtol=1e-5)
+    with pytest.raises(DataError, match="--pyramids 1101"):
+        fan.pyramid_data(stored, pt.resolve_unit(stored, "place", "1101"), "neutral", last,
+                         bin_width=3)  # fmt: skip
 
 
 def test_read_reference_checks_columns_and_numbers(tmp_path, reference_csv):
@@ -326,7 +347,10 @@ def test_trajectories_long_table_and_parquet(proj, tmp_path):
     n = len(proj.scenarios) * proj.ds.sizes["draw"] * len(proj.places) * proj.ds.sizes["year"]
     assert len(full) == n
     assert list(full.columns[:4]) == ["scenario", "draw", "place", "year"]
-    assert list(full.columns[4:]) == list(pt.MAIN_VARIABLES)
+    # the flows are kept as quantiles of every place and group, the rest per draw
+    assert list(full.columns[4:]) == [v for v in pt.MAIN_VARIABLES if v not in FLOWS]
+    with pytest.raises(DataError, match="keeps births as quantiles"):
+        pt.trajectories_table(proj, variables=["births"])
     row = full[(full["scenario"] == "historical") & (full["draw"] == 7) & (full["place"] == "1104")
                & (full["year"] == 2027)].iloc[0]  # fmt: skip
     point = {"scenario": "historical", "draw": 7, "place": "1104", "year": 2027}
@@ -336,11 +360,11 @@ def test_trajectories_long_table_and_parquet(proj, tmp_path):
     )
     path = pt.write_trajectories(
         proj, tmp_path / "t.parquet", codes=["1101", "1103", "1105"],
-        variables=["population", "births"], scenarios=["neutral"], chunk_places=2,
+        variables=["population", "jobs"], scenarios=["neutral"], chunk_places=2,
     )  # fmt: skip
     back = pd.read_parquet(path)
     assert len(back) == proj.ds.sizes["draw"] * 3 * proj.ds.sizes["year"]
-    assert list(back.columns) == ["scenario", "draw", "place", "year", "population", "births"]
+    assert list(back.columns) == ["scenario", "draw", "place", "year", "population", "jobs"]
     assert sorted(back["place"].unique()) == ["1101", "1103", "1105"]
     expected = full[(full["scenario"] == "neutral") & full["place"].isin(["1101", "1103", "1105"])]
     merged = back.merge(expected, on=["scenario", "draw", "place", "year"], suffixes=("", "_x"))

@@ -127,6 +127,41 @@ def plot_attractiveness_paths(
     return fig
 
 
+def refill_attractiveness_paths(
+    fig: Figure,
+) -> Callable[[Sequence[tuple[str, pd.DataFrame]], str | None], None] | None:
+    """For a figure of :func:`plot_attractiveness_paths`: a function that puts other
+    panels (as many, with the same periods and labels) into its bands and medians,
+    rescales the axes and lays the figure out again, so that a report over many places
+    keeps one figure (making one costs as much as drawing it). None when the figure's
+    parts are not found."""
+    from matplotlib.collections import FillBetweenPolyCollection
+
+    masses = [round(m * 100) for m in sorted(INTERVALS, reverse=True)]
+    parts = []
+    for ax in fig.axes:
+        bands = [c for c in ax.collections if isinstance(c, FillBetweenPolyCollection)]
+        if len(bands) != len(masses) or not ax.lines:
+            return None
+        parts.append((ax, bands, ax.lines[0]))  # the median is the first line drawn
+
+    def refill(panels: Sequence[tuple[str, pd.DataFrame]], title: str | None = None) -> None:
+        if len(panels) != len(parts):
+            raise DataError(f"{len(panels)} panels for a figure of {len(parts)}")
+        for (ax, bands, median), (name, data) in zip(parts, panels, strict=True):
+            for band, pct in zip(bands, masses, strict=True):
+                band.set_data(data["year"], data[f"lower_{pct}"], data[f"upper_{pct}"])
+            median.set_data(data["year"], data["median"])
+            ax.set_title(name, fontsize=11)
+            ax.relim()
+            ax.autoscale_view()
+        if title:
+            fig.suptitle(title)
+        fig.tight_layout(rect=(0, 0.07, 1, 1))
+
+    return refill
+
+
 def plot_rank(
     panels: Sequence[tuple[str, pd.DataFrame]], *, labels: ChartLabels = ChartLabels(),
     number: Callable[[float], str] | None = None, highlight_label: str | None = None,
@@ -164,6 +199,63 @@ def plot_rank(
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+class RankChart:
+    """:func:`plot_rank` of every place of the same tables, drawn once: all places' dots
+    and intervals, axes and labels make a background that each place's chart copies
+    before its own point, interval and legend are drawn on top (blitting; the grey dot
+    and line of the place lie under its red ones). ``png(place)`` gives the chart of one
+    place as PNG bytes; the figure stays open for the next place (``close()`` ends it)."""
+
+    def __init__(self, tables: Sequence[tuple[str, pd.DataFrame]], *, dpi: float,
+                 labels: ChartLabels = ChartLabels(),
+                 number: Callable[[float], str] | None = None) -> None:  # fmt: skip
+        """``tables``: (title, period table) per panel, as :func:`rank_plot_data` takes."""
+        from attrbayes.plots import draw_figure
+
+        if not tables:
+            raise DataError("no rank panels to draw")
+        first = str(tables[0][1]["place"].iloc[0])
+        self.panels = []
+        for title, table in tables:
+            data = rank_plot_data(table, first)
+            self.panels.append((title, data.assign(highlight=False)))
+        self.fig = plot_rank(self.panels, labels=labels, number=number)
+        self.axes = self.fig.axes[: len(self.panels)]
+        for ax in self.axes:
+            legend = ax.get_legend()
+            if legend is not None:
+                legend.remove()
+        self.canvas = draw_figure(self.fig, dpi=dpi)
+        self.background = self.canvas.copy_from_bbox(self.fig.bbox)
+
+    def png(self, place: str, highlight_label: str | None = None) -> bytes:
+        from attrbayes.plots import canvas_png
+
+        self.canvas.restore_region(self.background)
+        for ax, (_, data) in zip(self.axes, self.panels, strict=True):
+            own = data[data["place"] == place]
+            if own.empty:
+                raise DataError(f"place {place!r} is not in the attractiveness table")
+            row = own.iloc[0]
+            label = highlight_label or f"{row['name']} ({row['place']})"
+            others = ax.collections[0]  # the grey intervals (the handle of their legend entry)
+            line = ax.vlines(row["position"], row["lower_80"], row["upper_80"],
+                             color=HIGHLIGHT, lw=2.5)  # fmt: skip
+            (dot,) = ax.plot(row["position"], row["median"], "o", color=HIGHLIGHT, ms=7,
+                             label=label, markeredgecolor="white", markeredgewidth=0.8,
+                             zorder=5)  # fmt: skip
+            legend = ax.legend(handles=[others, dot], loc="upper right", fontsize=7.5)
+            for artist in (line, dot, legend):
+                ax.draw_artist(artist)
+            line.remove()
+            dot.remove()
+            legend.remove()
+        return canvas_png(self.canvas)
+
+    def close(self) -> None:
+        plt.close(self.fig)
 
 
 def plot_attractiveness_scatter(comparison, *, title: str | None = None) -> Figure:

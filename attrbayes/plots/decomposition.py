@@ -3,6 +3,8 @@ or jobs per year) with its 80 % interval, coloured by the place's national rank.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -12,6 +14,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 
 from attrbayes.decomposition import Decomposition
+from attrbayes.exceptions import DataError
 
 RANK_CMAP = "RdYlBu_r"  # rank 1 blue ... rank n red; readable with red-green blindness
 NO_RANK_COLOUR = "0.75"
@@ -46,6 +49,67 @@ def decomposition_plot_data(decomposition: Decomposition) -> pd.DataFrame:
     )
 
 
+def _colours(data: pd.DataFrame, cmap, norm) -> list:
+    return [cmap(norm(r)) if np.isfinite(r) else NO_RANK_COLOUR for r in data["rank"].astype(float)]
+
+
+def _has_interval(data: pd.DataFrame) -> pd.Series:
+    return (data["err_low"] > 0) | (data["err_high"] > 0)
+
+
+def decomposition_chart_key(data: pd.DataFrame) -> tuple:
+    """What the artists of :func:`plot_decomposition` depend on besides the numbers: bars,
+    labels, groups, totals, which bars have intervals and ranks, the number of places. A
+    figure of equal key can be refilled (:func:`refill_decomposition`)."""
+    n = int(data["n_places"].max()) if len(data) else 1
+    ranked = np.isfinite(data["rank"].astype(float).to_numpy())
+    return (tuple(data["label"]), tuple(data["group"]), tuple(data["is_total"]),
+            tuple(_has_interval(data)), tuple(ranked), n)  # fmt: skip
+
+
+def refill_decomposition(fig: Figure) -> Callable[[pd.DataFrame, str | None], None] | None:
+    """For a figure of :func:`plot_decomposition`: a function that puts another unit's
+    numbers (data of the same :func:`decomposition_chart_key`) into its bars, colours and
+    error bars and rescales the axis, so that a report over many places keeps one figure.
+    None when the figure's parts are not found."""
+    from matplotlib.container import BarContainer, ErrorbarContainer
+
+    ax = fig.axes[0]
+    bars = [c for c in ax.containers if isinstance(c, BarContainer)]
+    errors = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+    if len(bars) != 1 or len(errors) > 1:
+        return None
+    caps, lines = (errors[0].lines[1], errors[0].lines[2]) if errors else ((), ())
+    if errors and (len(caps) != 2 or len(lines) != 1):
+        return None
+    patches = list(bars[0].patches)
+    cmap = plt.get_cmap(RANK_CMAP)
+
+    def refill(data: pd.DataFrame, title: str | None = None) -> None:
+        if len(data) != len(patches):
+            raise DataError(f"{len(data)} bars for a chart of {len(patches)}")
+        norm = Normalize(vmin=1, vmax=max(int(data["n_places"].max()), 2))
+        for patch, value, colour in zip(patches, data["value"], _colours(data, cmap, norm),
+                                        strict=True):  # fmt: skip
+            patch.set_width(value)
+            patch.set_facecolor(colour)
+        if errors:
+            shown = _has_interval(data).to_numpy()
+            y = np.arange(len(data))[shown]
+            x = data["value"].to_numpy(float)[shown]
+            low = x - data["err_low"].to_numpy(float)[shown]
+            high = x + data["err_high"].to_numpy(float)[shown]
+            caps[0].set_data(low, y)
+            caps[1].set_data(high, y)
+            lines[0].set_segments(np.stack([np.column_stack([low, y]),
+                                            np.column_stack([high, y])], axis=1))  # fmt: skip
+        ax.relim()
+        ax.autoscale_view()
+        ax.set_title(title or "Growth decomposition")
+
+    return refill
+
+
 def plot_decomposition(
     data: pd.DataFrame, *, title: str | None = None, unit: str = "persons"
 ) -> Figure:
@@ -56,16 +120,14 @@ def plot_decomposition(
     n = int(data["n_places"].max()) if n_bars else 1
     cmap = plt.get_cmap(RANK_CMAP)
     norm = Normalize(vmin=1, vmax=max(n, 2))
-    colours = [
-        cmap(norm(r)) if np.isfinite(r) else NO_RANK_COLOUR for r in data["rank"].astype(float)
-    ]
+    colours = _colours(data, cmap, norm)
     fig, ax = plt.subplots(figsize=(9, 0.42 * n_bars + 2.2), layout="constrained")
     y = np.arange(n_bars)
     bars = ax.barh(y, data["value"], color=colours, edgecolor="0.3", linewidth=0.6)
     for bar, total in zip(bars, data["is_total"], strict=True):
         if total:
             bar.set_hatch("//")
-    has_interval = (data["err_low"] > 0) | (data["err_high"] > 0)
+    has_interval = _has_interval(data)
     if has_interval.any():
         ax.errorbar(
             data["value"][has_interval],

@@ -14,12 +14,14 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import xarray as xr
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from attrbayes.constants import INTERVALS
+from attrbayes.constants import INTERVALS, MAX_AGE
 from attrbayes.exceptions import DataError
-from attrbayes.projection.result import ProjectionResult
+from attrbayes.projection.result import PYRAMID_BIN, ProjectionResult, unit_key
+from attrbayes.quantiles import band_probabilities, quantiles
 from attrbayes.reporting.projection_tables import (
     AGE_GROUP_VARIABLES,
     VARIABLE_LABELS,
@@ -28,7 +30,7 @@ from attrbayes.reporting.projection_tables import (
     bands_frame,
     check_scenarios,
     check_variable,
-    draw_quantiles,
+    stored_bands,
     unit_draws,
     unit_history,
 )
@@ -96,8 +98,16 @@ def fan_chart_data(
     year, are left out); ``history`` rows (observed population or jobs; median = value);
     ``reference`` rows (median = value, label from the file)."""
     chosen = check_scenarios(result, scenarios)
-    draws = unit_draws(result, variable, unit).sel(scenario=chosen)
-    proj = bands_frame(draws).dropna(subset=["median"])
+    codes = None if unit.level == "nation" else [unit.code]
+    proj = stored_bands(result, variable, unit.level, codes)
+    if proj is None:
+        proj = bands_frame(unit_draws(result, variable, unit))
+    else:
+        proj = proj.drop(columns="place")
+    proj = proj[proj["scenario"].isin(chosen)].dropna(subset=["median"])
+    order = {s: i for i, s in enumerate(chosen)}
+    proj = proj.sort_values(["scenario", "year"], key=lambda c: c.map(order) if c.name ==
+                            "scenario" else c).reset_index(drop=True)  # fmt: skip
     proj["scenario"] = proj["scenario"].astype(str)
     proj["series"] = "projection"
     proj["label"] = proj["scenario"]
@@ -139,41 +149,83 @@ def pyramid_data(
     ``year``: single ages (``bin_width=1``) or groups of ``bin_width`` years (the open
     last group ends at the oldest age), summed per draw over ages and over the unit's
     places before the quantiles. ``base`` is the median of the first pyramid year (the
-    base year), NaN when not asked for or when ``year`` is the base year."""
-    if "pyramid" not in result.ds:
+    base year), NaN when not asked for or when ``year`` is the base year.
+
+    From the stored quantiles (every place and group, by single age and 5-year group),
+    or, for other widths, from per-draw pyramids (the places given to ``--pyramids``)."""
+    ds = result.ds
+    if "pyramid_quantiles" not in ds and "pyramid" not in ds:
         raise DataError("the projection has no pyramid")
     (scenario,) = check_scenarios(result, [scenario])
     if bin_width < 1:
         raise DataError(f"bin_width must be at least 1, got {bin_width}")
-    years = [int(y) for y in result.ds["pyramid_year"].values]
+    years = [int(y) for y in ds["pyramid_year"].values]
     if int(year) not in years:
         raise DataError(f"no pyramid for {year}; pyramid years are {', '.join(map(str, years))}")
-    pyr = result.ds["pyramid"].sel(scenario=scenario, place=list(unit.members))
-    pyr = pyr.sum("place", skipna=False)
-    ages = pyr["age"].values.astype(int)
-    starts = (ages // bin_width) * bin_width
-    binned = pyr.groupby(pyr["age"].copy(data=starts)).sum("age", skipna=False)
+    per_draw = _per_draw_pyramid(result, unit)
+    if per_draw is not None:
+        stats = _draw_pyramid_quantiles(per_draw.sel(scenario=scenario), bin_width)
+    else:
+        stats = _stored_pyramid_quantiles(result, unit, scenario, bin_width)
 
-    def quantiles(py: int) -> pd.DataFrame:
-        da = binned.sel(pyramid_year=py, drop=True).transpose("sex", "age", "draw")
-        stats = draw_quantiles(da.values)
+    def frame(py: int) -> pd.DataFrame:
+        da = stats.sel(pyramid_year=py, drop=True).transpose("band", "sex", "age")
         index = pd.MultiIndex.from_product(
             [da["sex"].values.astype(str), da["age"].values.astype(int)], names=["sex", "age"]
         )
-        return pd.DataFrame({k: v.reshape(-1) for k, v in stats.items()}, index=index)
+        columns = da["band"].values.astype(str)
+        return pd.DataFrame(da.values.reshape(len(columns), -1).T, index=index, columns=columns)
 
-    out = quantiles(int(year))
+    out = frame(int(year))
     out["base"] = np.nan
     if base and int(year) != years[0]:
-        out["base"] = quantiles(years[0])["median"]
+        out["base"] = frame(years[0])["median"]
     out = out.reset_index()
-    top = int(ages.max())
+    top = MAX_AGE
     out["label"] = [
         str(a) if bin_width == 1 else f"{a}+" if a + bin_width - 1 >= top else
         f"{a}-{a + bin_width - 1}"
         for a in out["age"]
     ]  # fmt: skip
     return out[["sex", "age", "label", *BAND_COLUMNS, "base"]]
+
+
+def _per_draw_pyramid(result: ProjectionResult, unit: Unit) -> xr.DataArray | None:
+    """Per-draw pyramids of the unit's places summed (scenario, draw, pyramid_year, sex,
+    age), where the projection kept them for all of its places; else None."""
+    if "pyramid" not in result.ds:
+        return None
+    pyr = result.ds["pyramid"]
+    dim = "place" if "place" in pyr.dims else "pyramid_place"  # "place": schema 1
+    if not set(unit.members) <= set(pyr[dim].values.astype(str)):
+        return None
+    return pyr.sel({dim: list(unit.members)}).sum(dim, skipna=False)
+
+
+def _draw_pyramid_quantiles(pyr: xr.DataArray, bin_width: int) -> xr.DataArray:
+    """Quantiles (band, pyramid_year, sex, age) of per-draw pyramids grouped by age."""
+    ages = pyr["age"].values.astype(int)
+    binned = pyr.groupby(pyr["age"].copy(data=(ages // bin_width) * bin_width)).sum("age")
+    arr = binned.transpose("draw", ...)
+    values = quantiles(arr.values, band_probabilities(), axis=0)
+    coords = {d: arr[d].values for d in arr.dims[1:]}
+    return xr.DataArray(values, dims=("band", *arr.dims[1:]),
+                        coords={"band": BAND_COLUMNS, **coords})  # fmt: skip
+
+
+def _stored_pyramid_quantiles(
+    result: ProjectionResult, unit: Unit, scenario: str, bin_width: int
+) -> xr.DataArray:
+    """The projection's stored quantiles of the unit (band, pyramid_year, sex, age)."""
+    stored = {1: "pyramid_quantiles", PYRAMID_BIN: "pyramid_quantiles_5"}
+    if bin_width not in stored:
+        raise DataError(
+            f"pyramids are stored by single age and by {PYRAMID_BIN}-year groups; for "
+            f"{bin_width}-year groups project again with --pyramids {unit.members[0]} "
+            "(per-draw pyramids of the places asked for)"
+        )
+    da = result.ds[stored[bin_width]].sel(scenario=scenario, unit=unit_key(unit.level, unit.code))
+    return da.rename(age_band="age") if "age_band" in da.dims else da
 
 
 # -- render functions --------------------------------------------------------------------------

@@ -54,6 +54,7 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import xarray as xr
@@ -68,7 +69,21 @@ from attrbayes.models.components import NOISE_REFERENCE_POPULATION
 from attrbayes.projection.assumptions import Alternative, load_assumptions
 from attrbayes.projection.industry import industry_effect_path
 from attrbayes.projection.inputs import ProjectionInputs, build_inputs
-from attrbayes.projection.result import AGE_GROUPS_PROJECTION, PER_PLACE, ProjectionResult
+from attrbayes.projection.kernels import cohort_step, weighted_sums
+from attrbayes.projection.result import (
+    AGE_GROUPS_PROJECTION,
+    FLOWS,
+    GROUP_LEVELS,
+    PER_PLACE,
+    STOCKS,
+    ProjectionResult,
+    add_flows,
+    add_pyramids,
+    age_bands,
+    pyramid_summary,
+    summary_units,
+    unit_quantiles,
+)
 from attrbayes.projection.scenarios import (
     SCENARIOS,
     WHAT_IFS,
@@ -76,6 +91,7 @@ from attrbayes.projection.scenarios import (
     attractiveness_path,
     check_scenarios,
 )
+from attrbayes.quantiles import band_probabilities
 from attrbayes.results import FitResult, stack_draws
 
 BOY_SHARE = 105 / 205
@@ -399,6 +415,7 @@ class Run:
 
     out: dict[str, np.ndarray]
     controls: dict[int, dict]
+    summarised: bool = False  # flows and pyramids reduced to what is stored
 
 
 class Projector:
@@ -428,6 +445,7 @@ class Projector:
         noise: bool = True,
         centrality_noise: bool = True,
         pyramid_years: Sequence[int] | None = None,
+        pyramid_places: Sequence[str] = (),
         custom: CustomScenario | None = None,
         progress: Callable[[str], None] | None = None,
     ) -> None:
@@ -478,6 +496,12 @@ class Projector:
         bad = [int(y) for y in self.pyramid_years if y not in self.years]
         if bad:
             raise SpecError(f"pyramid years {bad} are outside {self.years[0]}-{self.years[-1]}")
+        self.projected_pyramid_years = self.pyramid_years[self.pyramid_years > inputs.base_year]
+        unknown = [c for c in pyramid_places if c not in inputs.places]
+        if unknown:
+            raise SpecError(f"--pyramids: {', '.join(map(repr, unknown))} not among the fits' "
+                            f"places (4-character codes such as {inputs.places[0]!r})")  # fmt: skip
+        self.pyramid_places = list(dict.fromkeys(pyramid_places))
         self.last_jobs = int(max(inputs.history_private.columns))
         self.migration, self.jobs = migration, jobs
         self.assumptions, self.alternative = assumptions, alternative
@@ -487,6 +511,45 @@ class Projector:
     @property
     def places(self) -> list[str]:
         return self.inputs.places
+
+    @cached_property
+    def _fixed_weights(self) -> dict[str, np.ndarray]:
+        """Weights (S, A) of the population summaries that do not change with the year:
+        persons, the age groups, persons x mobility, births at national fertility (women)
+        and, where job growth follows employment, employed persons."""
+        inputs = self.inputs
+        ones = np.ones_like(inputs.mobility)
+        weights = {"size": ones, "mobile": inputs.mobility}
+        for name, (lo, hi) in AGE_GROUPS_PROJECTION.items():
+            weights[name] = np.zeros_like(ones)
+            weights[name][:, lo : hi + 1] = 1
+        weights["births"] = np.zeros_like(ones)
+        weights["births"][0] = inputs.asfr  # sexes: female, male
+        if inputs.employment is not None and any(self.alt.rule(k) for k in JOB_KEYS):
+            weights["employed"] = inputs.employment
+        return weights
+
+    def _summaries(
+        self, pop: np.ndarray, q_t: np.ndarray, q_local: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        """Every linear summary of ``pop`` (D, P, S, A) a year needs, (D, P) each, in one
+        pass: the fixed ones, absolute DS (its weights depend on the year's q), the net
+        migrants at the places' usual rates and the deaths at their q."""
+        weights = dict(self._fixed_weights)
+        if self.uses_ds:  # DS is linear in the population: its weights are DS of each cell
+            cells = np.eye(q_t.size).reshape(q_t.size, *q_t.shape)
+            weights["ds"] = ds_absolute(cells, self.inputs.employment, q_t).reshape(q_t.shape)
+        common = np.stack(list(weights.values())).astype(np.float32)
+        by_place = np.stack([self.inputs.migration_profile, q_local], axis=1).astype(np.float32)
+        sums = weighted_sums(pop, common, by_place)
+        names = [*weights, "usual", "deaths"]
+        return {name: sums[..., k] for k, name in enumerate(names)}
+
+    @cached_property
+    def units(self) -> tuple[list[str], np.ndarray]:
+        """The units of the stored quantiles (places, then groups) and the groups'
+        membership (places x groups)."""
+        return summary_units(self.inputs.attributes[list(GROUP_LEVELS)])
 
     def run(
         self,
@@ -505,7 +568,8 @@ class Projector:
         out = {k: np.full(shape, np.nan, dtype=np.float32) for k in PER_PLACE}
         out["age_groups"] = np.full((*shape, len(AGE_GROUPS_PROJECTION)), np.nan,
                                     dtype=np.float32)  # fmt: skip
-        out["pyramid"] = np.zeros((n, p, len(self.pyramid_years), 2, MAX_AGE + 1),
+        # the base year's pyramid is the observed one, the same in every draw
+        out["pyramid"] = np.zeros((n, p, len(self.projected_pyramid_years), 2, MAX_AGE + 1),
                                   dtype=np.float32)  # fmt: skip
         fitted = self.mig.fitted_years.astype(int)
         out["centrality_coefficient"] = np.full(
@@ -518,9 +582,8 @@ class Projector:
             idx = slice(start, min(start + self.chunk, n))
             rng = np.random.default_rng([self.seed, start])  # the same numbers in every run
             chunk_controls = _Controls(None if replay is None else replay[start])
-            result = self._run_chunk(scenario, idx, rng, intervention, chunk_controls)
-            for key, value in result.items():
-                out[key][idx] = value
+            chunk_out = {key: value[idx] for key, value in out.items()}  # views
+            self._run_chunk(scenario, idx, rng, intervention, chunk_controls, chunk_out)
             controls[start] = chunk_controls.values
             self.say(f"{scenario}: draws {idx.start + 1}-{idx.stop} of {n}")
 
@@ -551,9 +614,11 @@ class Projector:
         rng: np.random.Generator,
         intervention: Intervention | None,
         national: _Controls,
-    ) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray],
+    ) -> None:
+        """Project draws ``idx`` of ``scenario`` into ``out`` (views of the run's arrays)."""
         inputs, alt, mig, job = self.inputs, self.alt, self.mig, self.job
-        years, pyramid_years, noise = self.years, self.pyramid_years, self.noise
+        years, pyramid_years, noise = self.years, list(self.projected_pyramid_years), self.noise
         d = idx.stop - idx.start
         p = len(inputs.places)
         base = inputs.base_year
@@ -598,24 +663,19 @@ class Projector:
             if y - 1 in private:
                 ra[y] = _relative(private[y] + public[y], private[y - 1] + public[y - 1])
         weights_t = inputs.weights.T
+        vra_cache: dict[int, np.ndarray] = {}
+
+        def vra(y: int) -> np.ndarray:
+            """Commuting-weighted relative job growth of ``y`` (each year computed once)."""
+            if y not in vra_cache:
+                vra_cache[y] = ra[y] @ weights_t
+            return vra_cache[y]
+
         pop = np.broadcast_to(inputs.population.astype(np.float32),
                               (d, *inputs.population.shape)).copy()  # fmt: skip
-        # the cohort step's factor, place-major: one small matrix product per place
-        factor_rows = np.empty((p, d, pop[0, 0].size), dtype=pop.dtype)
-        factor = factor_rows.transpose(1, 0, 2).reshape(pop.shape)  # a (d, p, S, A) view
-        # columns: all ages, the reported age groups, persons weighted by mobility
-        n_groups = len(AGE_GROUPS_PROJECTION)
-        by_age = np.zeros((MAX_AGE + 1, 1 + n_groups), dtype=np.float32)
-        by_age[:, 0] = 1
-        for g, (lo, hi) in enumerate(AGE_GROUPS_PROJECTION.values(), start=1):
-            by_age[lo : hi + 1, g] = 1
         mobility = inputs.mobility.astype(np.float32)
-        # (S * A, columns): one matmul instead of several einsums
-        indicator = np.hstack([np.vstack([by_age, by_age]), mobility.reshape(-1, 1)])
-        out = {k: np.full((d, p, len(years)), np.nan) for k in PER_PLACE}
-        national_rate = np.full((d, len(years)), np.nan)
-        groups = np.full((d, p, len(years), n_groups), np.nan)
-        pyramid = np.zeros((d, p, len(pyramid_years), 2, MAX_AGE + 1))
+        groups, pyramid = out["age_groups"], out["pyramid"]
+        national_rate = out["national_net_immigration_rate"]
 
         def pop_growth(y: int) -> np.ndarray:
             """Population growth of each place in ``y`` relative to the nation's."""
@@ -624,8 +684,11 @@ class Projector:
 
         for year in all_years:
             year = int(year)
-            if year >= base:
-                national_jobs.observe(year, pop)
+            if year >= base:  # every linear summary of the population, in one pass
+                q_t = death_probabilities(inputs, alt, year)
+                q_local = np.clip(q_t[None] * inputs.mortality_ratio[:, None, None], 0, 1)
+                sums = self._summaries(pop, q_t, q_local)
+                national_jobs.observe(year, sums.get("employed"))
             # 1. jobs of `year`
             if year > last_jobs:
                 pg = np.mean([pop_growth(y) for y in (year - 1, year - 2, year - 3)], axis=0)
@@ -660,15 +723,14 @@ class Projector:
             if year < base:
                 continue
             t = int(year - base)
-            summed = (pop.reshape(d, p, -1) @ indicator).astype(np.float64)
-            size, mobile = summed[..., 0], summed[..., -1]
+            size, mobile = sums["size"], sums["mobile"]
             totals[year] = size
             out["population"][:, :, t] = size
-            groups[:, :, t] = summed[..., 1 : 1 + n_groups]
+            groups[:, :, t] = np.stack([sums[g] for g in AGE_GROUPS_PROJECTION], axis=-1)
             out["jobs_private"][:, :, t] = private[year]
             out["jobs_public"][:, :, t] = public[year]
             if year in pyramid_years:
-                pyramid[:, :, int(np.flatnonzero(pyramid_years == year)[0])] = pop
+                pyramid[:, :, pyramid_years.index(year)] = pop
             if year == years[-1]:
                 break
             # 2. the places' net migration rates during `year`, before the national level
@@ -677,10 +739,9 @@ class Projector:
                     + year_effect[:, None] + controlled * res_att[year])  # fmt: skip
             for lag, term in enumerate(VRA_LAGS):
                 if term in mig.slopes:
-                    rate = rate + mig.slopes[term][idx, None] * (ra[year - lag] @ weights_t)
-            q_t = death_probabilities(inputs, alt, year)
+                    rate = rate + mig.slopes[term][idx, None] * vra(year - lag)
             if self.uses_ds:
-                ds_abs = ds_absolute(pop, inputs.employment, q_t)
+                ds_abs = sums["ds"]
                 jobs_now = private[year] + public[year]
                 ratio = ds_abs.sum(axis=1, keepdims=True) / jobs_now.sum(axis=1, keepdims=True)
                 ds_national = national("ds", year, ratio)
@@ -689,17 +750,9 @@ class Projector:
                 rate = rate + mig_noise.draw(size, year)
             # 3. births and deaths of `year` (full-size arrays are touched as few times as
             # possible); they do not depend on the migrants
-            q_local = np.clip(q_t[None] * inputs.mortality_ratio[:, None, None], 0, 1)  # (P,S,A)
             scale = alt.path("tfr", np.array([year]))[0] / inputs.asfr.sum()
-            births = (pop[:, :, 0, :] @ (inputs.asfr * scale).astype(pop.dtype)).astype(
-                np.float64
-            )  # fmt: skip
-            births *= fertility
-            # net migrants at the usual rates, and deaths, in one float32 pass
-            rates = np.stack([inputs.migration_profile, q_local], axis=1).astype(pop.dtype)
-            usual, deaths = np.einsum("dpsa,pksa->kdp", pop, rates, optimize=True).astype(
-                np.float64
-            )  # fmt: skip
+            births = sums["births"] * scale * fertility
+            usual, deaths = sums["usual"], sums["deaths"]  # net migrants at the usual rates
             extra_deaths = np.zeros((d, p))
             if noise:  # Poisson variation of the events (normal approximation; module doc)
                 births = np.maximum(births + np.sqrt(births) * rng.standard_normal((d, p)), 0.0)
@@ -724,45 +777,32 @@ class Projector:
             excess = migrants.sum(axis=1, keepdims=True) / nation - immigration
             excess = national("migration_shift", year, excess)
             migrants = migrants - excess * size + (1 - controlled) * res_att[year] * size
-            # 5. cohort step
-            # survivors plus net migrants by age: pop x (1 - q + profile + shift x mobility),
-            # the migrants beyond the usual ones falling on the mobile ages; deaths beyond
-            # the point ratio's are taken in proportion to q. Per place, factor =
-            # [1, shift, -extra / deaths] x [1 - q + profile, mobility, q]
+            # 5. cohort step (one compiled pass): survivors plus net migrants by age,
+            # the migrants beyond the usual ones falling on the mobile ages, the deaths
+            # beyond the point ratio's taken in proportion to q; no negative cohorts: the
+            # excess leavers stay ...
             shift = (migrants - usual) / np.maximum(mobile, 1e-9)
-            weights = np.stack([np.ones((d, p)), shift,
-                                -extra_deaths / np.maximum(deaths, 1e-9)])  # fmt: skip
-            basis = np.stack([1 - q_local + inputs.migration_profile,
-                              np.broadcast_to(mobility, q_local.shape), q_local],
-                             axis=1)  # fmt: skip
-            np.matmul(weights.transpose(2, 1, 0).astype(pop.dtype),
-                      basis.reshape(p, 3, -1).astype(pop.dtype), out=factor_rows)  # fmt: skip
+            excess = -extra_deaths / np.maximum(deaths, 1e-9)
+            survival = (1 - q_local + inputs.migration_profile).astype(pop.dtype)
             nxt = np.empty_like(pop)
-            np.multiply(pop[..., :-1], factor[..., :-1], out=nxt[..., 1:])
-            nxt[..., -1] += pop[..., -1] * factor[..., -1]
-            nxt[..., 0] = newborn - infant_deaths
-            shortfall = np.zeros((d, p))  # no negative cohorts: the excess leavers stay
-            if nxt.min() < 0:
-                shortfall = np.minimum(nxt, 0.0).sum(axis=(2, 3), dtype=np.float64)
-                np.maximum(nxt, 0.0, out=nxt)
-                # ... but leave from the nation's mobile ages: the total holds (a what-if
-                # run keeps its own shortfall: the rest of the country is the baseline's)
-                if steered and not national.replaying:
-                    shortfall = shortfall + _take_mobile(nxt, mobility, -shortfall.sum(axis=1))
+            shortfall = cohort_step(pop, survival, mobility, q_local.astype(pop.dtype), shift,
+                                    excess, (newborn - infant_deaths).astype(pop.dtype),
+                                    nxt)  # fmt: skip
+            # ... but leave from the nation's mobile ages: the total holds (a what-if run
+            # keeps its own shortfall: the rest of the country is the baseline's)
+            if steered and not national.replaying and shortfall.any():
+                shortfall = shortfall + _take_mobile(nxt, mobility, -shortfall.sum(axis=1))
             national_rate[:, t] = (migrants - shortfall).sum(axis=1) / size.sum(axis=1)
             out["births"][:, :, t] = births
             out["deaths"][:, :, t] = deaths + extra_deaths + infant_deaths.sum(axis=2)
             out["net_migration"][:, :, t] = migrants - shortfall
             pop = nxt
         mig_paths.coefficient(int(years[-1]))  # the outlook reaches the last year too
-        coefficient = np.concatenate(
+        out["centrality_coefficient"][:] = np.concatenate(
             [mig.path[idx],
              np.stack([mig_paths.history[y] for y in sorted(mig_paths.history)], 1)],
             axis=1,
         )  # fmt: skip
-        return {**out, "age_groups": groups, "pyramid": pyramid,
-                "centrality_coefficient": coefficient,
-                "national_net_immigration_rate": national_rate}  # fmt: skip
 
 
 def project(
@@ -773,6 +813,7 @@ def project(
     scenarios: Sequence[str] = SCENARIOS,
     custom: CustomScenario | None = None,
     job_shocks: Sequence[JobShock] = (),
+    flow_draws: bool = False,
     **options,
 ) -> ProjectionResult:
     """Project population and jobs for every scenario over posterior draws (options:
@@ -781,7 +822,8 @@ def project(
     With ``job_shocks`` each scenario is run without and with them; the result holds the
     run with them and, per draw, their effect on the population and jobs of the shocked
     places and their commuting neighbours (``shock_population_effect``,
-    ``shock_jobs_effect`` over ``effect_place``).
+    ``shock_jobs_effect`` over ``effect_place``). Births, deaths and net migration are
+    kept as quantiles of every place and group, and also per draw with ``flow_draws``.
     """
     scenarios = check_scenarios(list(scenarios), custom)
     projector = Projector(migration, jobs, panel, custom=custom, **options)
@@ -800,6 +842,7 @@ def project(
                 effects[key].append(sum(shocked.out[v][:, cols] - run.out[v][:, cols]
                                         for v in variables))  # fmt: skip
             run = shocked
+        _summarise(projector, run, flow_draws)
         runs.append(run)
     result = _result(projector, scenarios, runs)
     if job_shocks:
@@ -883,21 +926,17 @@ class _NationalJobs:
     """National job growth per year: the alternative's path, or with the rule
     ``"employment_rates"`` the growth of employed persons (rates held constant): from the
     observed population before the base year, from each draw's projected population on 1
-    January from it (:meth:`observe` is called once a year with the population)."""
+    January from it (:meth:`observe` is called once a year with the employed persons by
+    place, None where no rule asks for them)."""
 
     def __init__(self, inputs: ProjectionInputs, alt: Alternative, d: int) -> None:
         self.alt, self.d, self.base = alt, d, inputs.base_year
         self.observed = inputs.national_employed or {}
-        self.rates = None
-        if inputs.employment is not None and any(alt.rule(k) for k in JOB_KEYS):
-            self.rates = inputs.employment.astype(np.float32).reshape(-1)
         self.projected: dict[int, np.ndarray] = {}
 
-    def observe(self, year: int, pop: np.ndarray) -> None:
-        """Record the employed persons (D,) of the population on 1 January ``year``."""
-        if self.rates is not None:
-            d, p = pop.shape[:2]
-            employed = (pop.reshape(d, p, -1) @ self.rates).astype(np.float64)
+    def observe(self, year: int, employed: np.ndarray | None) -> None:
+        """Record the employed persons (D,) on 1 January ``year`` from those by place."""
+        if employed is not None:
             self.projected[year] = employed.sum(axis=1)
 
     def _employed(self, year: int) -> np.ndarray:
@@ -912,13 +951,72 @@ class _NationalJobs:
         return self.alt.path(key, np.array([year]))[0]
 
 
+def _summarise(projector: Projector, run: Run, flow_draws: bool = False) -> None:
+    """Keep of a finished run what is read: the flows as quantiles of every place and
+    group (their fans and tables; per draw too with ``flow_draws``), the pyramids as
+    :func:`_summarise_pyramids` keeps them; the stocks stay per draw (aggregates and
+    probabilities)."""
+    if run.summarised:
+        return
+    run.summarised = True
+    _, membership = projector.units
+    for flow in FLOWS:
+        values = run.out[flow] if flow_draws else run.out.pop(flow)
+        run.out[f"{flow}_quantiles"] = unit_quantiles(values, membership)
+    _summarise_pyramids(projector, run)
+
+
+def _summarise_pyramids(projector: Projector, run: Run) -> None:
+    """Replace the run's per-draw pyramids of every place (memory- and disk-hungry) by
+    quantiles of every place and group, keeping per-draw pyramids of the chosen places
+    only; the base year's pyramid (first, when asked for) is the observed one in every
+    draw."""
+    projected = run.out.pop("pyramid")  # (D, P, projected pyramid years, S, A)
+    if not len(projector.pyramid_years):
+        return
+    n = projector.n
+    base = projector.inputs.population.astype(np.float32)  # (P, S, A)
+    with_base = projector.pyramid_years[0] == projector.inputs.base_year
+    _, membership = projector.units
+    single, banded = pyramid_summary(projected, membership)
+    chosen = [projector.places.index(c) for c in projector.pyramid_places]
+    per_draw = projected[:, chosen]
+    if with_base:
+        observed = np.concatenate([base, np.einsum("psa,pg->gsa", base, membership)])
+        q = len(band_probabilities())
+        fixed = observed[:, None]  # (units, the base year, S, A): no spread
+        single = np.concatenate([np.broadcast_to(fixed, (q, *fixed.shape)), single], axis=2)
+        fixed = age_bands(observed)[:, None]
+        banded = np.concatenate([np.broadcast_to(fixed, (q, *fixed.shape)), banded], axis=2)
+        per_draw = np.concatenate(
+            [np.broadcast_to(base[chosen][None, :, None], (n, len(chosen), 1, *base.shape[1:])),
+             per_draw], axis=2,
+        )  # fmt: skip
+    run.out["pyramid_quantiles"], run.out["pyramid_quantiles_5"] = single, banded
+    if chosen:
+        run.out["pyramid"] = per_draw
+
+
 def _result(projector: Projector, scenarios: Sequence[str], runs: list[Run]) -> ProjectionResult:
     """The scenarios' runs as one labelled Dataset with the inputs' history and provenance."""
     inputs, migration, jobs = projector.inputs, projector.migration, projector.jobs
     dims = ("scenario", "draw", "place", "year")
+    for run in runs:
+        _summarise(projector, run)
 
     def stacked(key: str) -> np.ndarray:
         return np.stack([run.out[key] for run in runs])
+
+    def whole_age_groups() -> np.ndarray:
+        """Age groups in whole persons that still add up to the (rounded) population:
+        16-66 is what 0-15 and 67+ leave."""
+        groups = np.round(stacked("age_groups"))
+        names = list(AGE_GROUPS_PROJECTION)
+        groups[..., names.index("16-66")] = (
+            np.round(stacked("population"))
+            - groups[..., names.index("0-15")] - groups[..., names.index("67+")]
+        )  # fmt: skip
+        return groups
 
     hist = inputs.history_population
     hist_years = [int(y) for y in hist.columns if y < inputs.base_year]
@@ -926,12 +1024,10 @@ def _result(projector: Projector, scenarios: Sequence[str], runs: list[Run]) -> 
     attrs = inputs.attributes
     ds = xr.Dataset(
         {
-            **{k: (dims, stacked(k)) for k in PER_PLACE},
-            "age_group_population": ((*dims, "age_group"), stacked("age_groups")),
-            "pyramid": (
-                ("scenario", "draw", "place", "pyramid_year", "sex", "age"),
-                stacked("pyramid"),
-            ),
+            # whole persons and jobs: what SSB publishes, and it compresses
+            **{k: (dims, np.round(stacked(k))) for k in STOCKS},
+            **{k: (dims, stacked(k)) for k in FLOWS if k in runs[0].out},
+            "age_group_population": ((*dims, "age_group"), whole_age_groups()),
             "history_population": (
                 ("place", "history_year"),
                 hist[hist_years].to_numpy(dtype=float),
@@ -975,6 +1071,11 @@ def _result(projector: Projector, scenarios: Sequence[str], runs: list[Run]) -> 
             "public_job_growth": projector.alt.rule("public_job_growth") or "assumed path",
         },
     )
+    add_flows(ds, {f: stacked(f"{f}_quantiles") for f in FLOWS}, projector.units[0])
+    if len(projector.pyramid_years):
+        per_draw = stacked("pyramid") if projector.pyramid_places else None
+        add_pyramids(ds, stacked("pyramid_quantiles"), stacked("pyramid_quantiles_5"),
+                     projector.units[0], per_draw, projector.pyramid_places)  # fmt: skip
     mig = projector.mig
     if mig.path_kind != "none":
         fitted = mig.fitted_years.astype(int)

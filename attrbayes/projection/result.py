@@ -13,12 +13,24 @@ births, deaths         scenario, draw, place, year                      during `
 net_migration          scenario, draw, place, year                      during ``year``
 jobs_private           scenario, draw, place, year                      by workplace
 jobs_public            scenario, draw, place, year                      by workplace
-pyramid                scenario, draw, place, pyramid_year, sex, age    1 January, 0..105
+pyramid_quantiles      scenario, band, pyramid_year, unit,      1 January, 0..105
+                       sex, age
+pyramid_quantiles_5    ... the same by 5-year age_band                  1 January
+pyramid                scenario, draw, pyramid_place, pyramid_year,     chosen places only
+                       sex, age                                         (``--pyramids``)
 history_population     place, history_year                              observed
 history_jobs           place, history_year                              observed, all jobs
 centrality_coefficient scenario, draw, coefficient_year                 fitted + projected
 national_net_immigr.   scenario, draw, year                             realised rate
 =====================  ===============================================  =================
+
+Pyramids by single age for every draw of every place would dwarf the rest (2 GB for
+1,000 draws), so they are kept as quantiles (``band``: median and the 50/80/95 %
+bounds) for every place and every region, county, centrality class and the nation
+(``unit``: ``place:0301``, ``county:03``, ``centrality_class:6``, ``nation``),
+each group's pyramids summed per draw before the quantiles; per draw only for the places
+asked for. The file is compressed and chunked by place, so one place's series are read
+without the rest (:meth:`ProjectionResult.load` opens it lazily).
 
 ``national_net_immigration_rate`` is the nation's net migration during ``year`` over its
 population on 1 January, as realised per draw: the assumed rate, or what the national
@@ -40,6 +52,7 @@ fits' data hashes, seeds and package versions.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,17 +63,28 @@ import xarray as xr
 from attrbayes.constants import INTERVALS
 from attrbayes.exceptions import DataError
 from attrbayes.io_utils import atomic_write_with, open_saved
-from attrbayes.results import interval_frame
+from attrbayes.quantiles import band_columns, band_probabilities, interval_frame, quantiles
 
-PROJECTION_SCHEMA = 1
+PROJECTION_FILE = "projection.nc"
+PROJECTION_SCHEMA = 2  # 2: pyramids as quantiles, compressed and chunked by place
+READABLE_SCHEMAS = (1, 2)  # 1: per-draw pyramids of every place
+PYRAMID_BIN = 5
+GROUP_LEVELS = ("region", "county", "centrality_class")
 AGE_GROUPS_PROJECTION: dict[str, tuple[int, int]] = {
     "0-15": (0, 15),
     "16-66": (16, 66),
     "67+": (67, 105),
     "80+": (80, 105),
 }
-PER_PLACE = ("population", "births", "deaths", "net_migration", "jobs_private", "jobs_public")
+STOCKS = ("population", "jobs_private", "jobs_public")  # per draw, whole persons and jobs
+FLOWS = ("births", "deaths", "net_migration")  # quantiles of every place and group
+PER_PLACE = (*STOCKS, *FLOWS)
 AGGREGATES = ("region", "county", "centrality_class", "nation")
+
+
+def projection_path(path: Path) -> Path:
+    """``PROJ/projection.nc`` for a projection directory, else the path itself."""
+    return path / PROJECTION_FILE if path.is_dir() else path
 
 
 @dataclass(frozen=True)
@@ -82,7 +106,9 @@ class ProjectionResult:
         centrality_class or nation): the ``place`` dimension becomes the group codes."""
         if by not in AGGREGATES:
             raise DataError(f"aggregate by one of {list(AGGREGATES)}, got {by!r}")
-        names = [v for v in (*PER_PLACE, "age_group_population", "pyramid") if v in self.ds]
+        names = [v for v in (*PER_PLACE, "age_group_population") if v in self.ds]
+        if "pyramid" in self.ds and "place" in self.ds["pyramid"].dims:  # schema 1
+            names.append("pyramid")
         data = self.ds[names]
         if by == "nation":
             groups = xr.DataArray(np.full(self.ds.sizes["place"], "nation"), dims="place")
@@ -126,35 +152,142 @@ class ProjectionResult:
 
     # -- persistence --------------------------------------------------------------------
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
-        """Write as NetCDF (atomically; refuses to replace unless asked)."""
+        """Write as compressed NetCDF chunked by place (atomically; refuses to replace
+        unless asked)."""
         target = Path(path)
         if target.exists() and not overwrite:
             raise DataError(f"{target} already exists; pass overwrite=True (CLI: --force)")
         ds = self.ds.copy()
         ds.attrs["attrbayes_projection_schema"] = PROJECTION_SCHEMA
-        atomic_write_with(target, lambda tmp: ds.to_netcdf(tmp, engine="h5netcdf"))
+        encoding = {name: _encoding(var) for name, var in ds.data_vars.items()}
+        atomic_write_with(
+            target, lambda tmp: ds.to_netcdf(tmp, engine="h5netcdf", encoding=encoding)
+        )  # fmt: skip
         return target
 
     @staticmethod
     def load(path: str | Path) -> ProjectionResult:
+        """Open a saved projection lazily: variables are read when used, one place's
+        series without the others."""
         source = Path(path)
-        ds = open_saved(source, "projection",
-                        lambda p: xr.open_dataset(p, engine="h5netcdf").load())  # fmt: skip
+        ds = open_saved(source, "projection", lambda p: xr.open_dataset(p, engine="h5netcdf"))
         schema = ds.attrs.get("attrbayes_projection_schema")
-        if schema is None or int(schema) != PROJECTION_SCHEMA:
+        if schema is None or int(schema) not in READABLE_SCHEMAS:
+            ds.close()
             raise DataError(f"{source}: projection schema {schema} is not supported")
-        for coord in ("place", "scenario", "name", "region", "county", "sex", "age_group"):
+        for coord in ("place", "scenario", "name", "region", "county", "sex", "age_group",
+                      "unit", "pyramid_place", "effect_place", "band"):  # fmt: skip
             if coord in ds.coords:
                 ds = ds.assign_coords({coord: ds[coord].astype(str)})
         return ProjectionResult(ds)
 
 
+PLACE_DIMS = ("scenario", "place", "unit", "pyramid_place", "effect_place")
+COMPRESSION = {"zlib": True, "complevel": 4, "shuffle": True}
+
+
+def _encoding(var: xr.DataArray) -> dict:
+    """zlib with byte shuffling, one chunk per scenario and place (all draws and years),
+    so that one place reads alone."""
+    if not var.dims:
+        return {}
+    chunks = tuple(1 if dim in PLACE_DIMS else max(size, 1) for dim, size in var.sizes.items())
+    return {**COMPRESSION, "chunksizes": chunks}
+
+
+def unit_key(level: str, code: str | int | None = None) -> str:
+    """The ``unit`` label of a place or group: ``place:0301``, ``nation``."""
+    return "nation" if level == "nation" else f"{level}:{code}"
+
+
+def summary_units(groups: pd.DataFrame) -> tuple[list[str], np.ndarray]:
+    """Every place, then every region, county and centrality class and the nation: the
+    units of the stored quantiles, with the groups' membership (places x groups, 1 where
+    the place belongs); ``groups`` has the places as index and the columns of
+    :data:`GROUP_LEVELS`."""
+    keys = [unit_key("place", p) for p in groups.index]
+    columns = []
+    for level in GROUP_LEVELS:
+        codes = groups[level].astype(str).to_numpy()
+        for code in sorted(set(codes)):
+            keys.append(unit_key(level, code))
+            columns.append((codes == code).astype(np.float32)[:, None])
+    keys.append(unit_key("nation"))
+    columns.append(np.ones((len(groups), 1), dtype=np.float32))
+    return keys, np.hstack(columns)
+
+
+def age_bands(pyramid: np.ndarray, width: int = PYRAMID_BIN) -> np.ndarray:
+    """Single ages (last axis, 0..105) summed into bands of ``width`` years starting at 0,
+    ``width``, ...; the oldest age, 105 and over, is a band of its own when ``width``
+    divides 105 (as with 5-year bands)."""
+    starts = np.arange(0, pyramid.shape[-1], width)
+    return np.add.reduceat(pyramid, starts, axis=-1)
+
+
+def unit_quantiles(draws: np.ndarray, membership: np.ndarray, block: int = 8192) -> np.ndarray:
+    """Quantiles (band, unit, ...) of per-draw values ``draws`` (D, P, ...) of every place
+    and then every group (``membership``, places x groups), each group summed per draw
+    over its places before the quantiles; ``block`` cells (place or group x the other
+    dims) at a time, so that memory stays small whatever the number of draws."""
+    d, p = draws.shape[:2]
+    rest = draws.shape[2:]
+    flat = draws.reshape(d, p, -1)
+    n_units = p + membership.shape[1]
+    out = np.empty((len(band_probabilities()), n_units, flat.shape[2]), dtype=np.float32)
+    member = membership.astype(flat.dtype)
+    step = max(1, block // n_units)
+    for lo in range(0, flat.shape[2], step):
+        part = flat[:, :, lo : lo + step]
+        rows = part.transpose(0, 2, 1).reshape(-1, p)  # (draw x cell, place): one BLAS product
+        grouped = (rows @ member).reshape(d, part.shape[2], -1).transpose(0, 2, 1)
+        summed = np.concatenate([part, grouped], axis=1)
+        out[:, :, lo : lo + step] = quantiles(summed, band_probabilities(), axis=0)
+    return out.reshape(out.shape[0], n_units, *rest)
+
+
+def pyramid_summary(draws: np.ndarray, membership: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unit quantiles (band, unit, pyramid_year, sex, age) of per-draw pyramids ``draws``
+    (D, P, years, S, A): by single age and by 5-year band."""
+    return unit_quantiles(draws, membership), unit_quantiles(age_bands(draws), membership)
+
+
+def add_pyramids(
+    ds: xr.Dataset, single: np.ndarray, banded: np.ndarray, units: list[str],
+    per_draw: np.ndarray | None = None, places: Sequence[str] = (),
+) -> None:  # fmt: skip
+    """Put pyramid quantiles (scenario, band, unit, pyramid_year, sex, age or age_band)
+    and, for ``places``, per-draw pyramids (scenario, draw, place, pyramid_year, sex, age)
+    into ``ds``, which has the ``pyramid_year``, ``sex`` and ``age`` coordinates."""
+    dims = ("scenario", "band", "unit", "pyramid_year", "sex")
+    ds["pyramid_quantiles"] = ((*dims, "age"), single)
+    ds["pyramid_quantiles_5"] = ((*dims, "age_band"), banded)
+    ds.coords.update({"band": band_columns(), "unit": units,
+                      "age_band": np.arange(0, ds.sizes["age"], PYRAMID_BIN)})  # fmt: skip
+    if places:
+        ds["pyramid"] = (("scenario", "draw", "pyramid_place", "pyramid_year", "sex", "age"),
+                         per_draw)  # fmt: skip
+        ds.coords["pyramid_place"] = list(places)
+
+
+def add_flows(ds: xr.Dataset, flows: dict[str, np.ndarray], units: list[str]) -> None:
+    """Put the flows' quantiles (scenario, band, unit, year) into ``ds`` as
+    ``<flow>_quantiles``."""
+    for name, values in flows.items():
+        ds[f"{name}_quantiles"] = (("scenario", "band", "unit", "year"), values)
+    ds.coords.update({"band": band_columns(), "unit": units})
+
+
 def example_projection(
     *, n_draws: int = 50, n_places: int = 6, first_year: int = 2024, last_year: int = 2030,
     scenarios: tuple[str, ...] = ("neutral", "historical"), seed: int = 0,
+    pyramid_places: Sequence[str] | None = None,
 ) -> ProjectionResult:  # fmt: skip
     """A small, internally consistent fake projection for testing outputs (not a model run):
-    population follows its flows exactly, age groups and pyramids sum to population."""
+    population follows its flows exactly (stored as quantiles, as a projection stores
+    them), age groups and pyramids sum to population.
+    Pyramids are stored as a projection stores them, per draw for ``pyramid_places`` (all
+    places when None)."""
     rng = np.random.default_rng(seed)
     years = np.arange(first_year, last_year + 1)
     places = [f"{1101 + i:04d}" for i in range(n_places)]
@@ -189,13 +322,9 @@ def example_projection(
     ds = xr.Dataset(
         {
             "population": (dims, pop),
-            "births": (dims, births),
-            "deaths": (dims, deaths),
-            "net_migration": (dims, nm),
             "jobs_private": (dims, jobs_private),
             "jobs_public": (dims, jobs_public),
             "age_group_population": ((*dims, "age_group"), group_pop),
-            "pyramid": (("scenario", "draw", "place", "pyramid_year", "sex", "age"), pyr),
             "history_population": (
                 ("place", "history_year"),
                 base[:, None] * np.linspace(0.9, 1.0, len(history_years))[None, :],
@@ -222,4 +351,14 @@ def example_projection(
         },
         attrs={"assumptions": "example", "kind": "example (not a model run)"},
     )
+    groups = ds[list(GROUP_LEVELS)].to_dataframe()[list(GROUP_LEVELS)]
+    units, membership = summary_units(groups)
+    summaries = [pyramid_summary(pyr[k].astype(np.float32), membership)
+                 for k in range(len(scenarios))]  # fmt: skip
+    chosen = places if pyramid_places is None else list(pyramid_places)
+    add_pyramids(ds, np.stack([a for a, _ in summaries]), np.stack([b for _, b in summaries]),
+                 units, pyr[:, :, [places.index(c) for c in chosen]], chosen)  # fmt: skip
+    flows = {"births": births, "deaths": deaths, "net_migration": nm}
+    add_flows(ds, {k: np.stack([unit_quantiles(v[i], membership) for i in range(len(scenarios))])
+                   for k, v in flows.items()}, units)  # fmt: skip
     return ProjectionResult(ds)

@@ -32,7 +32,8 @@ import xarray as xr
 from attrbayes.constants import INTERVALS
 from attrbayes.exceptions import DataError
 from attrbayes.io_utils import atomic_write_bytes, atomic_write_text
-from attrbayes.projection.result import AGE_GROUPS_PROJECTION, ProjectionResult
+from attrbayes.projection.result import AGE_GROUPS_PROJECTION, FLOWS, ProjectionResult, unit_key
+from attrbayes.quantiles import band_columns, band_probabilities, quantiles
 
 AGE_GROUP_VARIABLES: tuple[str, ...] = tuple(AGE_GROUPS_PROJECTION)
 MAIN_VARIABLES: tuple[str, ...] = (
@@ -65,15 +66,6 @@ class Unit:
     code: str
     label: str
     members: tuple[str, ...]
-
-
-def band_columns(masses: Sequence[float] = INTERVALS) -> list[str]:
-    """``median, lower_50, upper_50, ...`` in order of increasing mass."""
-    cols = ["median"]
-    for mass in masses:
-        pct = round(mass * 100)
-        cols += [f"lower_{pct}", f"upper_{pct}"]
-    return cols
 
 
 # -- selection -----------------------------------------------------------------------------
@@ -154,7 +146,37 @@ def has_variable(result: ProjectionResult, variable: str) -> bool:
         return "age_group_population" in result.ds
     if variable == "jobs":
         return "jobs_private" in result.ds and "jobs_public" in result.ds
-    return variable in result.ds
+    return variable in result.ds or f"{variable}_quantiles" in result.ds
+
+
+def has_draws(result: ProjectionResult, variable: str) -> bool:
+    """Whether the projection holds ``variable`` per draw (flows are kept as quantiles)."""
+    return has_variable(result, variable) and not (
+        variable in FLOWS and variable not in result.ds
+    )  # fmt: skip
+
+
+def stored_bands(
+    result: ProjectionResult, variable: str, level: str = "place",
+    codes: Sequence[str] | None = None, masses: Sequence[float] = INTERVALS,
+) -> pd.DataFrame | None:  # fmt: skip
+    """Rows ``scenario, place, year, median, lower_50 ...`` of a variable the projection
+    keeps as quantiles of every place and group (the flows), as
+    ``bands_frame(level_draws(...))`` would give them from draws; None where it keeps
+    draws."""
+    name = f"{variable}_quantiles"
+    if name not in result.ds:
+        return None
+    if list(masses) != list(INTERVALS):
+        raise DataError(f"{variable} is stored as 50/80/95 % intervals only")
+    if codes is None:  # the order level_draws gives: places as stored, groups sorted
+        codes = result.places if level == "place" else sorted(set(_group_codes(result, level)))
+    else:
+        codes = [resolve_unit(result, level, c).code for c in codes]
+    da = result.ds[name].sel(unit=[unit_key(level, c) for c in codes])
+    da = da.assign_coords(unit=codes).rename(unit="place")
+    frame = da.to_dataset(dim="band").to_dataframe().reset_index()
+    return frame[["scenario", "place", "year", *band_columns(masses)]]
 
 
 def variable_draws(
@@ -164,6 +186,9 @@ def variable_draws(
     scenario, draw, place, year."""
     if not has_variable(result, variable):
         raise DataError(f"the projection has no data for {variable!r}")
+    if not has_draws(result, variable):
+        raise DataError(f"the projection keeps {variable} as quantiles of every place and "
+                        "group, not per draw")  # fmt: skip
     ds = result.ds if places is None else result.ds.sel(place=list(places))
     if variable in AGE_GROUP_VARIABLES:
         da = ds["age_group_population"].sel(age_group=variable, drop=True)
@@ -217,11 +242,8 @@ def unit_history(result: ProjectionResult, variable: str, unit: Unit) -> pd.Data
 
 def draw_quantiles(values: np.ndarray, masses: Sequence[float] = INTERVALS) -> dict:
     """Median and equal-tailed bounds along the last axis (NaN propagates)."""
-    probs = [0.5]
-    for mass in masses:
-        probs += [(1 - mass) / 2, 1 - (1 - mass) / 2]
-    q = np.quantile(values, probs, axis=-1)
-    return dict(zip(band_columns(masses), q, strict=True))
+    return dict(zip(band_columns(masses), quantiles(values, band_probabilities(masses)),
+                    strict=True))  # fmt: skip
 
 
 def bands_frame(da: xr.DataArray, masses: Sequence[float] = INTERVALS) -> pd.DataFrame:
@@ -259,8 +281,10 @@ def quantile_table(
         variables = [v for v in MAIN_VARIABLES if has_variable(result, v)]
     frames = []
     for variable in variables:
-        da = level_draws(result, variable, level, codes)
-        frame = bands_frame(da.sel(scenario=chosen), masses)
+        frame = stored_bands(result, variable, level, codes, masses)
+        if frame is None:
+            frame = bands_frame(level_draws(result, variable, level, codes), masses)
+        frame = frame[frame["scenario"].isin(chosen)].reset_index(drop=True)
         frame.insert(3, "variable", variable)
         frames.append(frame)
     if not frames:
@@ -369,18 +393,33 @@ def excel_bytes(table: pd.DataFrame, *, norwegian: bool = False, decimals: int =
     ``#,##0`` (the reader's locale decides the separators) or, with ``norwegian``, the
     literal-space formats of :func:`norwegian_number_format` per cell."""
     from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    add_excel_sheets(workbook, table, norwegian=norwegian, decimals=decimals)
+    if not workbook.sheetnames:
+        workbook.create_sheet("empty")
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def add_excel_sheets(workbook, table: pd.DataFrame, *, norwegian: bool = False,
+                     decimals: int = 0) -> list[str]:  # fmt: skip
+    """Add the sheets of :func:`excel_bytes` to an openpyxl ``workbook`` (one more
+    workbook's sheets, saved once); returns their names."""
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
     wide = wide_table(table)
-    workbook = Workbook()
-    workbook.remove(workbook.active)
-    taken: set[str] = set()
+    taken: set[str] = {name.lower() for name in workbook.sheetnames}
+    added = []
     value_cols = [c for c in wide.columns if c not in ("scenario", "level", "place", "name")]
     value_cols.remove("year")
     default_format = EXCEL_FORMAT + ("." + "0" * decimals if decimals > 0 else "")
     for scenario, rows in wide.groupby("scenario", sort=False):
         sheet = workbook.create_sheet(_sheet_name(str(scenario), taken))
+        added.append(sheet.title)
         header = ["place", "name", "year", *value_cols]
         sheet.append(header)
         for cell in sheet[1]:
@@ -401,11 +440,7 @@ def excel_bytes(table: pd.DataFrame, *, norwegian: bool = False, decimals: int =
         sheet.freeze_panes = "D2"
         for i, title in enumerate(header, start=1):
             sheet.column_dimensions[get_column_letter(i)].width = max(10, len(title) + 2)
-    if not workbook.sheetnames:
-        workbook.create_sheet("empty")
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return added
 
 
 def trajectories_table(
@@ -417,7 +452,7 @@ def trajectories_table(
     `write_trajectories` streams large ones to Parquet."""
     chosen = check_scenarios(result, scenarios)
     if variables is None:
-        variables = [v for v in MAIN_VARIABLES if has_variable(result, v)]
+        variables = [v for v in MAIN_VARIABLES if has_draws(result, v)]
     columns = {}
     for variable in variables:
         columns[variable] = level_draws(result, variable, level, codes).sel(scenario=chosen)
@@ -452,10 +487,10 @@ def write_trajectories(
         raise DataError(f"{target} already exists")
     chosen = check_scenarios(result, scenarios)
     if variables is None:
-        variables = [v for v in MAIN_VARIABLES if has_variable(result, v)]
+        variables = [v for v in MAIN_VARIABLES if has_draws(result, v)]
     for variable in variables:  # fail before writing anything
-        if not has_variable(result, variable):
-            raise DataError(f"the projection has no data for {variable!r}")
+        if not has_draws(result, variable):
+            raise DataError(f"the projection has no draws of {variable!r}")
     if codes is None:
         units = list(dict.fromkeys(_group_codes(result, level)))
     else:

@@ -20,6 +20,7 @@ projector with the projection's settings and its neutral run), so that
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import difflib
 import io
@@ -27,7 +28,7 @@ import math
 import tomllib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cache, cached_property
+from functools import cache, cached_property, partial
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -44,22 +45,21 @@ from attrbayes.data.panel import Panel
 from attrbayes.decomposition import Decomposer, Decomposition, check_period
 from attrbayes.exceptions import AttrbayesError, DataError
 from attrbayes.io_utils import atomic_write_bytes, atomic_write_text
-from attrbayes.plots import figure_bytes
+from attrbayes.plots import agg_canvas, figure_png
 from attrbayes.plots.attractiveness import (
     ChartLabels,
+    RankChart,
     attractiveness_path_data,
     plot_attractiveness_paths,
-    plot_rank,
-    rank_plot_data,
+    refill_attractiveness_paths,
 )
 from attrbayes.projection.result import ProjectionResult
 from attrbayes.reporting import numbers as nf
 from attrbayes.reporting.projection_tables import (
     EXCEL_FORMAT,
-    excel_bytes,
+    add_excel_sheets,
+    band_columns,
     norwegian_number_format,
-    resolve_unit,
-    unit_quantile_table,
 )
 from attrbayes.results import FitResult
 
@@ -73,6 +73,7 @@ KINDS = ("residential", "business")
 COMPARISON_YEAR = 2040  # the year of "what must happen" and of the scenario spread
 TARGET_DRAWS = 100  # posterior draws for "what must happen" (a solve takes 3-8 runs)
 TARGETS = {"no_decline": None, "children": "0-15"}  # target -> age group (None: everyone)
+BAND_COLUMNS = tuple(band_columns(INTERVALS))  # median, lower_50, upper_50, ... upper_95
 LEVEL_MEASURES = ("attractiveness", "persons_per_year", "jobs_per_year", "jobs_rate")
 PCT_MEASURES = ("attractiveness", "jobs_rate")  # rates, shown in % a year
 
@@ -222,7 +223,8 @@ def load_sources(
     """Resolve a run directory (see :func:`attrbayes.pipeline.resolve_projection_runs`);
     the projection is ``projection`` (a directory or a ``.nc`` file) or, when not given,
     ``RUN/projection`` if present."""
-    from attrbayes.pipeline import PROJECTION_FILE, projection_path, resolve_projection_runs
+    from attrbayes.pipeline import resolve_projection_runs
+    from attrbayes.projection.result import PROJECTION_FILE, projection_path
 
     runs = resolve_projection_runs(run, jobs, data)
     proj_path = None
@@ -310,6 +312,172 @@ class ProjectionSummary:
 
 
 @dataclass(frozen=True)
+class ProjectionTables:
+    """What the reports show of the projection for a set of places, computed for all of them
+    at once: the quantiles over draws of every main variable (the numbers of
+    :func:`unit_quantile_table`, :func:`attrbayes.plots.fan.fan_chart_data` and
+    :func:`attrbayes.plots.fan.age_group_fan_data`, which select one place at a time from
+    the per-draw dataset), the observed population, the draws in the comparison year (for
+    "what must happen"), the centrality table and the projection's attributes. Small and
+    picklable: worker processes get it instead of the per-draw dataset."""
+
+    places: tuple[str, ...]
+    names: tuple[str, ...]
+    scenarios: tuple[str, ...]
+    variables: tuple[str, ...]
+    years: np.ndarray  # (year,) int64
+    bands: np.ndarray  # (variable, scenario, place, year, band) float64, BAND_COLUMNS order
+    history_years: np.ndarray  # (history_year,) int64
+    history: np.ndarray | None  # (place, history_year) observed population
+    draws_in_year: dict[str, np.ndarray]  # TARGETS key -> (scenario, place, draw) float64
+    attrs: dict[str, Any]
+    n_draws: int
+    centrality: pd.DataFrame | None
+
+    @classmethod
+    def compute(cls, projection: ProjectionResult, scenarios: Sequence[str],
+                places: Sequence[str] | None = None,
+                year: int | None = None) -> ProjectionTables:  # fmt: skip
+        """The tables of ``places`` (all when None) and ``scenarios``; ``year``: the
+        comparison year whose draws "what must happen" compares with its targets."""
+        from attrbayes.projection.result import unit_key
+        from attrbayes.reporting.projection_tables import (
+            MAIN_VARIABLES,
+            draw_quantiles,
+            has_draws,
+            has_variable,
+            variable_draws,
+        )
+
+        ds = projection.ds
+        chosen = list(scenarios)
+        codes = list(projection.places) if places is None else list(places)
+        sub = ds.sel(scenario=chosen, place=codes) if places is not None else \
+            ds.sel(scenario=chosen)  # fmt: skip
+        variables = [v for v in MAIN_VARIABLES if has_variable(projection, v)]
+        order = ("scenario", "place", "year", "draw")
+        bands = []
+        for variable in variables:
+            if not has_draws(projection, variable):  # a flow kept as quantiles
+                stored = ds[f"{variable}_quantiles"].sel(
+                    scenario=chosen, unit=[unit_key("place", c) for c in codes],
+                    band=list(BAND_COLUMNS))  # fmt: skip
+                bands.append(stored.transpose("scenario", "unit", "year", "band")
+                             .to_numpy().astype(np.float64))  # fmt: skip
+                continue
+            da = variable_draws(projection, variable, places).sel(scenario=chosen)
+            stats = draw_quantiles(da.transpose(*order).to_numpy())
+            bands.append(np.stack([np.asarray(stats[c], dtype=np.float64)
+                                   for c in BAND_COLUMNS], axis=-1))  # fmt: skip
+        names = (sub["name"].to_numpy().astype(str) if "name" in sub.coords
+                 else np.asarray(codes, dtype=str))  # fmt: skip
+        history = None
+        history_years = np.zeros(0, dtype=np.int64)
+        if "history_population" in sub:
+            hist = sub["history_population"].transpose("place", "history_year")
+            history = hist.to_numpy().astype(np.float64)
+            history_years = hist["history_year"].to_numpy().astype(np.int64)
+        in_year: dict[str, np.ndarray] = {}
+        years = ds["year"].to_numpy().astype(np.int64)
+        if year is not None and int(year) in set(years.tolist()):
+            for key, group in TARGETS.items():
+                if group is None:
+                    da = sub["population"]
+                elif "age_group_population" in sub:
+                    da = sub["age_group_population"].sel(age_group=group, drop=True)
+                else:
+                    continue
+                in_year[key] = (da.sel(year=int(year)).transpose("scenario", "place", "draw")
+                                .to_numpy().astype(np.float64))  # fmt: skip
+        centrality = projection.centrality_table() if "centrality_coefficient" in ds else None
+        return cls(
+            places=tuple(str(c) for c in codes), names=tuple(str(n) for n in names),
+            scenarios=tuple(chosen), variables=tuple(variables), years=years,
+            bands=np.stack(bands) if bands else np.zeros((0, len(chosen), len(codes),
+                                                          len(years), len(BAND_COLUMNS))),
+            history_years=history_years, history=history, draws_in_year=in_year,
+            attrs=dict(ds.attrs), n_draws=int(ds.sizes["draw"]), centrality=centrality,
+        )  # fmt: skip
+
+    @cached_property
+    def index(self) -> dict[str, int]:
+        return {code: i for i, code in enumerate(self.places)}
+
+    def _bands(self, variable: str, place: str) -> np.ndarray:
+        """(scenario, year, band) of one variable and place."""
+        return self.bands[self.variables.index(variable), :, self.index[place]]
+
+    def quantile_table(self, place: str) -> pd.DataFrame:
+        """What :func:`unit_quantile_table` gives for the place and these scenarios."""
+        n_s, n_v, n_y = len(self.scenarios), len(self.variables), len(self.years)
+        values = self.bands[:, :, self.index[place]]  # (variable, scenario, year, band)
+        values = values.transpose(1, 0, 2, 3).reshape(n_s * n_v * n_y, len(BAND_COLUMNS))
+        frame = pd.DataFrame({
+            "scenario": np.repeat(np.asarray(self.scenarios, dtype=object), n_v * n_y),
+            "level": "place", "place": place, "name": self.names[self.index[place]],
+            "year": np.tile(self.years, n_s * n_v),
+            "variable": np.tile(np.repeat(np.asarray(self.variables, dtype=object), n_y), n_s),
+        })  # fmt: skip
+        for j, column in enumerate(BAND_COLUMNS):
+            frame[column] = values[:, j]
+        for column in ("scenario", "level", "place", "name", "variable"):
+            frame[column] = frame[column].astype(str)
+        return frame
+
+    def history_frame(self, place: str) -> pd.DataFrame:
+        """Observed population ``year, value`` (what :func:`unit_history` gives)."""
+        if self.history is None:
+            return pd.DataFrame({"year": pd.Series(dtype=int), "value": pd.Series(dtype=float)})
+        frame = pd.DataFrame({"year": self.history_years.astype(int),
+                              "value": self.history[self.index[place]]})  # fmt: skip
+        return frame.dropna().reset_index(drop=True)
+
+    def fan_data(self, place: str, scenarios: Sequence[str],
+                 reference: pd.DataFrame | None = None) -> pd.DataFrame:  # fmt: skip
+        """What :func:`attrbayes.plots.fan.fan_chart_data` gives for the population."""
+        rows = [self.scenarios.index(s) for s in scenarios]
+        values = self._bands("population", place)[rows]  # (scenario, year, band)
+        n_y = len(self.years)
+        proj = pd.DataFrame({"scenario": np.repeat(np.asarray(list(scenarios), dtype=object),
+                                                   n_y),
+                             "year": np.tile(self.years, len(rows))})  # fmt: skip
+        flat = values.reshape(len(rows) * n_y, len(BAND_COLUMNS))
+        for j, column in enumerate(BAND_COLUMNS):
+            proj[column] = flat[:, j]
+        proj = proj.dropna(subset=["median"])
+        proj["scenario"] = proj["scenario"].astype(str)
+        proj["series"] = "projection"
+        proj["label"] = proj["scenario"]
+        frames = [proj]
+        history = self.history_frame(place)
+        if not history.empty:
+            frames.append(history.rename(columns={"value": "median"}).assign(
+                series="history", scenario="", label="observed"))  # fmt: skip
+        if reference is not None and not reference.empty:
+            frames.append(reference.rename(columns={"value": "median"}).assign(
+                series="reference", scenario=""))  # fmt: skip
+        out = pd.concat(frames, ignore_index=True)
+        out["year"] = out["year"].astype(np.int64)
+        return out[["series", "scenario", "label", "year", *BAND_COLUMNS]]
+
+    def age_data(self, place: str, scenario: str) -> pd.DataFrame:
+        """What :func:`attrbayes.plots.fan.age_group_fan_data` gives."""
+        from attrbayes.reporting.projection_tables import AGE_GROUP_VARIABLES
+
+        k = self.scenarios.index(scenario)
+        frames = []
+        for group in AGE_GROUP_VARIABLES:
+            values = self._bands(group, place)[k]  # (year, band)
+            frame = pd.DataFrame({"year": self.years})
+            for j, column in enumerate(BAND_COLUMNS):
+                frame[column] = values[:, j]
+            frames.append(frame.assign(age_group=group))
+        out = pd.concat(frames, ignore_index=True)
+        out["year"] = out["year"].astype(np.int64)
+        return out[["age_group", "year", *BAND_COLUMNS]]
+
+
+@dataclass(frozen=True)
 class TargetSetup:
     """What "what must happen" shares across places: a projector with the projection's
     settings up to the target year, its neutral run (the baseline every solve replays)
@@ -373,6 +541,9 @@ class ReportBuilder:
                          for p in first.index}  # fmt: skip
         self.places = sorted(self.names)
         proj = sources.projection
+        self.has_projection = proj is not None
+        self.kept_figures: dict[tuple, KeptFigure] = {}  # charts kept for the next place
+        self._tables: dict[str, ProjectionTables] = {}  # "all", or one place's code
         have = proj.scenarios if proj is not None else []
         self.scenarios: tuple[str, ...] = tuple(
             [s for s in SCENARIO_ORDER if s in have] + [s for s in have if s not in SCENARIO_ORDER]
@@ -449,12 +620,38 @@ class ReportBuilder:
         return ProjectionSummary.compute(proj, self.scenarios) if proj is not None else None
 
     @cached_property
-    def projection_mismatch(self) -> list[str]:
-        """Which fits the projection was not made from (by data hash and spec)."""
+    def projection_attrs(self) -> dict[str, Any]:
+        """The projection's attributes (its settings and sources); empty without one."""
+        proj = self.sources.projection
+        return dict(proj.ds.attrs) if proj is not None else {}
+
+    def projection_tables(self, place: str | None = None) -> ProjectionTables:
+        """The projection's tables of every place (as :meth:`prepare` computes them), or of
+        ``place`` alone when they are not there (a single report reads one place)."""
+        if "all" in self._tables or place is None:
+            if "all" not in self._tables:
+                self._tables["all"] = self._compute_tables(None)
+            return self._tables["all"]
+        if place not in self._tables:
+            self._tables[place] = self._compute_tables([place])
+        return self._tables[place]
+
+    def _compute_tables(self, places: list[str] | None) -> ProjectionTables:
         proj = self.sources.projection
         if proj is None:
+            raise DataError("the projection's tables are not here (prepare before sending "
+                            "the builder to worker processes)")  # fmt: skip
+        if places is not None:
+            places = [p for p in places if p in set(proj.places)]
+        return ProjectionTables.compute(proj, self.scenarios, places,
+                                        year=self.comparison_year)  # fmt: skip
+
+    @cached_property
+    def projection_mismatch(self) -> list[str]:
+        """Which fits the projection was not made from (by data hash and spec)."""
+        if not self.has_projection:
             return []
-        attrs = proj.ds.attrs
+        attrs = self.projection_attrs
         out = []
         for key, fit in (("migration", self.sources.migration), ("jobs", self.sources.jobs)):
             stored = attrs.get(f"{key}_data_hash")
@@ -476,8 +673,8 @@ class ReportBuilder:
         """A projector with the projection's settings (assumptions, alternative, seed,
         process noise) to the target year over ``target_draws`` draws, its neutral run and
         the sustained levels, shared by every place's solves."""
-        proj, panel = self.sources.projection, self.sources.panel
-        if proj is None:
+        panel = self.sources.panel
+        if not self.has_projection:
             return TargetsUnavailable("no_projection")
         if self.target_draws == 0:
             return TargetsUnavailable("off")
@@ -486,7 +683,7 @@ class ReportBuilder:
         from attrbayes.projection.engine import Projector
         from attrbayes.projection.targets import sustained_levels
 
-        attrs = proj.ds.attrs
+        attrs = self.projection_attrs
         year = int(self.comparison_year or 0)
         try:
             projector = Projector(
@@ -502,12 +699,42 @@ class ReportBuilder:
         sustained = (sustained_levels(self.sources.migration), sustained_levels(self.sources.jobs))
         return TargetSetup(projector, baseline, sustained, year)
 
-    def prepare(self) -> None:
-        """Compute every shared table now (before a loop over places)."""
+    def prepare(self, *, places: Sequence[str] | None = None, targets: bool = True) -> None:
+        """Compute every shared table now (before a loop over places): the projection's
+        tables of ``places`` (default: all); ``targets=False`` leaves the setup of "what
+        must happen" for later (worker processes make their own)."""
         _ = self.attractiveness, self.attractiveness_by_year, self.gates
-        _ = self.projection_summary, self.projection_mismatch, self.target_setup
+        _ = self.projection_summary, self.projection_mismatch, self.projection_attrs
+        if targets:
+            _ = self.target_setup
         for decomposer in self.decomposers.values():
             decomposer.prepare()
+        if self.has_projection:
+            if places is None:
+                self.projection_tables()
+            else:
+                for place in places:
+                    self.projection_tables(self.resolve(place))
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What a worker process gets (pickled once per worker): the shared tables without
+        the per-draw projection (its tables stand in for it) and without the projector of
+        "what must happen" (each worker makes its own)."""
+        state = dict(self.__dict__)
+        if self.has_projection and "all" not in self._tables:
+            raise DataError("prepare() the builder before sending it to worker processes")
+        state["sources"] = dataclasses.replace(self.sources, projection=None)
+        state.pop("target_setup", None)
+        state.pop("_charts", None)
+        state["kept_figures"] = {}
+        return state
+
+    def chart(self, key: tuple, make: Callable[[], Any]) -> Any:
+        """A chart kept for the next places (made by ``make`` on first use)."""
+        charts = self.__dict__.setdefault("_charts", {})
+        if key not in charts:
+            charts[key] = make()
+        return charts[key]
 
     def reference_for(self, place: str) -> pd.DataFrame | None:
         ref = self.sources.reference
@@ -526,8 +753,172 @@ class ReportBuilder:
 
 
 # -- figures --------------------------------------------------------------------------------
-def _data_uri(fig: Figure, dpi: int) -> str:
-    return "data:image/png;base64," + base64.b64encode(figure_bytes(fig, dpi=dpi)).decode()
+def _png_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode()
+
+
+# -- figures kept from place to place ---------------------------------------------------------
+# A report draws the same charts for every place. Making a figure (axes, ticks, legend,
+# layout) costs about as much as drawing it, so each chart's figure is kept (per worker
+# and language) and the next place's numbers go into the same artists; the axes are
+# rescaled (relim, autoscale) and laid out again as the plot function does. A chart whose
+# parts do not match (other reference lines, scenarios, drivers) is made afresh. The tests
+# check that a kept figure draws the same pixels as a new one.
+@dataclass
+class KeptFigure:
+    """A figure, what its parts are (``key``) and how to put another place's data in."""
+
+    fig: Figure
+    key: tuple
+    update: Callable[..., None]
+
+
+def kept_png(
+    b: ReportBuilder, name: tuple, key: tuple, make: Callable[[], Figure],
+    parts: Callable[[Figure], Callable[..., None] | None], *args: Any,
+) -> bytes:  # fmt: skip
+    """The chart ``name`` as PNG: the kept figure with ``args`` put in by its update when its
+    ``key`` matches, else a figure from ``make`` (kept when ``parts`` finds its artists)."""
+    kept = b.kept_figures.get(name)
+    if kept is not None and kept.key == key:
+        kept.update(*args)
+        return figure_png(kept.fig, dpi=b.dpi, close=False)
+    if kept is not None:
+        del b.kept_figures[name]
+    fig = make()
+    update = parts(fig)
+    if update is None:  # not a figure this module knows how to refill
+        return figure_png(fig, dpi=b.dpi)
+    plt_close(fig)  # out of pyplot's registry; the figure itself stays drawable
+    b.kept_figures[name] = KeptFigure(fig, key, update)
+    return figure_png(fig, dpi=b.dpi, close=False)
+
+
+def plt_close(fig: Figure) -> None:
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
+def _bands_and_median(ax) -> tuple[dict[int, Any], Any] | None:
+    """The 95/80/50 % bands and the median line of a fan panel (plots.fan._draw_bands)."""
+    from matplotlib.collections import FillBetweenPolyCollection
+
+    wanted = {f"{round(m * 100)} % interval": round(m * 100) for m in INTERVALS}
+    bands = {wanted[c.get_label()]: c for c in ax.collections
+             if isinstance(c, FillBetweenPolyCollection) and c.get_label() in wanted}  # fmt: skip
+    medians = [line for line in ax.lines if line.get_label() == "median"]
+    if len(bands) != len(wanted) or len(medians) != 1:
+        return None
+    return bands, medians[0]
+
+
+def _set_fan(parts: tuple[dict[int, Any], Any], rows: pd.DataFrame) -> None:
+    bands, median = parts
+    rows = rows.sort_values("year")
+    for pct, band in bands.items():
+        band.set_data(rows["year"], rows[f"lower_{pct}"], rows[f"upper_{pct}"])
+    median.set_data(rows["year"], rows["median"])
+
+
+def _history_and_references(ax, data: pd.DataFrame) -> Callable[[pd.DataFrame], None] | None:
+    """Puts the observed and reference lines of another place's ``fan_chart_data`` into
+    the lines :func:`attrbayes.plots.fan.plot_fan_chart` drew for this one."""
+    lines = {line.get_label(): line for line in ax.lines}
+    refs = list(dict.fromkeys(data.loc[data["series"] == "reference", "label"]))
+    if any(str(label) not in lines for label in refs):
+        return None
+    if (data["series"] == "history").any() and "observed" not in lines:
+        return None
+
+    def put(new: pd.DataFrame) -> None:
+        history = new[new["series"] == "history"]
+        if not history.empty:
+            lines["observed"].set_data(history["year"], history["median"])
+        reference = new[new["series"] == "reference"]
+        for label, rows in reference.groupby("label", sort=False):
+            lines[str(label)].set_data(rows["year"], rows["median"])
+
+    return put
+
+
+def _fan_key(data: pd.DataFrame, *extra: object) -> tuple:
+    """What a fan chart's artists depend on: scenarios, history, reference labels."""
+    proj = data[data["series"] == "projection"]
+    refs = data.loc[data["series"] == "reference", "label"]
+    return (tuple(dict.fromkeys(proj["scenario"])), bool((data["series"] == "history").any()),
+            tuple(dict.fromkeys(refs)), *extra)  # fmt: skip
+
+
+def _overview_parts(fig: Figure, data: pd.DataFrame) -> Callable[..., None] | None:
+    """The update of a kept overview fan (all scenarios' 80 % bands and medians)."""
+    from matplotlib.collections import FillBetweenPolyCollection
+
+    ax = fig.axes[0]
+    scenarios = list(dict.fromkeys(data.loc[data["series"] == "projection", "scenario"]))
+    bands = [c for c in ax.collections if isinstance(c, FillBetweenPolyCollection)]
+    lines = {line.get_label(): line for line in ax.lines}
+    labels = [f"{s}: median, 80 % interval" for s in scenarios]
+    put = _history_and_references(ax, data)
+    if len(bands) != len(scenarios) or any(k not in lines for k in labels) or put is None:
+        return None
+
+    def update(new: pd.DataFrame, title: str) -> None:
+        proj = new[new["series"] == "projection"]
+        for band, label, scenario in zip(bands, labels, scenarios, strict=True):
+            rows = proj[proj["scenario"] == scenario].sort_values("year")
+            band.set_data(rows["year"], rows["lower_80"], rows["upper_80"])
+            lines[label].set_data(rows["year"], rows["median"])
+        put(new)
+        ax.relim()
+        ax.autoscale_view()
+        fig.suptitle(title)
+        fig.tight_layout()
+
+    return update
+
+
+def _scenario_fan_parts(fig: Figure, data: pd.DataFrame) -> Callable[..., None] | None:
+    """The update of a kept one-scenario fan: another scenario's fan (and title), and for
+    a new place its history, reference lines, y limits, title and layout too."""
+    ax = fig.axes[0]
+    fan = _bands_and_median(ax)
+    put = _history_and_references(ax, data)
+    if fan is None or put is None:
+        return None
+
+    def update(rows: pd.DataFrame, name: str, new_place: bool, ylim: tuple[float, float],
+               title: str) -> None:  # fmt: skip
+        _set_fan(fan, rows[rows["series"] == "projection"])
+        ax.set_title(name)
+        if new_place:
+            put(rows)
+            ax.set_ylim(*ylim)
+            ax.relim()
+            ax.autoscale_view()
+            fig.suptitle(title, fontsize=10)
+            fig.tight_layout()
+
+    return update
+
+
+def _age_fan_parts(fig: Figure) -> Callable[..., None] | None:
+    """The update of kept age-group fans (one panel per age group)."""
+    from attrbayes.reporting.projection_tables import AGE_GROUP_VARIABLES
+
+    fans = [_bands_and_median(ax) for ax in fig.axes]
+    if len(fans) != len(AGE_GROUP_VARIABLES) or any(f is None for f in fans):
+        return None
+
+    def update(frame: pd.DataFrame, title: str) -> None:
+        for ax, group, fan in zip(fig.axes, AGE_GROUP_VARIABLES, fans, strict=True):
+            _set_fan(fan, frame[frame["age_group"] == group])
+            ax.relim()
+            ax.autoscale_view()
+        fig.suptitle(title)
+        fig.tight_layout()
+
+    return update
 
 
 def _number_formatter(t: Texts, *, signed: bool = False) -> FuncFormatter:
@@ -608,9 +999,7 @@ class _PlaceBuild:
         html = _environment().get_template("report.html.j2").render(**context)
         proj_table = None
         if projected:
-            unit = resolve_unit(b.sources.projection, "place", self.code)
-            proj_table = unit_quantile_table(b.sources.projection, unit,
-                                             scenarios=list(b.scenarios))  # fmt: skip
+            proj_table = b.projection_tables(self.code).quantile_table(self.code)
         return PlaceReport(self.code, self.name, html, self.tables, proj_table, t.lang,
                            self.summary)  # fmt: skip
 
@@ -629,13 +1018,13 @@ class _PlaceBuild:
     def notices(self, projected: bool) -> list[dict[str, str]]:
         t, b = self.t, self.b
         out = []
-        if b.sources.projection is None:
+        if not b.has_projection:
             out.append({"title": t("warning.no_projection_title"),
                         "text": t("warning.no_projection")})  # fmt: skip
         elif not projected:
             out.append({"title": t("warning.no_projection_title"),
                         "text": t("warning.place_not_projected")})  # fmt: skip
-        if b.sources.projection is None:
+        if not b.has_projection:
             self.target_notice = t("targets.missing_no_projection")
         if self.target_notice is not None:
             out.append({"title": t("targets.title"), "text": self.target_notice})
@@ -784,33 +1173,46 @@ class _PlaceBuild:
                   for k in KINDS]  # fmt: skip
         for kind, (_, data) in zip(KINDS, panels, strict=True):
             self.tables[f"attractiveness_{kind}_years"] = data
-        fig = plot_attractiveness_paths(
-            panels, labels=self.labels(), period=[b.periods[k] for k in KINDS], number=number,
-            title=t("charts.attractiveness_title", place=self.label),
-        )  # fmt: skip
-        paths = {"chart": _data_uri(fig, b.dpi),
-                 "alt": t("charts.attractiveness_title", place=self.label)}  # fmt: skip
+        title = t("charts.attractiveness_title", place=self.label)
+
+        def make() -> Figure:
+            fig = plot_attractiveness_paths(panels, labels=self.labels(), number=number,
+                                            period=[b.periods[k] for k in KINDS],
+                                            title=title)  # fmt: skip
+            agg_canvas(fig)
+            return fig
+
+        png = kept_png(b, ("attractiveness_paths", t.lang), (), make,
+                       refill_attractiveness_paths, panels, title)  # fmt: skip
+        paths = {"chart": _png_uri(png), "alt": title}
         rank_panels, lines = [], []
         for kind in KINDS:
-            data = rank_plot_data(b.attractiveness[kind], self.code)
-            title = t("charts.rank_title", place=t(f"cards.{kind}"), n=t.number(len(data)),
+            n = len(b.attractiveness[kind])
+            title = t("charts.rank_title", place=t(f"cards.{kind}"), n=t.number(n),
                       period=t.period(b.periods[kind]))  # fmt: skip
-            rank_panels.append((title, data))
+            rank_panels.append((title, b.attractiveness[kind]))
             row = self.attractiveness_row(kind)
             top = b.top
             lines.append(t("sentences.rank_odds", kind=t(f"cards.{kind}"),
-                           rank=t.rank(row["rank_median"]), n=t.number(len(data)),
+                           rank=t.rank(row["rank_median"]), n=t.number(n),
                            lower=t.rank(row["rank_lower_80"]), upper=t.rank(row["rank_upper_80"]),
                            top=top, p_top=t.prob(row[f"p_top_{top}"]),
                            p_bottom=t.prob(row[f"p_bottom_{top}"])))  # fmt: skip
-        fig = plot_rank(rank_panels, labels=self.labels(), number=number,
-                        highlight_label=self.label)  # fmt: skip
-        ranking = {"chart": _data_uri(fig, b.dpi), "alt": t("sections.ranking"), "lines": lines}
+        chart = b.chart(("rank", t.lang), lambda: RankChart(rank_panels, dpi=b.dpi,
+                                                            labels=self.labels(),
+                                                            number=number))  # fmt: skip
+        ranking = {"chart": _png_uri(chart.png(self.code, self.label)),
+                   "alt": t("sections.ranking"), "lines": lines}  # fmt: skip
         return {"paths": paths, "ranking": ranking}
 
     # -- decompositions -----------------------------------------------------------------------
     def decomposition_section(self) -> list[dict[str, Any]]:
-        from attrbayes.plots.decomposition import decomposition_plot_data, plot_decomposition
+        from attrbayes.plots.decomposition import (
+            decomposition_chart_key,
+            decomposition_plot_data,
+            plot_decomposition,
+            refill_decomposition,
+        )
 
         t, b = self.t, self.b
         out = []
@@ -822,19 +1224,27 @@ class _PlaceBuild:
             data["label"] = [("= " if total else "") + t.driver(d) for d, total in
                              zip(dec_labels(data), data["is_total"], strict=True)]  # fmt: skip
             title = t(f"charts.decomposition_{key}", place=self.label, period=period)
-            fig = plot_decomposition(data, title=title, unit=unit)
-            ax = fig.axes[0]
-            ax.set_xlabel(t("charts.decomposition_xlabel", unit=unit))
-            ax.xaxis.set_major_formatter(_number_formatter(t, signed=True))
-            _relabel_legend(ax, _chart_mapping(t))
-            if len(fig.axes) > 1:
-                fig.axes[1].set_ylabel(t("charts.decomposition_colourbar",
-                                         n=t.number(dec.n_places)))  # fmt: skip
+
+            def make(data: pd.DataFrame = data, title: str = title, unit: str = unit,
+                     n: int = dec.n_places) -> Figure:  # fmt: skip
+                fig = plot_decomposition(data, title=title, unit=unit)
+                agg_canvas(fig)
+                ax = fig.axes[0]
+                ax.set_xlabel(t("charts.decomposition_xlabel", unit=unit))
+                ax.xaxis.set_major_formatter(_number_formatter(t, signed=True))
+                _relabel_legend(ax, _chart_mapping(t))
+                if len(fig.axes) > 1:
+                    fig.axes[1].set_ylabel(t("charts.decomposition_colourbar", n=t.number(n)))
+                return fig
+
+            png = kept_png(b, ("decomposition", kind, t.lang),
+                           (decomposition_chart_key(data), dec.n_places, unit), make,
+                           refill_decomposition, data, title)  # fmt: skip
             self.tables[f"{key}_decomposition"] = dec.table
             out.append({
                 "id": f"decomposition-{key}",
                 "title": t(f"sections.{key}_decomposition", period=period),
-                "chart": _data_uri(fig, b.dpi), "alt": title,
+                "chart": _png_uri(png), "alt": title,
                 "table": self.decomposition_table(dec, unit),
                 "notes": [self.note(n) for n in dec.notes],
             })  # fmt: skip
@@ -866,57 +1276,72 @@ class _PlaceBuild:
 
     # -- projection ---------------------------------------------------------------------------
     def projection_section(self) -> dict[str, Any]:
-        from attrbayes.plots.fan import (
-            age_group_fan_data,
-            fan_chart_data,
-            plot_age_group_fans,
-            plot_fan_chart,
-        )
+        from attrbayes.plots.fan import plot_age_group_fans, plot_fan_chart
 
         t, b = self.t, self.b
-        proj = b.sources.projection
-        unit = resolve_unit(proj, "place", self.code)
-        data = fan_chart_data(proj, "population", unit, scenarios=list(b.scenarios),
-                              reference=b.reference_for(self.code))  # fmt: skip
+        tables = b.projection_tables(self.code)
+        data = tables.fan_data(self.code, b.scenarios, reference=b.reference_for(self.code))
         mapping = _chart_mapping(t)
         for s in b.scenarios:
             mapping[f"{s}: median, 80 % interval"] = t("charts.fan_scenario_legend",
                                                        scenario=t.scenario(s))  # fmt: skip
         persons = t("charts.persons")
-        fig = plot_fan_chart(data, title=t("charts.fan_overview", place=self.label),
-                             ylabel=persons, overlay=True)  # fmt: skip
-        self._localise_fan(fig, mapping)
-        overview = {"chart": _data_uri(fig, b.dpi), "alt": t("charts.fan_overview",
-                                                              place=self.label)}  # fmt: skip
+        overview_title = t("charts.fan_overview", place=self.label)
+
+        def make_overview() -> Figure:
+            fig = plot_fan_chart(data, title=overview_title, ylabel=persons, overlay=True)
+            agg_canvas(fig)
+            self._localise_fan(fig, mapping)
+            fig.tight_layout()  # laid out for the labels shown
+            return fig
+
+        png = kept_png(b, ("fan_overview", t.lang), _fan_key(data), make_overview,
+                       lambda fig: _overview_parts(fig, data), data, overview_title)  # fmt: skip
+        overview = {"chart": _png_uri(png), "alt": overview_title}
         value_cols = ["lower_95", "upper_95", "median"]
         limits = data[value_cols].to_numpy(float)
         low, high = float(np.nanmin(limits)), float(np.nanmax(limits))
         pad = 0.04 * (high - low or abs(high) or 1.0)
-        fans = []
-        for s in b.scenarios:
-            rows = data[(data["series"] != "projection") | (data["scenario"] == s)]
-            fig = plot_fan_chart(rows, title=t("charts.fan_title", place=self.label),
-                                 ylabel=persons)  # fmt: skip
+        ylim = (low - pad, high + pad)
+        fan_title = t("charts.fan_title", place=self.label)
+
+        def make_fan(rows: pd.DataFrame, scenario: str) -> Figure:
+            fig = plot_fan_chart(rows, title=fan_title, ylabel=persons)
+            agg_canvas(fig)
             fig.set_size_inches(6.4, 4.2)
-            fig.axes[0].set_title(t.scenario(s))
-            fig.axes[0].set_ylim(low - pad, high + pad)
+            fig.axes[0].set_title(t.scenario(scenario))
+            fig.axes[0].set_ylim(*ylim)
             self._localise_fan(fig, mapping)
-            fig.suptitle(t("charts.fan_title", place=self.label), fontsize=10)
+            fig.suptitle(fan_title, fontsize=10)
             fig.tight_layout()
+            return fig
+
+        fans = []
+        for i, s in enumerate(b.scenarios):
+            rows = data[(data["series"] != "projection") | (data["scenario"] == s)]
+            png = kept_png(b, ("fan", t.lang), _fan_key(data), partial(make_fan, rows, s),
+                           lambda fig: _scenario_fan_parts(fig, data), rows,
+                           t.scenario(s), i == 0, ylim, fan_title)  # fmt: skip
             fans.append({"name": t.scenario(s), "description": t.scenario_description(s),
-                         "chart": _data_uri(fig, b.dpi),
-                         "alt": f"{t('charts.fan_title', place=self.label)}: "
-                                f"{t.scenario(s)}"})  # fmt: skip
+                         "chart": _png_uri(png),
+                         "alt": f"{fan_title}: {t.scenario(s)}"})  # fmt: skip
         ages = []
         for s in b.age_scenarios:
-            frame = age_group_fan_data(proj, unit, s)
+            frame = tables.age_data(self.code, s)
             title = t("charts.age_title", place=self.label, scenario=t.scenario(s).lower())
-            fig = plot_age_group_fans(frame, title=title)
-            for ax in fig.axes:
-                group = ax.get_title().removeprefix("aged ")
-                ax.set_title(t("charts.age_panel", group=group))
-            self._localise_fan(fig, mapping)
-            ages.append({"name": t.scenario(s), "chart": _data_uri(fig, b.dpi), "alt": title})
+
+            def make_ages(frame: pd.DataFrame = frame, title: str = title) -> Figure:
+                fig = plot_age_group_fans(frame, title=title)
+                agg_canvas(fig)
+                for ax in fig.axes:
+                    group = ax.get_title().removeprefix("aged ")
+                    ax.set_title(t("charts.age_panel", group=group))
+                self._localise_fan(fig, mapping)
+                fig.tight_layout()  # laid out for the labels shown
+                return fig
+
+            png = kept_png(b, ("age_fans", t.lang), (), make_ages, _age_fan_parts, frame, title)
+            ages.append({"name": t.scenario(s), "chart": _png_uri(png), "alt": title})
         ref = b.reference_for(self.code)
         method = t("method.reference", labels=", ".join(sorted(set(ref["label"])))) \
             if ref is not None else None  # fmt: skip
@@ -1013,7 +1438,7 @@ class _PlaceBuild:
         self.tables["targets"] = pd.DataFrame(rows)
         self.tables["target_probabilities"] = probabilities
         notes = []
-        if b.sources.projection.ds.attrs.get("job_shocks"):
+        if b.projection_attrs.get("job_shocks"):
             notes.append(t("targets.job_shocks"))
         return {
             "title": t("targets.title"),
@@ -1027,15 +1452,15 @@ class _PlaceBuild:
     def target_probabilities(self, values: dict[str, float], year: int) -> pd.DataFrame:
         """Per scenario of the projection (its own draws, as in the fans) and target: the
         probability of at least the target value in ``year``, and the median there."""
-        ds = self.b.sources.projection.ds
+        tables = self.b.projection_tables(self.code)
+        if year != self.b.comparison_year:
+            raise DataError(f"the projection's draws are kept for {self.b.comparison_year}, "
+                            f"not {year}")  # fmt: skip
+        i = tables.index[self.code]
         rows = []
         for key, value in values.items():
-            group = TARGETS[key]
-            da = ds["population"] if group is None else \
-                ds["age_group_population"].sel(age_group=group)  # fmt: skip
-            da = da.sel(place=self.code, year=year)
             for s in self.b.scenarios:
-                draws = da.sel(scenario=s).to_numpy().astype(np.float64)
+                draws = tables.draws_in_year[key][tables.scenarios.index(s), i]
                 rows.append({"target": key, "year": year, "value": value, "scenario": s,
                              "probability": float((draws >= value - 1e-6).mean()),
                              "median": float(np.median(draws))})  # fmt: skip
@@ -1127,12 +1552,12 @@ class _PlaceBuild:
         return {"headers": headers, "rows": rows}
 
     # -- method -------------------------------------------------------------------------------
-    def _centrality_outlook(self, proj) -> str:
+    def _centrality_outlook(self, tables: ProjectionTables) -> str:
         """Which process carries the centrality coefficient past the fit, and where it is
         in the last projected year."""
-        t, attrs = self.t, proj.ds.attrs
+        t, attrs = self.t, tables.attrs
         fit = self.b.fits["residential"]
-        table = proj.centrality_table().set_index("year")
+        table = tables.centrality.set_index("year")
         year = int(table.index.max())
         row = table.loc[year]
         phi = float(fit.draws("centrality_phi").median()) if "centrality_phi" in fit.posterior \
@@ -1180,18 +1605,18 @@ class _PlaceBuild:
                                phi=t.number(phi, 2),
                                half_life=t.number(np.log(0.5) / np.log(phi), 1)))  # fmt: skip
         groups.append({"title": t("method.models"), "lines": lines})
-        proj = b.sources.projection
-        if proj is not None:
-            attrs = proj.ds.attrs
+        if b.has_projection:
+            tables = b.projection_tables(self.code)
+            attrs = tables.attrs
             noise = t("method.noise_on") if int(attrs.get("process_noise", 1)) else \
                 t("method.noise_off")  # fmt: skip
-            lines = [t("method.projection_line", draws=t.number(proj.ds.sizes["draw"]),
+            lines = [t("method.projection_line", draws=t.number(tables.n_draws),
                        assumptions=attrs.get("assumptions", "?"),
                        alternative=attrs.get("alternative", "?"),
                        base_year=attrs.get("base_year", b.projection_summary.base_year),
                        noise=noise)]  # fmt: skip
-            if "centrality_coefficient" in proj.ds:
-                lines.append(self._centrality_outlook(proj))
+            if tables.centrality is not None:
+                lines.append(self._centrality_outlook(tables))
             if attrs.get("notes"):
                 lines.append(str(attrs["notes"]))
             groups.append({"title": t("method.projection"), "lines": lines})
@@ -1315,19 +1740,18 @@ def workbook_bytes(report: PlaceReport) -> bytes:
     decompositions, the scenarios' key figures and the projection's quantile table (one
     sheet per scenario, from :func:`attrbayes.reporting.projection_tables.excel_bytes`).
     Norwegian number formats (``1 234``, decimal comma) when the report is in ``nb``."""
-    from openpyxl import Workbook, load_workbook
+    from openpyxl import Workbook
 
     t = texts_for(report.lang)
     h = t.table["tables"]
-    if report.projection_table is not None:
-        workbook = load_workbook(
-            io.BytesIO(excel_bytes(report.projection_table, norwegian=report.lang == "nb"))
-        )
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    if report.projection_table is not None:  # the sheets of excel_bytes, renamed
+        add_excel_sheets(workbook, report.projection_table, norwegian=report.lang == "nb")
+        if not workbook.sheetnames:
+            workbook.create_sheet("empty")
         for sheet in workbook.worksheets:
             sheet.title = t("tables.sheet_projection", scenario=t.scenario(sheet.title))[:31]
-    else:
-        workbook = Workbook()
-        workbook.remove(workbook.active)
     h = {**h, "base": t("tables.base"), "p_growth": t("tables.p_growth"),
          **{f"population_{c}": h[c] for c in ("median", "lower_80", "upper_80")}}  # fmt: skip
     sheets: list[tuple[str, pd.DataFrame]] = []
@@ -1399,38 +1823,51 @@ def write_report(report: PlaceReport, out: Path, *, xlsx: Path | None = None) ->
     return written
 
 
+WORKERS = 2  # processes drawing reports with --all (the machine's two cores)
+
+
 def write_all(
     builder: ReportBuilder, out_dir: Path, *, lang: str = "nb", xlsx: bool = True,
     progress: Callable[[str], None] | None = None, workers: int = 1,
-    spec: BuilderSpec | None = None,
 ) -> tuple[list[Path], list[PlaceReport]]:  # fmt: skip
     """One report per place into ``out_dir`` (``CODE.html``, ``CODE.xlsx``) and an
     ``index.html`` linking them; ``progress`` is called with each place's code when done.
     Reports keep only their summaries in memory (their HTML is written and dropped).
 
-    With ``workers > 1`` and a ``spec`` (how to rebuild the builder), places are shared
-    out to that many processes, each of which loads the run and computes the shared
-    tables once (a few seconds each) before it draws its places."""
+    The shared tables (attractiveness and ranks, decompositions, the projection's tables of
+    every place, gates) are computed once, here. With ``workers > 1`` places are shared
+    out to that many processes; each gets the prepared builder once, pickled, when it
+    starts (no reading of the run and no per-draw projection in the workers; the setup of
+    "what must happen", when asked for, is made by each worker)."""
     files = {code: f"{code}.html" for code in builder.places}
     written: list[Path] = []
     done: list[PlaceReport] = []
-    if workers > 1 and spec is not None and len(builder.places) > 1:
+    workers = max(1, min(workers, len(builder.places)))
+    builder.prepare(targets=workers == 1)
+    if workers > 1:
         import multiprocessing
+        import pickle
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
+        payload = pickle.dumps(builder, protocol=pickle.HIGHEST_PROTOCOL)
         context = multiprocessing.get_context("spawn")  # no fork of a threaded process
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                                 initializer=_worker_init, initargs=(spec,)) as pool:  # fmt: skip
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                                   initializer=_worker_init, initargs=(payload,))  # fmt: skip
+        with pool:
             futures = [pool.submit(_worker_place, code, out_dir, lang, xlsx)
                        for code in builder.places]  # fmt: skip
-            for future in as_completed(futures):
-                paths, report = future.result()
-                written += paths
-                done.append(report)
-                if progress is not None:
-                    progress(report.place)
+            try:
+                for future in as_completed(futures):
+                    paths, report = future.result()
+                    written += paths
+                    done.append(report)
+                    if progress is not None:
+                        progress(report.place)
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
     else:
-        builder.prepare()
         for code in builder.places:
             paths, report = _write_place(builder, code, out_dir, lang, xlsx)
             written += paths
@@ -1475,12 +1912,14 @@ class BuilderSpec:
 _WORKER: dict[str, ReportBuilder] = {}
 
 
-def _worker_init(spec: BuilderSpec) -> None:  # pragma: no cover - runs in workers
+def _worker_init(payload: bytes) -> None:  # pragma: no cover - runs in workers
+    """A worker's set-up: the parent's prepared builder (pickled once per worker)."""
+    import pickle
     import warnings
 
     warnings.simplefilter("ignore")  # a worker's warnings would interleave on the terminal
-    builder = spec.build()
-    builder.prepare()
+    builder = pickle.loads(payload)
+    builder.prepare()  # only what the parent left out ("what must happen", if asked for)
     _WORKER["builder"] = builder
 
 
