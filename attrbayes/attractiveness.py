@@ -22,15 +22,25 @@ from attrbayes.exceptions import DataError
 from attrbayes.quantiles import interval_frame
 
 
-def attractiveness_draws(fit) -> xr.DataArray:
+def attractiveness_draws(
+    fit, index: np.ndarray | None = None, state: xr.Dataset | None = None
+) -> xr.DataArray:
     """Draws of attractiveness (rate per year) with dims draw, place, year: residential for
-    a migration fit, business for a jobs fit."""
+    a migration fit, business for a jobs fit; at the stacked draws ``index`` (all when
+    None) with their AR ``state`` (:func:`state_draws` at ``index``; computed when None)."""
     frame = fit.design.frame
     places = np.sort(frame["place"].unique())
     years = np.sort(frame["year"].unique())
     post = fit.posterior
-    state = fit.attractiveness_state
+    if state is None:
+        state = fit.attractiveness_state if index is None else state_draws(fit, index)
+
+    def draws(name: str) -> xr.DataArray:
+        return fit.draws(name) if index is None else fit.draws(name).isel(draw=index)
+
     if "place_effect" not in post and "group_effect" not in post and state is None:
+        if index is not None:
+            raise ValueError("attractiveness at chosen draws needs a fit with place effects")
         resid = fit.residual_draws()
         return (
             resid.assign_coords(
@@ -43,10 +53,10 @@ def attractiveness_draws(fit) -> xr.DataArray:
     parts = []
     if "group_effect" in post:
         groups = frame.groupby("place")[fit.model().group_column].first().reindex(places)
-        effect = fit.draws("group_effect").sel(group=xr.DataArray(groups.to_numpy(), dims="place"))
+        effect = draws("group_effect").sel(group=xr.DataArray(groups.to_numpy(), dims="place"))
         parts.append(effect.drop_vars("group").assign_coords(place=places))
     if "place_effect" in post:
-        parts.append(fit.draws("place_effect").sel(place=places))
+        parts.append(draws("place_effect").sel(place=places))
     if state is not None:
         parts.append(state["place_effect"].sel(place=places))
         parts.append(state["ar"].sel(place=places, year=years))
@@ -59,56 +69,56 @@ def attractiveness_draws(fit) -> xr.DataArray:
     return total.rename("attractiveness")
 
 
-def state_draws(fit) -> xr.Dataset | None:
+def state_draws(fit, index: np.ndarray | None = None) -> xr.Dataset | None:
     """Draws of the place effects (draw, place) and of attractiveness's time-varying AR(1)
     part ``ar`` (draw, place, year over the window, gap years included) that the
-    likelihood integrated out, or None when the spec has no AR part.
+    likelihood integrated out, at the stacked posterior draws ``index`` (all when None),
+    or None when the spec has no AR part.
 
-    Per posterior draw, the Kalman filter's output (recomputed by the graph from the
-    draw) is sampled backwards: the place effect and the last year's state from their
-    filtered joint distribution, then each earlier year's state given the place effect
-    and the year after it. The draws are thus from the exact conditional posterior given
-    the draw's parameters and the data, and reproducible (the fit's seed).
+    Per posterior draw, the Kalman filter is rerun on the draw's residuals and noise
+    variances and its output sampled backwards (:func:`attrbayes.models.kalman.
+    sample_states`): the draws are from the exact conditional posterior given the draw's
+    parameters and the data. Each posterior draw has its own random stream (the fit's
+    seed and the draw's number), so a draw's state is the same whichever draws are asked.
     """
     if not fit.spec.attractiveness.ar1:
         return None
-    import pymc as pm
+    from attrbayes.models.components import FILTER_NOISE
+    from attrbayes.models.kalman import cell_grid, filter_forward, sample_states
 
-    from attrbayes.models.components import FILTERED_STATE
-    from attrbayes.results import stack_draws
-
-    filtered = pm.compute_deterministics(fit.posterior, var_names=list(FILTERED_STATE),
-                                         model=fit.model().build(), progressbar=False)  # fmt: skip
-    template = stack_draws(filtered["ar_filtered_a"]).transpose("draw", "place", "year")
-    m_u, m_a, p_uu, p_ua, p_aa = (
-        stack_draws(filtered[n]).transpose(*template.dims).to_numpy() for n in FILTERED_STATE
-    )
-    phi = fit.draws("ar_phi").to_numpy()[:, None]
-    innovation = (fit.draws("sigma_ar").to_numpy() ** 2)[:, None] * (1 - phi**2)
-    rng = np.random.default_rng([fit.sampler.seed, 1])
-    shape = m_u.shape[:2]
-    last = m_a.shape[2] - 1
-    u = m_u[..., last] + np.sqrt(np.maximum(p_uu[..., last], 0.0)) * rng.standard_normal(shape)
-
-    def given_u(t: int) -> tuple[np.ndarray, np.ndarray]:
-        """Mean and variance of the filtered state of year t given the place effect."""
-        slope = np.divide(p_ua[..., t], p_uu[..., t], out=np.zeros(shape), where=p_uu[..., t] > 0)
-        variance = np.maximum(p_aa[..., t] - slope * p_ua[..., t], 0.0)
-        return m_a[..., t] + slope * (u - m_u[..., t]), variance
-
-    state = np.empty_like(m_a)
-    mean, var = given_u(last)
-    state[..., last] = mean + np.sqrt(var) * rng.standard_normal(shape)
-    for t in range(last - 1, -1, -1):  # one step back from t + 1
-        mean, var = given_u(t)
-        predicted = phi**2 * var + innovation
-        gain = var * phi / predicted
-        spread = np.sqrt(np.maximum(var - gain**2 * predicted, 0.0))
-        state[..., t] = (mean + gain * (state[..., t + 1] - phi * mean)
-                         + spread * rng.standard_normal(shape))  # fmt: skip
+    model = fit.model()
+    coords = model.coords()
+    frame = fit.design.frame
+    places, years = coords["place"], coords["year"]
+    place_idx = pd.Index(places).get_indexer(frame["place"])
+    cells = cell_grid(place_idx, pd.Index(years).get_indexer(frame["year"]), len(places),
+                      len(years))  # fmt: skip
+    n_draws = fit.posterior.sizes["chain"] * fit.posterior.sizes["draw"]
+    index = np.arange(n_draws) if index is None else np.asarray(index)
+    mu, noise_var = fit.deterministic_draws(("mu", FILTER_NOISE), index)
+    phi = fit.draws("ar_phi").to_numpy()[index]
+    sigma = fit.draws("sigma_ar").to_numpy()[index]
+    place_var = np.zeros(len(index))
+    if "sigma_place" in fit.posterior:
+        place_var = fit.draws("sigma_place").to_numpy()[index] ** 2
+    u = np.empty((len(index), len(places)))
+    ar = np.empty((len(index), len(places), len(years)))
+    y = fit.design.y
+    for k, d in enumerate(index):
+        q = sigma[k] ** 2 * (1 - phi[k] ** 2)
+        filtered = filter_forward(y - mu[k], noise_var[k], cells, phi[k], q, place_var[k],
+                                  sigma[k] ** 2, True)[3]  # fmt: skip
+        normals = np.random.default_rng([fit.sampler.seed, 1, int(d)]).standard_normal(
+            (len(years) + 1, len(places))
+        )
+        u[k], state = sample_states(filtered, phi[k], q, normals)
+        ar[k] = state.T
+    draw = {"draw": index}
     return xr.Dataset(
-        {"place_effect": template.isel(year=0, drop=True).copy(data=u),
-         "ar": template.copy(data=state)}
+        {"place_effect": xr.DataArray(u, coords={**draw, "place": places},
+                                      dims=("draw", "place")),
+         "ar": xr.DataArray(ar, coords={**draw, "place": places, "year": years},
+                            dims=("draw", "place", "year"))}
     )  # fmt: skip
 
 

@@ -307,6 +307,26 @@ class MigrationFit(FitResult):
         )["mu"]
         return stack_draws(mu)
 
+    def deterministic_draws(
+        self, names: tuple[str, ...], index: np.ndarray | None = None
+    ) -> list[np.ndarray]:
+        """Unstored deterministics (draw, ...) recomputed with the model graph at the
+        stacked draws ``index`` (all when None): one compiled function called per draw,
+        without PyMC's per-draw dataset bookkeeping."""
+        model = self.model().build()
+        inputs = model.free_RVs
+        fn = model.compile_fn([model[n] for n in names], inputs=inputs,
+                              on_unused_input="ignore", point_fn=False)  # fmt: skip
+        values = [self.draws(rv.name).to_numpy() for rv in inputs]
+        index = np.arange(len(values[0])) if index is None else np.asarray(index)
+        out: list[np.ndarray] = []
+        for k, d in enumerate(index):
+            for j, value in enumerate(fn(*(v[d] for v in values))):
+                if k == 0:
+                    out.append(np.empty((len(index), *np.shape(value))))
+                out[j][k] = value
+        return out
+
     def residual_draws(self, *, max_draws: int | None = 1000) -> xr.DataArray:
         """Posterior residuals ``y - mu`` (draw, obs)."""
         mu = self.mu_draws(max_draws=max_draws)
@@ -327,6 +347,18 @@ class MigrationFit(FitResult):
         from attrbayes.attractiveness import state_draws
 
         return state_draws(self)
+
+    def attractiveness_at(self, index: np.ndarray) -> tuple[xr.DataArray, xr.Dataset | None]:
+        """:attr:`latent_attractiveness` and :attr:`attractiveness_state` at the stacked
+        draws ``index``; only those draws are computed unless all already are."""
+        from attrbayes.attractiveness import attractiveness_draws, state_draws
+
+        if "latent_attractiveness" in self.__dict__:  # cached: select
+            state = self.attractiveness_state
+            return (self.latent_attractiveness.isel(draw=index),
+                    None if state is None else state.isel(draw=index))  # fmt: skip
+        state = state_draws(self, index)
+        return attractiveness_draws(self, index, state), state
 
     @property
     def residential(self) -> xr.DataArray:

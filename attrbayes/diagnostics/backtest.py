@@ -287,6 +287,9 @@ class PointFit:
     tree: SimpleNamespace
     attractiveness_state: None = None  # no time-varying part: the residual is constant
 
+    def attractiveness_at(self, index: np.ndarray) -> tuple[xr.DataArray, None]:
+        return self.latent_attractiveness.isel(draw=index), None
+
 
 def ols_point_fit(features, spec_name: str) -> PointFit:
     """Pooled OLS of ``spec_name`` on ``features`` as a :class:`PointFit`."""

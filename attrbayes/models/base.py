@@ -19,7 +19,7 @@ import xarray as xr
 from attrbayes.config import ModelSpec, SamplerConfig
 from attrbayes.exceptions import SpecError
 from attrbayes.features.design import Design
-from attrbayes.models.components import FILTERED_STATE
+from attrbayes.models.components import FILTER_NOISE
 from attrbayes.priors import PriorSet, load_prior_set
 
 
@@ -28,7 +28,7 @@ class BayesModel(ABC):
 
     kind: ClassVar[str]
     # Per-observation deterministics left out of the trace (recomputed on demand).
-    unstored: ClassVar[tuple[str, ...]] = ("mu", *FILTERED_STATE)
+    unstored: ClassVar[tuple[str, ...]] = ("mu", FILTER_NOISE)
 
     def __init__(
         self,

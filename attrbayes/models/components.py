@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 import pymc as pm
-import pytensor
 import pytensor.tensor as pt
 
 from attrbayes.config import Likelihood
+from attrbayes.models.kalman import cell_grid, kalman_predict
 from attrbayes.priors import PriorSet
 
-# The Kalman filter's output per (place, year) that ``ar1_attractiveness`` adds (means and
-# covariances of place effect u and AR state a); recomputed on demand, never stored.
-FILTERED_STATE = tuple(f"ar_filtered_{n}" for n in ("u", "a", "uu", "ua", "aa"))
+# The noise variance per row that ``ar1_attractiveness`` adds for the filter (with ``mu``,
+# the filter's input); recomputed on demand, never stored.
+FILTER_NOISE = "ar_noise_var"
 # Population at which the noise scale ``noise_scale`` is stated (10,000 inhabitants).
 NOISE_REFERENCE_POPULATION = 10_000.0
 
@@ -327,46 +327,22 @@ def ar1_attractiveness(
     between ``sigma_place`` and ``ar_phi`` through hundreds of variables; integrated out,
     only those two scales and the persistence remain, and the data inform them directly.
 
-    Adds the filtered state per (place, year), ``ar_filtered_{u,a,uu,ua,aa}`` (means and
-    covariances, not stored), from which :func:`attrbayes.attractiveness.state_draws`
-    samples place effects and states afterwards.
+    The filter and its gradient are compiled loops (:mod:`attrbayes.models.kalman`).
+    Adds the noise variance per row (``ar_noise_var``, not stored), from which with
+    ``mu`` :func:`attrbayes.attractiveness.state_draws` reruns the filter and samples
+    place effects and states afterwards.
     """
     phi = priors["ar_phi"].create("ar_phi")
-    grid = np.full((n_years, n_places), -1)
-    grid[year_idx, place_idx] = np.arange(len(observed))
-    seen = (grid >= 0).astype(float)
-    rows = np.maximum(grid, 0)
-    resid = (observed - mu)[rows]  # (year, place)
-    var = (noise_var * pt.ones(len(observed)))[rows]
-    innovation = sigma**2 * (1 - phi**2)
-
-    def step(resid_t, var_t, seen_t, m_u, m_a, p_uu, p_ua, p_aa, phi, innovation):
-        total = p_uu + 2 * p_ua + p_aa + var_t
-        k_u, k_a = seen_t * (p_uu + p_ua) / total, seen_t * (p_ua + p_aa) / total
-        error = resid_t - m_u - m_a
-        m_u, m_a = m_u + k_u * error, m_a + k_a * error
-        p_uu, p_ua, p_aa = p_uu - k_u**2 * total, p_ua - k_u * k_a * total, p_aa - k_a**2 * total
-        return (m_u, phi * m_a, p_uu, phi * p_ua, phi**2 * p_aa + innovation,
-                m_a, p_ua, p_aa)  # fmt: skip
-
-    zeros = pt.zeros(n_places)
-    u_var = zeros if place_sd is None else place_sd**2 * pt.ones(n_places)
-    start = [zeros, zeros, u_var, zeros, sigma**2 * pt.ones(n_places)]
-    out = pytensor.scan(
-        step, sequences=[resid, var, pt.as_tensor(seen)],
-        outputs_info=[*start, None, None, None], non_sequences=[phi, innovation],
-        return_list=True, return_updates=False,
-    )  # fmt: skip
-    m_u, m_a, p_uu, p_ua, p_aa, f_a, f_ua, f_aa = out
-    for name, value in zip(FILTERED_STATE, (m_u, f_a, p_uu, f_ua, f_aa), strict=True):
-        pm.Deterministic(name, value.T, dims=("place", "year"))
-
-    def before(x: pt.TensorVariable, first: pt.TensorVariable) -> pt.TensorVariable:
-        # step t's outputs predict year t + 1
-        return pt.concatenate([first[None, :], x[:-1]], axis=0)[year_idx, place_idx]
-
-    mean = before(m_u + m_a, start[0] + start[1])
-    var_pred = before(p_uu + 2 * p_ua + p_aa, start[2] + 2 * start[3] + start[4])
+    noise_var = pm.Deterministic(FILTER_NOISE, noise_var * pt.ones(len(observed)), dims="obs")
+    mean, var_pred = kalman_predict(
+        observed - mu,
+        noise_var,
+        cell_grid(place_idx, year_idx, n_places, n_years),
+        phi,
+        sigma**2 * (1 - phi**2),  # the innovations' variance
+        pt.zeros(()) if place_sd is None else place_sd**2,
+        sigma**2,
+    )
     return mu + mean, pt.sqrt(var_pred + noise_var)
 
 

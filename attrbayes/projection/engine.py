@@ -162,10 +162,11 @@ def equation_draws(fit: FitResult, places: list[str], index: np.ndarray) -> Equa
     else:
         path = np.zeros((n, len(years)))
         centrality = np.zeros(len(places))
-    latent = fit.latent_attractiveness.isel(draw=index).sel(place=places)
+    latent, state = fit.attractiveness_at(index)
+    latent = latent.sel(place=places)
     ar = None
-    if fit.attractiveness_state is not None:
-        ar = fit.attractiveness_state["ar"].isel(draw=index).sel(place=places, year=latent.year)
+    if state is not None:
+        ar = state["ar"].sel(place=places, year=latent.year)
         ar = ar.transpose("draw", "place", "year").to_numpy()
     return EquationDraws(
         kind=fit.kind,

@@ -391,6 +391,21 @@ def test_time_varying_attractiveness_varies_by_year(prior_fit):
     assert again is prior_fit.attractiveness_state
 
 
+def test_attractiveness_at_chosen_draws_equals_the_full_draws_there(model):
+    """A projection computes the AR state for its draws only: each draw has its own
+    random stream, so the state and attractiveness at a subset are the full ones there."""
+    prior_fit = model.fit(SamplerConfig(sampler="prior", chains=2, draws=100))  # uncached
+    index = np.array([7, 150, 3])
+    latent, state = prior_fit.attractiveness_at(index)  # before anything is cached
+    assert "latent_attractiveness" not in prior_fit.__dict__
+    full = prior_fit.attractiveness_state
+    for name in ("place_effect", "ar"):
+        np.testing.assert_allclose(state[name], full[name].isel(draw=index), rtol=1e-12)
+    np.testing.assert_allclose(latent, prior_fit.latent_attractiveness.isel(draw=index),
+                               rtol=1e-12)  # fmt: skip
+    assert list(latent["draw"].values) == list(index)
+
+
 def test_ranked_attractiveness_carries_names_and_ranks(prior_fit, small_synthetic):
     table = prior_fit.ranked_attractiveness(top=5)
     names = small_synthetic.panel.places.set_index("place")["name"]
@@ -456,7 +471,8 @@ def _filter_model(place_sd):
     from attrbayes.models.components import ar1_attractiveness
 
     place_idx, year_idx, y, mu, noise_var = _kalman_case()
-    with pm.Model(coords={"place": ["a", "b"], "year": [0, 1, 2, 3]}) as model:
+    coords = {"place": ["a", "b"], "year": [0, 1, 2, 3], "obs": np.arange(len(y))}
+    with pm.Model(coords=coords) as model:
         mean, sd = ar1_attractiveness(
             load_prior_set("weakly_informative"), pt.as_tensor(0.003),
             None if place_sd is None else pt.as_tensor(place_sd), pt.as_tensor(mu),
@@ -482,37 +498,21 @@ def test_ar1_attractiveness_is_the_exact_marginal_likelihood(place_sd):
     assert got == pytest.approx(stats.multivariate_normal(mu, cov).logpdf(y), rel=1e-9)
 
 
-def test_state_draws_follow_the_exact_conditional_posterior(monkeypatch):
+def test_state_draws_follow_the_exact_conditional_posterior():
     """Backward sampling from the filter's output reproduces the conditional mean and
     covariance of (place effects, AR states) given the data from the dense normal."""
-    from types import SimpleNamespace
-
-    import pymc as pm
-
-    from attrbayes import attractiveness
-    from attrbayes.models.components import FILTERED_STATE
+    from attrbayes.models.kalman import cell_grid, filter_forward, sample_states
 
     place_idx, year_idx, y, mu, noise_var = _kalman_case()
     phi, sigma, place_sd, n = 0.7, 0.003, 0.002, 40_000
-    model, _, _ = _filter_model(place_sd)
-    coords = {"place": ["a", "b"], "year": [0, 1, 2, 3]}
-    dims = ("chain", "draw", "place", "year")
-    filtered = xr.Dataset(
-        {name: (dims, np.broadcast_to(model[name].eval({model["ar_phi"]: phi}), (1, n, 2, 4)))
-         for name in FILTERED_STATE},
-        coords=coords,
-    )  # fmt: skip
-    monkeypatch.setattr(pm, "compute_deterministics", lambda *a, **k: filtered)
-    values = {"ar_phi": phi, "sigma_ar": sigma}
-    fit = SimpleNamespace(
-        spec=SimpleNamespace(attractiveness=SimpleNamespace(ar1=True)),
-        posterior=None, sampler=SamplerConfig(seed=3),
-        model=lambda: SimpleNamespace(build=lambda: None),
-        draws=lambda name: xr.DataArray(np.full(n, values[name]), dims="draw"),
-    )  # fmt: skip
-    state = attractiveness.state_draws(fit)
-    draws = np.column_stack([state["place_effect"].to_numpy(),
-                             state["ar"].to_numpy().reshape(n, -1)])  # fmt: skip
+    q = sigma**2 * (1 - phi**2)
+    cells = cell_grid(place_idx, year_idx, 2, 4)
+    filtered = filter_forward(y - mu, noise_var, cells, phi, q, place_sd**2, sigma**2, True)[3]
+    normals = np.random.default_rng(3).standard_normal((n, 5, 2))
+    draws = np.empty((n, 10))
+    for k in range(n):
+        u, state = sample_states(filtered, phi, q, normals[k])
+        draws[k] = np.concatenate([u, state.T.ravel()])
     # the dense joint of z = (u_a, u_b, a[a, 0..3], a[b, 0..3]) and y = mu + L z + e
     cells = [(p, t) for p in range(2) for t in range(4)]
     lag = np.abs(np.subtract.outer([t for _, t in cells], [t for _, t in cells]))
@@ -538,7 +538,7 @@ def test_time_varying_attractiveness_integrates_place_effects_and_states_out(fea
     names = {v.name for v in built.free_RVs}
     assert {"ar_phi", "noise_ar_scale", "noise_ar_angle", "sigma_place"} <= names
     assert not {"place_level", "place_effect_z", "noise_floor"} & names  # none per place
-    assert built.named_vars_to_dims["ar_filtered_a"] == ("place", "year")
+    assert built.named_vars_to_dims["ar_noise_var"] == ("obs",)
 
 
 def test_the_replaced_noise_persistence_is_a_clear_error():
