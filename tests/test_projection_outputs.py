@@ -416,6 +416,26 @@ def test_fan_command_for_a_place_with_table_and_pyramid(proj_dir, tmp_path):
     assert len(table) == 2 * 27 * len(pt.MAIN_VARIABLES)
 
 
+def test_counts_are_integers_on_disk_only_when_whole(tmp_path):
+    """The engine's stocks are whole persons and are stored as int32; a result with
+    fractional counts keeps them (saving never rounds)."""
+    import h5py
+
+    from attrbayes.projection.result import ProjectionResult
+
+    result = example_projection(n_draws=4, n_places=3, first_year=2024, last_year=2027, seed=1)
+    assert (result.ds["population"] % 1 != 0).any()
+    path = result.save(tmp_path / "fractional.nc")
+    np.testing.assert_array_equal(ProjectionResult.load(path).ds["population"],
+                                  result.ds["population"])  # fmt: skip
+    result.ds["population"] = np.round(result.ds["population"])
+    path = result.save(tmp_path / "whole.nc")
+    with h5py.File(path) as raw:
+        assert raw["population"].dtype == np.int32
+    np.testing.assert_array_equal(ProjectionResult.load(path).ds["population"],
+                                  result.ds["population"])  # fmt: skip
+
+
 def test_fan_command_for_a_county_to_norwegian_xlsx(proj_dir, tmp_path):
     xlsx = tmp_path / "c.xlsx"
     args = ["fan", str(proj_dir), "--county", "11", "--scenario", "historical", "--variable",

@@ -26,6 +26,15 @@ def _images(page: str) -> list[np.ndarray]:
             for b in IMAGE.findall(page)]  # fmt: skip
 
 
+@pytest.fixture(autouse=True)
+def _no_figures_left_open():
+    """pyplot warns (an error here) past 20 open figures; other tests in the same worker
+    may have left some, so each test here starts and ends with none."""
+    plt.close("all")
+    yield
+    plt.close("all")
+
+
 @pytest.fixture(scope="module")
 def places(small_run_dir) -> tuple[rp.ReportBuilder, list[str]]:
     b = rp.ReportBuilder(rp.load_sources(small_run_dir), dpi=60, target_draws=0)

@@ -159,10 +159,15 @@ class ProjectionResult:
             raise DataError(f"{target} already exists; pass overwrite=True (CLI: --force)")
         ds = self.ds.copy()
         ds.attrs["attrbayes_projection_schema"] = PROJECTION_SCHEMA
-        encoding = {name: _encoding(var) for name, var in ds.data_vars.items()}
-        atomic_write_with(
-            target, lambda tmp: ds.to_netcdf(tmp, engine="h5netcdf", encoding=encoding)
-        )  # fmt: skip
+        whole = [name for name in WHOLE_NUMBERS if name in ds and _whole(ds[name])]
+        rest = ds.drop_vars(whole)
+        encoding = {name: _encoding(var) for name, var in rest.data_vars.items()}
+
+        def write(tmp: Path) -> None:
+            rest.to_netcdf(tmp, engine="h5netcdf", encoding=encoding)
+            _append_whole(tmp, ds, whole)
+
+        atomic_write_with(target, write)
         return target
 
     @staticmethod
@@ -191,8 +196,45 @@ def _encoding(var: xr.DataArray) -> dict:
     so that one place reads alone."""
     if not var.dims:
         return {}
-    chunks = tuple(1 if dim in PLACE_DIMS else max(size, 1) for dim, size in var.sizes.items())
-    return {**COMPRESSION, "chunksizes": chunks}
+    return {**COMPRESSION, "chunksizes": _chunks(var)}
+
+
+def _chunks(var: xr.DataArray) -> tuple[int, ...]:
+    return tuple(1 if dim in PLACE_DIMS else max(size, 1) for dim, size in var.sizes.items())
+
+
+# Per-draw counts in whole persons and jobs: stored as int32 (a quarter smaller than
+# float32 after shuffling and zlib) with a scale factor of 1, so that readers decode them
+# to float32 (lazily). Written here a scenario at a time: xarray's own encoding would hold
+# several full-size copies of every variable at once.
+WHOLE_NUMBERS = (*STOCKS, "age_group_population")
+
+
+def _whole(var: xr.DataArray) -> bool:
+    """Whether every value is a whole number that fits an int32: the engine's are; a
+    result built otherwise keeps its floats rather than being rounded."""
+    if var.dtype.kind != "f" or not var.dims or var.dims[0] != "scenario":
+        return False
+    limit = np.iinfo(np.int32).max
+    return all(
+        np.all(np.isfinite(v) & (v == np.round(v)) & (np.abs(v) < limit))
+        for v in (var.isel(scenario=k).to_numpy() for k in range(var.sizes["scenario"]))
+    )
+
+
+def _append_whole(path: Path, ds: xr.Dataset, names: list[str]) -> None:
+    import h5netcdf
+
+    with h5netcdf.File(path, "a") as f:
+        for name in names:
+            var = ds[name]
+            out = f.create_variable(
+                name, var.dims, dtype="i4", chunks=_chunks(var), compression="gzip",
+                compression_opts=COMPRESSION["complevel"], shuffle=True,
+            )  # fmt: skip
+            for k in range(var.sizes["scenario"]):
+                out[k] = var.isel(scenario=k).to_numpy().astype(np.int32)
+            out.attrs.update({**var.attrs, "scale_factor": np.float32(1.0)})
 
 
 def unit_key(level: str, code: str | int | None = None) -> str:

@@ -395,3 +395,12 @@ def test_fan_quantiles_survive_the_storage(fits, synthetic, tmp_path):
             assert (gap <= np.maximum(0.05 * spread, 0.0) + 1.0).all(), (variable, band)
     # one place reads without the rest: its values are not in memory until asked for
     assert not saved.ds["population"].variable._in_memory
+    # whole persons are stored as integers and read back as float32, unchanged
+    import h5py
+
+    with h5py.File(path) as raw:
+        assert raw["population"].dtype == np.int32
+        assert raw["age_group_population"].dtype == np.int32
+    assert saved.ds["population"].dtype == np.float32
+    np.testing.assert_array_equal(saved.ds["population"].isel(scenario=0).values,
+                                  np.round(draws["population"]))  # fmt: skip
