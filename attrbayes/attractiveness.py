@@ -84,7 +84,7 @@ def state_draws(fit, index: np.ndarray | None = None) -> xr.Dataset | None:
     if not fit.spec.attractiveness.ar1:
         return None
     from attrbayes.models.components import FILTER_NOISE
-    from attrbayes.models.kalman import cell_grid, filter_forward, sample_states
+    from attrbayes.models.kalman import cell_grid, state_draws_block
 
     model = fit.model()
     coords = model.coords()
@@ -95,24 +95,22 @@ def state_draws(fit, index: np.ndarray | None = None) -> xr.Dataset | None:
                       len(years))  # fmt: skip
     n_draws = fit.posterior.sizes["chain"] * fit.posterior.sizes["draw"]
     index = np.arange(n_draws) if index is None else np.asarray(index)
-    mu, noise_var = fit.deterministic_draws(("mu", FILTER_NOISE), index)
-    phi = fit.draws("ar_phi").to_numpy()[index]
-    sigma = fit.draws("sigma_ar").to_numpy()[index]
-    place_var = np.zeros(len(index))
+    phi = fit.draws("ar_phi").to_numpy()
+    sigma = fit.draws("sigma_ar").to_numpy()
+    place_var = np.zeros(n_draws)
     if "sigma_place" in fit.posterior:
-        place_var = fit.draws("sigma_place").to_numpy()[index] ** 2
+        place_var = fit.draws("sigma_place").to_numpy() ** 2
     u = np.empty((len(index), len(places)))
     ar = np.empty((len(index), len(places), len(years)))
-    y = fit.design.y
-    for k, d in enumerate(index):
-        q = sigma[k] ** 2 * (1 - phi[k] ** 2)
-        filtered = filter_forward(y - mu[k], noise_var[k], cells, phi[k], q, place_var[k],
-                                  sigma[k] ** 2, True)[3]  # fmt: skip
-        normals = np.random.default_rng([fit.sampler.seed, 1, int(d)]).standard_normal(
-            (len(years) + 1, len(places))
-        )
-        u[k], state = sample_states(filtered, phi[k], q, normals)
-        ar[k] = state.T
+    done = 0
+    for part, (mu, noise_var) in fit.deterministic_draws(("mu", FILTER_NOISE), index):
+        shape = (len(years) + 1, len(places))
+        normals = np.stack([np.random.default_rng([fit.sampler.seed, 1, int(d)])
+                            .standard_normal(shape) for d in part])  # fmt: skip
+        block = slice(done, done + len(part))
+        u[block], ar[block] = state_draws_block(fit.design.y - mu, noise_var, cells, phi[part],
+                                                sigma[part], place_var[part], normals)  # fmt: skip
+        done += len(part)
     draw = {"draw": index}
     return xr.Dataset(
         {"place_effect": xr.DataArray(u, coords={**draw, "place": places},

@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import json
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from importlib.metadata import PackageNotFoundError, version
@@ -308,24 +309,27 @@ class MigrationFit(FitResult):
         return stack_draws(mu)
 
     def deterministic_draws(
-        self, names: tuple[str, ...], index: np.ndarray | None = None
-    ) -> list[np.ndarray]:
-        """Unstored deterministics (draw, ...) recomputed with the model graph at the
-        stacked draws ``index`` (all when None): one compiled function called per draw,
-        without PyMC's per-draw dataset bookkeeping."""
+        self, names: tuple[str, ...], index: np.ndarray | None = None, *, block: int = 500
+    ) -> Iterator[tuple[np.ndarray, list[np.ndarray]]]:
+        """Unstored deterministics recomputed with the model graph at the stacked draws
+        ``index`` (all when None), in blocks of at most ``block`` draws: yields each
+        block's draw numbers and arrays (draw, ...). One compiled function is called per
+        draw, without PyMC's per-draw dataset bookkeeping."""
         model = self.model().build()
         inputs = model.free_RVs
         fn = model.compile_fn([model[n] for n in names], inputs=inputs,
                               on_unused_input="ignore", point_fn=False)  # fmt: skip
         values = [self.draws(rv.name).to_numpy() for rv in inputs]
         index = np.arange(len(values[0])) if index is None else np.asarray(index)
-        out: list[np.ndarray] = []
-        for k, d in enumerate(index):
-            for j, value in enumerate(fn(*(v[d] for v in values))):
-                if k == 0:
-                    out.append(np.empty((len(index), *np.shape(value))))
-                out[j][k] = value
-        return out
+        for start in range(0, len(index), block):
+            part = index[start : start + block]
+            out: list[np.ndarray] = []
+            for k, d in enumerate(part):
+                for j, value in enumerate(fn(*(v[d] for v in values))):
+                    if k == 0:
+                        out.append(np.empty((len(part), *np.shape(value))))
+                    out[j][k] = value
+            yield part, out
 
     def residual_draws(self, *, max_draws: int | None = 1000) -> xr.DataArray:
         """Posterior residuals ``y - mu`` (draw, obs)."""

@@ -181,6 +181,32 @@ def sample_states(
     return u, state
 
 
+@numba.njit(**_JIT)
+def state_draws_block(
+    resid: np.ndarray,
+    var: np.ndarray,
+    cells: np.ndarray,
+    phi: np.ndarray,
+    sigma: np.ndarray,
+    place_var: np.ndarray,
+    normals: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Place effects (draw, place) and AR states (draw, place, year) for a block of
+    posterior draws: per draw (residuals and noise variances per row, persistence,
+    stationary sd and place-effect variance) the filter, then :func:`sample_states` with
+    the draw's standard normals (draw, year + 1, place)."""
+    n_years, n_places = cells.shape
+    u = np.empty((len(phi), n_places))
+    ar = np.empty((len(phi), n_places, n_years))
+    for k in range(len(phi)):
+        q = sigma[k] ** 2 * (1.0 - phi[k] ** 2)
+        filtered = filter_forward(resid[k], var[k], cells, phi[k], q, place_var[k],
+                                  sigma[k] ** 2, True)[3]  # fmt: skip
+        u[k], state = sample_states(filtered, phi[k], q, normals[k])
+        ar[k] = state.T
+    return u, ar
+
+
 def _inputs(resid, var, cells, *scalars) -> list[pt.TensorVariable]:
     inputs = [pt.as_tensor_variable(x).astype("float64") for x in (resid, var, *scalars)]
     inputs.insert(2, pt.as_tensor_variable(cells).astype("int64"))

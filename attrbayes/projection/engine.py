@@ -845,7 +845,7 @@ def project(
             run = shocked
         _summarise(projector, run, flow_draws)
         runs.append(run)
-    result = _result(projector, scenarios, runs)
+    result = _result(projector, scenarios, runs, consume=True)
     if job_shocks:
         result.ds.coords["effect_place"] = effect_places
         for key, values in effects.items():
@@ -998,26 +998,32 @@ def _summarise_pyramids(projector: Projector, run: Run) -> None:
         run.out["pyramid"] = per_draw
 
 
-def _result(projector: Projector, scenarios: Sequence[str], runs: list[Run]) -> ProjectionResult:
-    """The scenarios' runs as one labelled Dataset with the inputs' history and provenance."""
+def _result(
+    projector: Projector, scenarios: Sequence[str], runs: list[Run], *, consume: bool = False
+) -> ProjectionResult:
+    """The scenarios' runs as one labelled Dataset with the inputs' history and provenance.
+    With ``consume`` each run's arrays are released as they are stacked (the caller does
+    not read the runs again), so that the runs and their stack are not held twice."""
     inputs, migration, jobs = projector.inputs, projector.migration, projector.jobs
     dims = ("scenario", "draw", "place", "year")
     for run in runs:
         _summarise(projector, run)
 
     def stacked(key: str) -> np.ndarray:
-        return np.stack([run.out[key] for run in runs])
+        return np.stack([run.out.pop(key) if consume else run.out[key] for run in runs])
 
-    def whole_age_groups() -> np.ndarray:
-        """Age groups in whole persons that still add up to the (rounded) population:
-        16-66 is what 0-15 and 67+ leave."""
-        groups = np.round(stacked("age_groups"))
-        names = list(AGE_GROUPS_PROJECTION)
-        groups[..., names.index("16-66")] = (
-            np.round(stacked("population"))
-            - groups[..., names.index("0-15")] - groups[..., names.index("67+")]
-        )  # fmt: skip
-        return groups
+    def whole(key: str) -> np.ndarray:
+        """Whole persons and jobs: what SSB publishes, and it compresses."""
+        values = stacked(key)
+        return np.round(values, out=values)
+
+    stocks = {k: whole(k) for k in STOCKS}
+    # age groups in whole persons that still add up to the population: 16-66 is what 0-15
+    # and 67+ leave
+    groups = whole("age_groups")
+    names = list(AGE_GROUPS_PROJECTION)
+    groups[..., names.index("16-66")] = (stocks["population"] - groups[..., names.index("0-15")]
+                                         - groups[..., names.index("67+")])  # fmt: skip
 
     hist = inputs.history_population
     hist_years = [int(y) for y in hist.columns if y < inputs.base_year]
@@ -1025,10 +1031,9 @@ def _result(projector: Projector, scenarios: Sequence[str], runs: list[Run]) -> 
     attrs = inputs.attributes
     ds = xr.Dataset(
         {
-            # whole persons and jobs: what SSB publishes, and it compresses
-            **{k: (dims, np.round(stacked(k))) for k in STOCKS},
+            **{k: (dims, values) for k, values in stocks.items()},
             **{k: (dims, stacked(k)) for k in FLOWS if k in runs[0].out},
-            "age_group_population": ((*dims, "age_group"), whole_age_groups()),
+            "age_group_population": ((*dims, "age_group"), groups),
             "history_population": (
                 ("place", "history_year"),
                 hist[hist_years].to_numpy(dtype=float),
