@@ -50,23 +50,36 @@ def attractiveness_draws(
             .unstack("obs")
             .transpose("draw", "place", "year")
         )
-    parts = []
+    # summed in numpy in one (draw, place, year) array: xarray's aligning sums of the
+    # broadcast parts took seconds on a fit's 4,000 draws
+    stacked = fit.posterior.sizes["chain"] * fit.posterior.sizes["draw"]
+    n_draws = len(index) if index is not None else stacked
+    total = np.zeros((n_draws, len(places), len(years)))
     if "group_effect" in post:
         groups = frame.groupby("place")[fit.model().group_column].first().reindex(places)
-        effect = draws("group_effect").sel(group=xr.DataArray(groups.to_numpy(), dims="place"))
-        parts.append(effect.drop_vars("group").assign_coords(place=places))
+        effect = draws("group_effect").transpose("draw", "group")
+        codes = pd.Index(effect["group"].to_numpy()).get_indexer(groups.to_numpy())
+        if (codes < 0).any():
+            raise DataError(f"fit {fit.spec.name}: places in groups the posterior lacks: "
+                            f"{sorted(set(groups[codes < 0]))}")  # fmt: skip
+        total += effect.to_numpy()[:, codes, None]
     if "place_effect" in post:
-        parts.append(draws("place_effect").sel(place=places))
+        total += _along(draws("place_effect"), place=places).to_numpy()[:, :, None]
     if state is not None:
-        parts.append(state["place_effect"].sel(place=places))
-        parts.append(state["ar"].sel(place=places, year=years))
-    grid = xr.DataArray(
-        np.zeros((len(places), len(years))),
-        coords={"place": places, "year": years},
-        dims=("place", "year"),
-    )
-    total = sum(parts, grid).transpose("draw", "place", "year")
-    return total.rename("attractiveness")
+        total += _along(state["place_effect"], place=places).to_numpy()[:, :, None]
+        total += _along(state["ar"], place=places, year=years).to_numpy()
+    draw = index if index is not None else np.arange(n_draws)
+    return xr.DataArray(total, coords={"draw": draw, "place": places, "year": years},
+                        dims=("draw", "place", "year"), name="attractiveness")  # fmt: skip
+
+
+def _along(da: xr.DataArray, **labels: np.ndarray) -> xr.DataArray:
+    """``da`` (draw first) at ``labels`` in their order; no copy when it already is."""
+    order = [dim for dim in ("draw", *labels) if dim in da.dims]
+    da = da.transpose(*order)
+    if all(np.array_equal(da[dim].to_numpy(), values) for dim, values in labels.items()):
+        return da
+    return da.sel(labels)
 
 
 def state_draws(fit, index: np.ndarray | None = None) -> xr.Dataset | None:

@@ -298,15 +298,14 @@ class MigrationFit(FitResult):
     def mu_draws(self, *, max_draws: int | None = 1000) -> xr.DataArray:
         """Draws of the linear predictor per observation (draw, obs), recomputed from the
         posterior with the model graph; thinned to at most ``max_draws``."""
-        import pymc as pm
-
-        mu = pm.compute_deterministics(
-            thin(self.posterior, max_draws),
-            var_names=["mu"],
-            model=self.model().build(),
-            progressbar=False,
-        )["mu"]
-        return stack_draws(mu)
+        chains, draws = self.posterior.sizes["chain"], self.posterior.sizes["draw"]
+        step = 1
+        if max_draws is not None and chains * draws > max_draws:  # as :func:`thin`
+            step = int(np.ceil(chains * draws / max_draws))
+        index = (np.arange(chains)[:, None] * draws + np.arange(0, draws, step)).ravel()
+        mu = np.concatenate([part[0] for _, part in self.deterministic_draws(("mu",), index)])
+        coords = {"draw": np.arange(len(index)), "obs": np.arange(mu.shape[1])}
+        return xr.DataArray(mu, coords=coords, dims=("draw", "obs"), name="mu")
 
     def deterministic_draws(
         self, names: tuple[str, ...], index: np.ndarray | None = None, *, block: int = 500
