@@ -208,12 +208,14 @@ def state_draws_block(
 
 
 def _inputs(resid, var, cells, *scalars) -> list[pt.TensorVariable]:
+    """The rows (``resid``, ``var``), the (year, place) grid of rows and the scalars as
+    tensors, their ranks checked."""
     inputs = [pt.as_tensor_variable(x).astype("float64") for x in (resid, var, *scalars)]
     inputs.insert(2, pt.as_tensor_variable(cells).astype("int64"))
     ranks = [x.ndim for x in inputs]
-    if ranks[:3] != [1, 1, 2] or any(r != 0 for r in ranks[3:7]):
+    if ranks[:3] != [1, 1, 2] or any(r != 0 for r in ranks[3:]):
         raise TypeError("Kalman filter inputs: expected rows (resid, var), a (year, place) "
-                        f"grid of rows and four scalars, got ranks {ranks[:7]}")  # fmt: skip
+                        f"grid of rows and {len(scalars)} scalars, got ranks {ranks}")  # fmt: skip
     return inputs
 
 
@@ -261,7 +263,7 @@ class KalmanPredictGrad(Op):
     __props__ = ()
 
     def make_node(self, resid, var, cells, phi, q, predicted, g_mean, g_variance) -> Apply:
-        inputs = _inputs(resid, var, cells, phi, q, 0.0, 0.0)[:5]
+        inputs = _inputs(resid, var, cells, phi, q)
         inputs += [pt.as_tensor_variable(x).astype("float64")
                    for x in (predicted, g_mean, g_variance)]  # fmt: skip
         outputs = [pt.vector(dtype="float64"), pt.vector(dtype="float64")]

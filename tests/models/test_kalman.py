@@ -74,5 +74,5 @@ def test_predictions_are_the_dense_conditional_moments():
 
 
 def test_bad_inputs_are_a_clear_error():
-    with pytest.raises(TypeError, match="grid of rows and four scalars"):
+    with pytest.raises(TypeError, match="grid of rows and 4 scalars"):
         kalman_predict(np.zeros(3), np.ones(3), np.zeros(3, dtype=int), 0.5, 1e-5, 0.0, 1e-5)
