@@ -64,11 +64,22 @@ def stack_draws(da: xr.DataArray) -> xr.DataArray:
 
 
 def thin(posterior: xr.Dataset, max_draws: int | None) -> xr.Dataset:
-    """Every k-th draw of each chain, so that at most ``max_draws`` remain in all."""
+    """Every k-th draw of each chain, k = ceil(all draws / ``max_draws``): about
+    ``max_draws`` remain (at most one more per chain)."""
+    step = _thin_step(posterior, max_draws)
+    return posterior if step == 1 else posterior.isel(draw=slice(None, None, step))
+
+
+def thinned_index(posterior: xr.Dataset, max_draws: int | None) -> np.ndarray:
+    """The stacked draw numbers (:func:`stack_draws`) that :func:`thin` keeps."""
+    chains, draws = posterior.sizes["chain"], posterior.sizes["draw"]
+    step = _thin_step(posterior, max_draws)
+    return (np.arange(chains)[:, None] * draws + np.arange(0, draws, step)).ravel()
+
+
+def _thin_step(posterior: xr.Dataset, max_draws: int | None) -> int:
     total = posterior.sizes["chain"] * posterior.sizes["draw"]
-    if max_draws is None or total <= max_draws:
-        return posterior
-    return posterior.isel(draw=slice(None, None, int(np.ceil(total / max_draws))))
+    return 1 if max_draws is None or total <= max_draws else int(np.ceil(total / max_draws))
 
 
 def _design_to_dataset(design: Design) -> xr.Dataset:
@@ -298,11 +309,7 @@ class MigrationFit(FitResult):
     def mu_draws(self, *, max_draws: int | None = 1000) -> xr.DataArray:
         """Draws of the linear predictor per observation (draw, obs), recomputed from the
         posterior with the model graph; thinned to at most ``max_draws``."""
-        chains, draws = self.posterior.sizes["chain"], self.posterior.sizes["draw"]
-        step = 1
-        if max_draws is not None and chains * draws > max_draws:  # as :func:`thin`
-            step = int(np.ceil(chains * draws / max_draws))
-        index = (np.arange(chains)[:, None] * draws + np.arange(0, draws, step)).ravel()
+        index = thinned_index(self.posterior, max_draws)
         mu = np.concatenate([part[0] for _, part in self.deterministic_draws(("mu",), index)])
         coords = {"draw": np.arange(len(index)), "obs": np.arange(mu.shape[1])}
         return xr.DataArray(mu, coords=coords, dims=("draw", "obs"), name="mu")
@@ -356,7 +363,11 @@ class MigrationFit(FitResult):
         draws ``index``; only those draws are computed unless all already are."""
         from attrbayes.attractiveness import attractiveness_draws, state_draws
 
-        if "latent_attractiveness" in self.__dict__:  # cached: select
+        post = self.posterior
+        without_parts = "place_effect" not in post and "group_effect" not in post
+        if "latent_attractiveness" in self.__dict__ or (
+            without_parts and not self.spec.attractiveness.ar1
+        ):  # cached, or the posterior residual (no parts to draw at chosen draws): select
             state = self.attractiveness_state
             return (self.latent_attractiveness.isel(draw=index),
                     None if state is None else state.isel(draw=index))  # fmt: skip

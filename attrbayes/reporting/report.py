@@ -33,6 +33,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -789,15 +790,9 @@ def kept_png(
     update = parts(fig)
     if update is None:  # not a figure this module knows how to refill
         return figure_png(fig, dpi=b.dpi)
-    plt_close(fig)  # out of pyplot's registry; the figure itself stays drawable
+    plt.close(fig)  # out of pyplot's registry; the figure itself stays drawable
     b.kept_figures[name] = KeptFigure(fig, key, update)
     return figure_png(fig, dpi=b.dpi, close=False)
-
-
-def plt_close(fig: Figure) -> None:
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
 
 
 def _bands_and_median(ax) -> tuple[dict[int, Any], Any] | None:
@@ -1404,7 +1399,7 @@ class _PlaceBuild:
         except AttrbayesError as exc:
             self.target_notice = t("targets.missing_failed", error=str(exc))
             return None
-        probabilities = self.target_probabilities({k: r.value for k, r in results.items()}, year)
+        probabilities = self.target_probabilities({k: r.value for k, r in results.items()})
         first = int(setup.projector.years[0])
         first_jobs = next(iter(results.values())).provenance["first_job_year"]
         items, rows = [], []
@@ -1449,19 +1444,18 @@ class _PlaceBuild:
             "levels": self.target_levels_table(), "notes": notes,
         }  # fmt: skip
 
-    def target_probabilities(self, values: dict[str, float], year: int) -> pd.DataFrame:
+    def target_probabilities(self, values: dict[str, float]) -> pd.DataFrame:
         """Per scenario of the projection (its own draws, as in the fans) and target: the
-        probability of at least the target value in ``year``, and the median there."""
+        probability of at least the target value in the comparison year (the year whose
+        draws the tables keep), and the median there."""
         tables = self.b.projection_tables(self.code)
-        if year != self.b.comparison_year:
-            raise DataError(f"the projection's draws are kept for {self.b.comparison_year}, "
-                            f"not {year}")  # fmt: skip
         i = tables.index[self.code]
         rows = []
         for key, value in values.items():
             for s in self.b.scenarios:
                 draws = tables.draws_in_year[key][tables.scenarios.index(s), i]
-                rows.append({"target": key, "year": year, "value": value, "scenario": s,
+                rows.append({"target": key, "year": self.b.comparison_year, "value": value,
+                             "scenario": s,
                              "probability": float((draws >= value - 1e-6).mean()),
                              "median": float(np.median(draws))})  # fmt: skip
         return pd.DataFrame(rows)
@@ -1748,8 +1742,6 @@ def workbook_bytes(report: PlaceReport) -> bytes:
     workbook.remove(workbook.active)
     if report.projection_table is not None:  # the sheets of excel_bytes, renamed
         add_excel_sheets(workbook, report.projection_table, norwegian=report.lang == "nb")
-        if not workbook.sheetnames:
-            workbook.create_sheet("empty")
         for sheet in workbook.worksheets:
             sheet.title = t("tables.sheet_projection", scenario=t.scenario(sheet.title))[:31]
     h = {**h, "base": t("tables.base"), "p_growth": t("tables.p_growth"),
@@ -1823,9 +1815,6 @@ def write_report(report: PlaceReport, out: Path, *, xlsx: Path | None = None) ->
     return written
 
 
-WORKERS = 2  # processes drawing reports with --all (the machine's two cores)
-
-
 def write_all(
     builder: ReportBuilder, out_dir: Path, *, lang: str = "nb", xlsx: bool = True,
     progress: Callable[[str], None] | None = None, workers: int = 1,
@@ -1890,7 +1879,7 @@ def _write_place(builder: ReportBuilder, code: str, out_dir: Path, lang: str,
 
 @dataclass(frozen=True)
 class BuilderSpec:
-    """How to build a :class:`ReportBuilder` from files (picklable, for worker processes)."""
+    """How to build a :class:`ReportBuilder` from the files a command names."""
 
     run: Path
     projection: Path | None = None

@@ -406,6 +406,18 @@ def test_attractiveness_at_chosen_draws_equals_the_full_draws_there(model):
     assert list(latent["draw"].values) == list(index)
 
 
+def test_attractiveness_at_chosen_draws_without_place_effects(features):
+    """Without place or group effects attractiveness is the posterior residual: chosen
+    draws are selected from it (projections of such fits need them)."""
+    spec = _spec("[hierarchy]\nplace = false\ngroup = false\n[attractiveness]\nar1 = false\n")
+    fit = MigrationModel(build_design(features, spec), spec).fit(
+        SamplerConfig(sampler="prior", chains=1, draws=20)
+    )
+    latent, state = fit.attractiveness_at(np.array([4, 1]))
+    assert state is None
+    np.testing.assert_array_equal(latent, fit.latent_attractiveness.isel(draw=[4, 1]))
+
+
 def test_ranked_attractiveness_carries_names_and_ranks(prior_fit, small_synthetic):
     table = prior_fit.ranked_attractiveness(top=5)
     names = small_synthetic.panel.places.set_index("place")["name"]
