@@ -14,6 +14,8 @@ before any quantile is taken.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -27,18 +29,16 @@ def attractiveness_draws(
 ) -> xr.DataArray:
     """Draws of attractiveness (rate per year) with dims draw, place, year: residential for
     a migration fit, business for a jobs fit; at the stacked draws ``index`` (all when
-    None) with their AR ``state`` (:func:`state_draws` at ``index``; computed when None)."""
+    None) with their AR ``state`` (:func:`state_draws` at ``index``; drawn here, a block
+    of draws at a time, when None)."""
     frame = fit.design.frame
     places = np.sort(frame["place"].unique())
     years = np.sort(frame["year"].unique())
     post = fit.posterior
-    if state is None:
-        state = fit.attractiveness_state if index is None else state_draws(fit, index)
-
-    def draws(name: str) -> xr.DataArray:
-        return fit.draws(name) if index is None else fit.draws(name).isel(draw=index)
-
-    if "place_effect" not in post and "group_effect" not in post and state is None:
+    ar1 = bool(fit.spec.attractiveness.ar1)
+    if state is None and index is None and ar1:
+        state = vars(fit).get("attractiveness_state")  # when already drawn
+    if "place_effect" not in post and "group_effect" not in post and not ar1:
         if index is not None:
             raise ValueError("attractiveness at chosen draws needs a fit with place effects")
         resid = fit.residual_draws()
@@ -50,27 +50,43 @@ def attractiveness_draws(
             .unstack("obs")
             .transpose("draw", "place", "year")
         )
+    draw = np.arange(_stacked(fit)) if index is None else np.asarray(index)
     # summed in numpy in one (draw, place, year) array: xarray's aligning sums of the
-    # broadcast parts took seconds on a fit's 4,000 draws
-    stacked = fit.posterior.sizes["chain"] * fit.posterior.sizes["draw"]
-    n_draws = len(index) if index is not None else stacked
-    total = np.zeros((n_draws, len(places), len(years)))
+    # broadcast parts took seconds on a fit's 4,000 draws. float32 (7 digits; the rates
+    # are about 1e-2): a fit's 4,000 draws of every place and year take 120 MB, not 240
+    total = np.empty((len(draw), len(places), len(years)), dtype=np.float32)
+    total[...] = fixed_attractiveness(fit, draw, places).to_numpy()[:, :, None]
+    blocks = [(slice(None), state)] if state is not None or not ar1 else state_blocks(fit, draw)
+    for at, part in blocks:
+        if part is not None:
+            total[at] += _along(part["place_effect"], place=places).to_numpy()[:, :, None]
+            total[at] += _along(part["ar"], place=places, year=years).to_numpy()
+    return xr.DataArray(total, coords={"draw": draw, "place": places, "year": years},
+                        dims=("draw", "place", "year"), name="attractiveness")  # fmt: skip
+
+
+def fixed_attractiveness(fit, index: np.ndarray, places: np.ndarray) -> xr.DataArray:
+    """The sampled, constant part of attractiveness (draw, place): region (group) plus
+    place effect where the posterior has them (zero without), at the stacked draws
+    ``index``; what the likelihood integrated out (:func:`state_draws`) comes on top."""
+    post = fit.posterior
+    out = np.zeros((len(index), len(places)))
     if "group_effect" in post:
+        frame = fit.design.frame
         groups = frame.groupby("place")[fit.model().group_column].first().reindex(places)
-        effect = draws("group_effect").transpose("draw", "group")
+        effect = fit.draws("group_effect").isel(draw=index).transpose("draw", "group")
         codes = pd.Index(effect["group"].to_numpy()).get_indexer(groups.to_numpy())
         if (codes < 0).any():
             raise DataError(f"fit {fit.spec.name}: places in groups the posterior lacks: "
                             f"{sorted(set(groups[codes < 0]))}")  # fmt: skip
-        total += effect.to_numpy()[:, codes, None]
+        out += effect.to_numpy()[:, codes]
     if "place_effect" in post:
-        total += _along(draws("place_effect"), place=places).to_numpy()[:, :, None]
-    if state is not None:
-        total += _along(state["place_effect"], place=places).to_numpy()[:, :, None]
-        total += _along(state["ar"], place=places, year=years).to_numpy()
-    draw = index if index is not None else np.arange(n_draws)
-    return xr.DataArray(total, coords={"draw": draw, "place": places, "year": years},
-                        dims=("draw", "place", "year"), name="attractiveness")  # fmt: skip
+        out += _along(fit.draws("place_effect").isel(draw=index), place=places).to_numpy()
+    return xr.DataArray(out, coords={"draw": index, "place": places}, dims=("draw", "place"))
+
+
+def _stacked(fit) -> int:
+    return fit.posterior.sizes["chain"] * fit.posterior.sizes["draw"]
 
 
 def _along(da: xr.DataArray, **labels: np.ndarray) -> xr.DataArray:
@@ -96,6 +112,16 @@ def state_draws(fit, index: np.ndarray | None = None) -> xr.Dataset | None:
     """
     if not fit.spec.attractiveness.ar1:
         return None
+    index = np.arange(_stacked(fit)) if index is None else np.asarray(index)
+    parts = [part for _, part in state_blocks(fit, index)]
+    return xr.Dataset({name: xr.concat([p[name] for p in parts], "draw")
+                       for name in ("place_effect", "ar")})  # fmt: skip
+
+
+def state_blocks(fit, index: np.ndarray) -> Iterator[tuple[slice, xr.Dataset]]:
+    """:func:`state_draws` at the stacked draws ``index`` of a fit with an AR part, a
+    block of draws at a time (so that all of a fit's draws never hold their AR state at
+    once): yields each block's positions in ``index`` and its state."""
     from attrbayes.models.components import FILTER_NOISE
     from attrbayes.models.kalman import cell_grid, state_draws_block
 
@@ -106,31 +132,27 @@ def state_draws(fit, index: np.ndarray | None = None) -> xr.Dataset | None:
     place_idx = pd.Index(places).get_indexer(frame["place"])
     cells = cell_grid(place_idx, pd.Index(years).get_indexer(frame["year"]), len(places),
                       len(years))  # fmt: skip
-    n_draws = fit.posterior.sizes["chain"] * fit.posterior.sizes["draw"]
-    index = np.arange(n_draws) if index is None else np.asarray(index)
+    n_draws = _stacked(fit)
     phi = fit.draws("ar_phi").to_numpy()
     sigma = fit.draws("sigma_ar").to_numpy()
     place_var = np.zeros(n_draws)
     if "sigma_place" in fit.posterior:
         place_var = fit.draws("sigma_place").to_numpy() ** 2
-    u = np.empty((len(index), len(places)))
-    ar = np.empty((len(index), len(places), len(years)))
     done = 0
     for part, (mu, noise_var) in fit.deterministic_draws(("mu", FILTER_NOISE), index):
         shape = (len(years) + 1, len(places))
         normals = np.stack([np.random.default_rng([fit.sampler.seed, 1, int(d)])
                             .standard_normal(shape) for d in part])  # fmt: skip
-        block = slice(done, done + len(part))
-        u[block], ar[block] = state_draws_block(fit.design.y - mu, noise_var, cells, phi[part],
-                                                sigma[part], place_var[part], normals)  # fmt: skip
+        u, ar = state_draws_block(fit.design.y - mu, noise_var, cells, phi[part], sigma[part],
+                                  place_var[part], normals)  # fmt: skip
+        draw = {"draw": part}
+        yield slice(done, done + len(part)), xr.Dataset(
+            {"place_effect": xr.DataArray(u, coords={**draw, "place": places},
+                                          dims=("draw", "place")),
+             "ar": xr.DataArray(ar, coords={**draw, "place": places, "year": years},
+                                dims=("draw", "place", "year"))}
+        )  # fmt: skip
         done += len(part)
-    draw = {"draw": index}
-    return xr.Dataset(
-        {"place_effect": xr.DataArray(u, coords={**draw, "place": places},
-                                      dims=("draw", "place")),
-         "ar": xr.DataArray(ar, coords={**draw, "place": places, "year": years},
-                            dims=("draw", "place", "year"))}
-    )  # fmt: skip
 
 
 def size_array(fit) -> xr.DataArray:

@@ -170,8 +170,11 @@ def run_demo(
     jobs = run_fit(prepare_fit(municipal, "jobs_2022"), sampler or SamplerConfig(),
                    out / "jobs_2022")  # fmt: skip
     runs = ProjectionRuns(bayes, jobs, panel)  # the fits in memory, not read again
-    projection = run_projection(runs, out / "projection", overwrite=True,
-                                draws=projection_draws, progress=say)  # fmt: skip
+    run_projection(runs, out / "projection", overwrite=True, draws=projection_draws,
+                   progress=say)  # fmt: skip
+    # read back lazily, as `fan` and `report` do: the fans and the report read the places
+    # they show, and the run's draws leave memory
+    projection = ProjectionResult.load(out / "projection" / PROJECTION_FILE)
     return DemoResult(panel_dir, synthetic, region_fits, municipality_fit, truth, bayes, jobs,
                       projection)  # fmt: skip
 

@@ -353,25 +353,23 @@ class MigrationFit(FitResult):
     def attractiveness_state(self) -> xr.Dataset | None:
         """Draws of the place effects and of attractiveness's time-varying AR(1) part
         (``place_effect``, ``ar``) that the likelihood integrated out, None without an AR
-        part; computed once (:func:`attrbayes.attractiveness.state_draws`)."""
+        part; computed once (:func:`attrbayes.attractiveness.state_draws`). All draws of
+        it take as much memory as :attr:`latent_attractiveness`, which does not keep it."""
         from attrbayes.attractiveness import state_draws
 
         return state_draws(self)
 
     def attractiveness_at(self, index: np.ndarray) -> tuple[xr.DataArray, xr.Dataset | None]:
         """:attr:`latent_attractiveness` and :attr:`attractiveness_state` at the stacked
-        draws ``index``; only those draws are computed unless all already are."""
+        draws ``index``; only those draws are computed (attractiveness is selected when
+        all draws of it already are)."""
         from attrbayes.attractiveness import attractiveness_draws, state_draws
 
         post = self.posterior
-        without_parts = "place_effect" not in post and "group_effect" not in post
-        if "latent_attractiveness" in self.__dict__ or (
-            without_parts and not self.spec.attractiveness.ar1
-        ):  # cached, or the posterior residual (no parts to draw at chosen draws): select
-            state = self.attractiveness_state
-            return (self.latent_attractiveness.isel(draw=index),
-                    None if state is None else state.isel(draw=index))  # fmt: skip
-        state = state_draws(self, index)
+        residual = "place_effect" not in post and "group_effect" not in post
+        state = state_draws(self, index) if self.spec.attractiveness.ar1 else None
+        if "latent_attractiveness" in self.__dict__ or (residual and state is None):
+            return self.latent_attractiveness.isel(draw=index), state
         return attractiveness_draws(self, index, state), state
 
     @property

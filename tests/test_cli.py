@@ -136,7 +136,8 @@ def test_demo_runs_on_the_default_panel(tmp_path):
                                 "--pyramid-years", "2025,2026", "--pyramids", "0301"])  # fmt: skip
     assert again.exit_code == 0, again.output
     assert "Projecting to 2026" in again.output
-    assert "neutral: draws 1-20 of 20" in again.output
+    assert "neutral: draws 1-10 of 20" in again.output  # two chunks, side by side
+    assert "neutral: draws 11-20 of 20" in again.output
     table = pd.read_csv(tmp_path / "proj" / "population.csv", dtype={"place": str})
     assert set(table["scenario"]) == {"neutral", "high"}
     assert set(table["year"]) == {2023, 2024, 2025, 2026}

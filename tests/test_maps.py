@@ -424,7 +424,7 @@ def prior_fit(small_synthetic):
 def test_attractiveness_values_are_medians_of_the_period_mean_in_percent(prior_fit):
     values = attractiveness_values(prior_fit, years=(2004, 2008))
     latent = prior_fit.latent_attractiveness.sel(year=slice(2004, 2008))
-    direct = latent.mean("year").median("draw").to_series() * 100
+    direct = latent.mean("year").median("draw").to_series().astype(float) * 100  # float32 draws
     direct.index = [normalise_code(p) for p in direct.index]
     pd.testing.assert_series_equal(
         values, direct.reindex(values.index), check_names=False, check_index_type=False

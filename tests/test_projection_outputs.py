@@ -65,6 +65,11 @@ def test_group_draws_are_per_draw_sums_of_members(proj):
     )
     nation = pt.unit_draws(proj, "population", pt.resolve_unit(proj, "nation"))
     np.testing.assert_allclose(nation.values, proj.ds["population"].sum("place").values)
+    summed = proj.aggregate("nation", ["population"])
+    assert list(summed.data_vars) == ["population"]
+    assert list(summed["place"].values) == ["nation"]
+    np.testing.assert_allclose(summed["population"].sel(place="nation").values,
+                               proj.ds["population"].sum("place").values)  # fmt: skip
 
 
 def test_group_quantiles_are_taken_after_the_per_draw_sum(proj):

@@ -578,9 +578,12 @@ class Projector:
         )  # fmt: skip
         out["national_net_immigration_rate"] = np.full((n, n_years), np.nan)
         controls: dict[int, dict] = {}
+        # at most ``chunk`` draws at a time and at least two chunks (side by side on two
+        # cores); the split does not depend on the machine, so neither do the numbers
+        chunk = max(min(self.chunk, -(-n // 2)), 1)
 
         def task(start: int) -> None:
-            idx = slice(start, min(start + self.chunk, n))
+            idx = slice(start, min(start + chunk, n))
             rng = np.random.default_rng([self.seed, start])  # the same numbers in every run
             chunk_controls = _Controls(None if replay is None else replay[start])
             chunk_out = {key: value[idx] for key, value in out.items()}  # views
@@ -590,7 +593,7 @@ class Projector:
 
         # numpy releases the GIL in large array operations: chunks run side by side
         with ThreadPoolExecutor(max_workers=self.workers or min(2, os.cpu_count() or 1)) as pool:
-            list(pool.map(task, range(0, n, self.chunk)))
+            list(pool.map(task, range(0, n, chunk)))
         return Run(out, controls)
 
     def _scenario_paths(

@@ -101,19 +101,19 @@ class ProjectionResult:
     def places(self) -> list[str]:
         return [str(p) for p in self.ds["place"].values]
 
-    def aggregate(self, by: str) -> xr.Dataset:
-        """The per-place variables summed per draw over ``by`` (region, county,
-        centrality_class or nation): the ``place`` dimension becomes the group codes."""
+    def aggregate(self, by: str, variables: list[str] | None = None) -> xr.Dataset:
+        """The per-place ``variables`` (default: all) summed per draw over ``by`` (region,
+        county, centrality_class or nation): the ``place`` dimension becomes the group
+        codes."""
         if by not in AGGREGATES:
             raise DataError(f"aggregate by one of {list(AGGREGATES)}, got {by!r}")
         names = [v for v in (*PER_PLACE, "age_group_population") if v in self.ds]
         if "pyramid" in self.ds and "place" in self.ds["pyramid"].dims:  # schema 1
             names.append("pyramid")
-        data = self.ds[names]
-        if by == "nation":
-            groups = xr.DataArray(np.full(self.ds.sizes["place"], "nation"), dims="place")
-        else:
-            groups = self.ds[by].astype(str)
+        data = self.ds[[n for n in names if variables is None or n in variables]]
+        if by == "nation":  # one group: a plain sum, without grouping's copy of the data
+            return data.sum("place", skipna=False).expand_dims(place=["nation"], axis=-1)
+        groups = self.ds[by].astype(str)
         out = data.groupby(groups.rename("group")).sum("place", skipna=False)
         return out.rename(group="place")
 
@@ -122,7 +122,7 @@ class ProjectionResult:
         masses: tuple[float, ...] = INTERVALS,
     ) -> pd.DataFrame:  # fmt: skip
         """Mean, median and equal-tailed intervals per scenario, place (or group) and year."""
-        data = self.aggregate(by) if by else self.ds
+        data = self.aggregate(by, [variable]) if by else self.ds
         if variable not in data:
             raise DataError(f"no projected variable {variable!r}; have {sorted(data.data_vars)}")
         da = data[variable]

@@ -11,7 +11,7 @@ from attrbayes.data.synthetic import synthesize_panel
 from attrbayes.exceptions import SpecError
 from attrbayes.pipeline import prepare_fit, run_fit
 from attrbayes.projection.assumptions import load_assumptions, parse_assumptions
-from attrbayes.projection.engine import project
+from attrbayes.projection.engine import Projector, project
 from attrbayes.projection.scenarios import attractiveness_path
 
 pytestmark = pytest.mark.slow
@@ -126,6 +126,17 @@ def test_the_same_seed_gives_the_same_projection_whatever_the_threads(fits, synt
     spread = {k: float(v.std("draw").sel(year=2016).sum())
               for k, v in (("quiet", quiet.ds["population"]), ("noisy", one))}  # fmt: skip
     assert spread["quiet"] < spread["noisy"]
+
+
+def test_few_draws_split_into_two_chunks_whatever_the_machine(fits, synthetic):
+    """Fewer draws than two chunks hold run as two halves side by side (a report's 100
+    target draws no longer run on one core), and the split, so the numbers, do not
+    depend on the number of workers."""
+    mig, jobs = fits
+    runs = [Projector(mig, jobs, synthetic.panel, draws=21, to=2016, workers=w).run("neutral")
+            for w in (1, 2)]  # fmt: skip
+    assert sorted(runs[0].controls) == [0, 11]
+    np.testing.assert_array_equal(runs[0].out["population"], runs[1].out["population"])
 
 
 def test_uncertainty_grows_with_the_horizon(projection):
@@ -363,7 +374,6 @@ def test_fan_quantiles_survive_the_storage(fits, synthetic, tmp_path):
     quantiles of every place and group, compressed, opened lazily) are those of the
     engine's own draws within Monte Carlo error (in fact within a person)."""
     from attrbayes.plots.fan import fan_chart_data
-    from attrbayes.projection.engine import Projector
     from attrbayes.projection.result import ProjectionResult
     from attrbayes.reporting import projection_tables as pt
 
