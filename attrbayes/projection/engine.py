@@ -1013,7 +1013,11 @@ def _result(
         _summarise(projector, run)
 
     def stacked(key: str) -> np.ndarray:
-        return np.stack([run.out.pop(key) if consume else run.out[key] for run in runs])
+        first = runs[0].out[key]
+        out = np.empty((len(runs), *first.shape), dtype=first.dtype)
+        for k, run in enumerate(runs):  # one run's copy alive beside the stack, not all
+            out[k] = run.out.pop(key) if consume else run.out[key]
+        return out
 
     def whole(key: str) -> np.ndarray:
         """Whole persons and jobs: what SSB publishes, and it compresses."""
