@@ -22,6 +22,7 @@ import xarray as xr
 
 from attrbayes.exceptions import DataError
 from attrbayes.quantiles import interval_frame
+from attrbayes.results import stacked_size
 
 
 def attractiveness_draws(
@@ -50,7 +51,7 @@ def attractiveness_draws(
             .unstack("obs")
             .transpose("draw", "place", "year")
         )
-    draw = np.arange(_stacked(fit)) if index is None else np.asarray(index)
+    draw = np.arange(stacked_size(fit.posterior)) if index is None else np.asarray(index)
     # summed in numpy in one (draw, place, year) array: xarray's aligning sums of the
     # broadcast parts took seconds on a fit's 4,000 draws. float32 (7 digits; the rates
     # are about 1e-2): a fit's 4,000 draws of every place and year take 120 MB, not 240
@@ -85,10 +86,6 @@ def fixed_attractiveness(fit, index: np.ndarray, places: np.ndarray) -> xr.DataA
     return xr.DataArray(out, coords={"draw": index, "place": places}, dims=("draw", "place"))
 
 
-def _stacked(fit) -> int:
-    return fit.posterior.sizes["chain"] * fit.posterior.sizes["draw"]
-
-
 def _along(da: xr.DataArray, **labels: np.ndarray) -> xr.DataArray:
     """``da`` (draw first) at ``labels`` in their order; no copy when it already is."""
     order = [dim for dim in ("draw", *labels) if dim in da.dims]
@@ -112,7 +109,7 @@ def state_draws(fit, index: np.ndarray | None = None) -> xr.Dataset | None:
     """
     if not fit.spec.attractiveness.ar1:
         return None
-    index = np.arange(_stacked(fit)) if index is None else np.asarray(index)
+    index = np.arange(stacked_size(fit.posterior)) if index is None else np.asarray(index)
     parts = [part for _, part in state_blocks(fit, index)]
     return xr.Dataset({name: xr.concat([p[name] for p in parts], "draw")
                        for name in ("place_effect", "ar")})  # fmt: skip
@@ -132,7 +129,7 @@ def state_blocks(fit, index: np.ndarray) -> Iterator[tuple[slice, xr.Dataset]]:
     place_idx = pd.Index(places).get_indexer(frame["place"])
     cells = cell_grid(place_idx, pd.Index(years).get_indexer(frame["year"]), len(places),
                       len(years))  # fmt: skip
-    n_draws = _stacked(fit)
+    n_draws = stacked_size(fit.posterior)
     phi = fit.draws("ar_phi").to_numpy()
     sigma = fit.draws("sigma_ar").to_numpy()
     place_var = np.zeros(n_draws)

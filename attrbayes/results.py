@@ -63,6 +63,11 @@ def stack_draws(da: xr.DataArray) -> xr.DataArray:
     return stacked.assign_coords(draw=np.arange(n)).transpose("draw", ...)
 
 
+def stacked_size(posterior: xr.Dataset) -> int:
+    """The number of draws with chains merged (:func:`stack_draws`)."""
+    return posterior.sizes["chain"] * posterior.sizes["draw"]
+
+
 def thin(posterior: xr.Dataset, max_draws: int | None) -> xr.Dataset:
     """Every k-th draw of each chain, k = ceil(all draws / ``max_draws``): about
     ``max_draws`` remain (at most one more per chain)."""
@@ -78,7 +83,7 @@ def thinned_index(posterior: xr.Dataset, max_draws: int | None) -> np.ndarray:
 
 
 def _thin_step(posterior: xr.Dataset, max_draws: int | None) -> int:
-    total = posterior.sizes["chain"] * posterior.sizes["draw"]
+    total = stacked_size(posterior)
     return 1 if max_draws is None or total <= max_draws else int(np.ceil(total / max_draws))
 
 

@@ -483,8 +483,7 @@ def test_attractiveness_by_year_equals_the_table(builder):
     ours = rp.attractiveness_by_year(fit).set_index(["place", "year"]).sort_index()
     theirs = attractiveness_table(fit, by="year").set_index(["place", "year"]).sort_index()
     for column in ours.columns:
-        # float32 draws: the two quantile routines round differently in the 7th digit
-        np.testing.assert_allclose(ours[column], theirs[column], rtol=1e-6, err_msg=column)
+        np.testing.assert_allclose(ours[column], theirs[column], rtol=1e-10, err_msg=column)
 
 
 @slow

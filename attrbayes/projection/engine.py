@@ -92,7 +92,7 @@ from attrbayes.projection.scenarios import (
     check_scenarios,
 )
 from attrbayes.quantiles import band_probabilities
-from attrbayes.results import FitResult, stack_draws
+from attrbayes.results import FitResult, stack_draws, stacked_size
 
 BOY_SHARE = 105 / 205
 INFANT_EXPOSURE = 0.5  # births are exposed to infant mortality for half a year on average
@@ -323,7 +323,7 @@ def coefficient_outlook(
     if fit.spec.time_varying.immigration and immigration is None:
         raise SpecError(f"spec {fit.spec.name} links the coefficient to immigration: give the "
                         "immigration rate of each year")  # fmt: skip
-    total = fit.posterior.sizes["chain"] * fit.posterior.sizes["draw"]
+    total = stacked_size(fit.posterior)
     n = min(draws, total)
     index = np.linspace(0, total - 1, n).round().astype(int)
     places = sorted(fit.design.frame["place"].unique())
@@ -483,7 +483,7 @@ class Projector:
             raise DataError("the migration spec has DS but the panel has no employment_rates")
         _check_job_rules(inputs, alt, assumptions, alternative)
         self.say("posterior draws")
-        sizes = [f.posterior.sizes["chain"] * f.posterior.sizes["draw"] for f in (migration, jobs)]
+        sizes = [stacked_size(f.posterior) for f in (migration, jobs)]
         self.n = n = min(draws, *sizes)
         self.mig, self.job = (
             equation_draws(fit, places, np.linspace(0, size - 1, n).round().astype(int))

@@ -55,11 +55,11 @@ from attrbayes.plots.attractiveness import (
     refill_attractiveness_paths,
 )
 from attrbayes.projection.result import ProjectionResult
+from attrbayes.quantiles import band_columns, band_probabilities, quantiles
 from attrbayes.reporting import numbers as nf
 from attrbayes.reporting.projection_tables import (
     EXCEL_FORMAT,
     add_excel_sheets,
-    band_columns,
     norwegian_number_format,
 )
 from attrbayes.results import FitResult
@@ -253,15 +253,11 @@ def attractiveness_by_year(fit) -> pd.DataFrame:
     """Rows ``place, year, pct_median, pct_lower_50 ... pct_upper_95`` for every place
     and fitted year (the same numbers as ``attractiveness_table(fit, by="year")``)."""
     da = fit.latent_attractiveness.transpose("draw", "place", "year")
-    probs = [0.5]
-    for mass in INTERVALS:
-        probs += [(1 - mass) / 2, 1 - (1 - mass) / 2]
-    q = np.quantile(da.to_numpy() * 100, probs, axis=0)  # (prob, place, year)
+    q = quantiles(da.to_numpy() * 100, band_probabilities(), axis=0)  # (prob, place, year)
     places = [str(p) for p in da["place"].to_numpy()]
     years = [int(y) for y in da["year"].to_numpy()]
     index = pd.MultiIndex.from_product([places, years], names=["place", "year"])
-    columns = ["pct_median"] + [f"pct_{side}_{round(m * 100)}" for m in INTERVALS
-                                for side in ("lower", "upper")]  # fmt: skip
+    columns = [f"pct_{c}" for c in band_columns()]
     frame = pd.DataFrame({c: q[i].reshape(-1) for i, c in enumerate(columns)}, index=index)
     return frame.reset_index()
 
