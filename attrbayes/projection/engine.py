@@ -51,7 +51,7 @@ processed in chunks to bound memory; every scenario uses the same random numbers
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -419,6 +419,10 @@ class Run:
     summarised: bool = False  # flows and pyramids reduced to what is stored
 
 
+# what a run writes per draw, place and year (the age groups by group too)
+RUN_OUTPUTS = (*PER_PLACE, "age_groups")
+
+
 class Projector:
     """Everything a projection needs, prepared once (inputs, assumptions, posterior
     draws); :meth:`run` projects one scenario over all draws, chunk by chunk.
@@ -552,23 +556,35 @@ class Projector:
         membership (places x groups)."""
         return summary_units(self.inputs.attributes[list(GROUP_LEVELS)])
 
+    def stacked_outputs(
+        self, scenarios: int | None = None, keys: Sequence[str] = RUN_OUTPUTS
+    ) -> dict[str, np.ndarray]:
+        """NaN-filled arrays of a run's per-place outputs ``keys`` (draw, place, year[, age
+        group]), with a leading scenario axis of ``scenarios`` unless None, for runs to
+        write into (``into`` of :meth:`run`): the scenarios' results are then not copied."""
+        lead = () if scenarios is None else (scenarios,)
+        shape = (*lead, self.n, len(self.places), len(self.years))
+        groups = (len(AGE_GROUPS_PROJECTION),)
+        return {k: np.full((*shape, *(groups if k == "age_groups" else ())), np.nan,
+                           dtype=np.float32) for k in keys}  # fmt: skip
+
     def run(
         self,
         scenario: str,
         *,
         intervention: Intervention | None = None,
         replay: dict[int, dict] | None = None,
+        into: Mapping[str, np.ndarray] | None = None,
     ) -> Run:
         """Project ``scenario`` over all draws; with ``replay`` (a baseline run's
         ``controls``) the national quantities are the baseline's and ``intervention``
-        applies."""
+        applies. ``into``: NaN-filled arrays to write some of the run's per-place outputs
+        into (:meth:`stacked_outputs`), instead of arrays of its own."""
         if intervention is not None and replay is None:
             raise SpecError("an intervention runs against a baseline: give its controls")
+        into = dict(into or {})
+        out = {**self.stacked_outputs(keys=[k for k in RUN_OUTPUTS if k not in into]), **into}
         n, p, n_years = self.n, len(self.places), len(self.years)
-        shape = (n, p, n_years)
-        out = {k: np.full(shape, np.nan, dtype=np.float32) for k in PER_PLACE}
-        out["age_groups"] = np.full((*shape, len(AGE_GROUPS_PROJECTION)), np.nan,
-                                    dtype=np.float32)  # fmt: skip
         # the base year's pyramid is the observed one, the same in every draw
         out["pyramid"] = np.zeros((n, p, len(self.projected_pyramid_years), 2, MAX_AGE + 1),
                                   dtype=np.float32)  # fmt: skip
@@ -838,17 +854,20 @@ def project(
     cols = [projector.places.index(c) for c in effect_places]
     runs: list[Run] = []
     effects: dict[str, list[np.ndarray]] = {"population": [], "jobs": []}
-    for scenario in scenarios:
-        run = projector.run(scenario)
+    stacks = projector.stacked_outputs(len(scenarios), (*STOCKS, "age_groups"))
+    for k, scenario in enumerate(scenarios):
+        into = {key: values[k] for key, values in stacks.items()}
+        run = projector.run(scenario, into=None if intervention is not None else into)
         if intervention is not None:
-            shocked = projector.run(scenario, intervention=intervention, replay=run.controls)
+            shocked = projector.run(scenario, intervention=intervention, replay=run.controls,
+                                    into=into)  # fmt: skip
             for key, variables in SHOCK_EFFECTS.items():
                 effects[key].append(sum(shocked.out[v][:, cols] - run.out[v][:, cols]
                                         for v in variables))  # fmt: skip
             run = shocked
         _summarise(projector, run, flow_draws)
         runs.append(run)
-    result = _result(projector, scenarios, runs, consume=True)
+    result = _result(projector, scenarios, runs, consume=True, stacks=stacks)
     if job_shocks:
         result.ds.coords["effect_place"] = effect_places
         for key, values in effects.items():
@@ -1002,17 +1021,23 @@ def _summarise_pyramids(projector: Projector, run: Run) -> None:
 
 
 def _result(
-    projector: Projector, scenarios: Sequence[str], runs: list[Run], *, consume: bool = False
-) -> ProjectionResult:
+    projector: Projector, scenarios: Sequence[str], runs: list[Run], *, consume: bool = False,
+    stacks: Mapping[str, np.ndarray] | None = None,
+) -> ProjectionResult:  # fmt: skip
     """The scenarios' runs as one labelled Dataset with the inputs' history and provenance.
     With ``consume`` each run's arrays are released as they are stacked (the caller does
-    not read the runs again), so that the runs and their stack are not held twice."""
+    not read the runs again), so that the runs and their stack are not held twice;
+    ``stacks``: outputs the runs wrote into (:meth:`Projector.stacked_outputs`), taken as
+    they are (and rounded in place)."""
+    stacks = stacks or {}
     inputs, migration, jobs = projector.inputs, projector.migration, projector.jobs
     dims = ("scenario", "draw", "place", "year")
     for run in runs:
         _summarise(projector, run)
 
     def stacked(key: str) -> np.ndarray:
+        if key in stacks:
+            return stacks[key]
         first = runs[0].out[key]
         out = np.empty((len(runs), *first.shape), dtype=first.dtype)
         for k, run in enumerate(runs):  # one run's copy alive beside the stack, not all

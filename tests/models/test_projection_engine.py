@@ -139,6 +139,22 @@ def test_few_draws_split_into_two_chunks_whatever_the_machine(fits, synthetic):
     np.testing.assert_array_equal(runs[0].out["population"], runs[1].out["population"])
 
 
+def test_runs_write_into_the_scenarios_stacked_arrays(fits, synthetic):
+    """project() hands each run its scenario's slice of the result's arrays, so the runs
+    are not copied into the result: a run given ``into`` fills those arrays, and the same
+    numbers as a run with arrays of its own."""
+    mig, jobs = fits
+    projector = Projector(mig, jobs, synthetic.panel, draws=6, to=2016)
+    stacks = projector.stacked_outputs(2, ("population", "age_groups"))
+    run = projector.run("neutral", into={k: v[1] for k, v in stacks.items()})
+    assert np.shares_memory(run.out["population"], stacks["population"])
+    assert np.isnan(stacks["population"][0]).all()
+    assert not np.isnan(stacks["population"][1]).any()
+    own = projector.run("neutral")
+    for key in ("population", "age_groups", "jobs_private"):
+        np.testing.assert_array_equal(run.out[key], own.out[key])
+
+
 def test_uncertainty_grows_with_the_horizon(projection):
     pop = projection.ds["population"].sel(scenario="historical")
     spread = (pop.quantile(0.9, "draw") - pop.quantile(0.1, "draw")).sum("place")
