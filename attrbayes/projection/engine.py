@@ -419,6 +419,18 @@ class Run:
     summarised: bool = False  # flows and pyramids reduced to what is stored
 
 
+@dataclass(frozen=True)
+class _Year:
+    """A projected year's inputs that no draw changes (:meth:`Projector._year`)."""
+
+    q_local: np.ndarray  # (P, S, A) death probabilities of each place
+    q_local32: np.ndarray
+    survival: np.ndarray  # (P, S, A) float32: 1 - q + the usual net migration rate
+    names: tuple[str, ...]  # of the summaries, in the order of the weights
+    common: np.ndarray  # (K, S, A) float32 weights shared by every place
+    by_place: np.ndarray  # (P, M, S, A) float32 weights of each place
+
+
 # what a run writes per draw, place and year (the age groups by group too)
 RUN_OUTPUTS = (*PER_PLACE, "age_groups")
 
@@ -511,6 +523,7 @@ class Projector:
         self.migration, self.jobs = migration, jobs
         self.assumptions, self.alternative = assumptions, alternative
         self.chunk, self.workers, self.seed = chunk, workers, seed
+        self._years: dict[int, _Year] = {}
         self.noise, self.centrality_noise, self.custom = noise, centrality_noise, custom
 
     @property
@@ -534,21 +547,33 @@ class Projector:
             weights["employed"] = inputs.employment
         return weights
 
-    def _summaries(
-        self, pop: np.ndarray, q_t: np.ndarray, q_local: np.ndarray
-    ) -> dict[str, np.ndarray]:
+    def _year(self, year: int) -> _Year:
+        """The draw-independent inputs of ``year``'s summaries and cohort step, computed
+        once: every chunk of every run (and every what-if solve) shares them."""
+        if year not in self._years:
+            inputs = self.inputs
+            q_t = death_probabilities(inputs, self.alt, year)
+            q_local = np.clip(q_t[None] * inputs.mortality_ratio[:, None, None], 0, 1)
+            weights = dict(self._fixed_weights)
+            if self.uses_ds:  # DS is linear in the population: its weights are DS of each cell
+                cells = np.eye(q_t.size).reshape(q_t.size, *q_t.shape)
+                weights["ds"] = ds_absolute(cells, inputs.employment, q_t).reshape(q_t.shape)
+            self._years[year] = _Year(
+                q_local=q_local,
+                q_local32=q_local.astype(np.float32),
+                survival=(1 - q_local + inputs.migration_profile).astype(np.float32),
+                names=(*weights, "usual", "deaths"),
+                common=np.stack(list(weights.values())).astype(np.float32),
+                by_place=np.stack([inputs.migration_profile, q_local], axis=1).astype(np.float32),
+            )  # fmt: skip
+        return self._years[year]
+
+    def _summaries(self, pop: np.ndarray, year: _Year) -> dict[str, np.ndarray]:
         """Every linear summary of ``pop`` (D, P, S, A) a year needs, (D, P) each, in one
         pass: the fixed ones, absolute DS (its weights depend on the year's q), the net
         migrants at the places' usual rates and the deaths at their q."""
-        weights = dict(self._fixed_weights)
-        if self.uses_ds:  # DS is linear in the population: its weights are DS of each cell
-            cells = np.eye(q_t.size).reshape(q_t.size, *q_t.shape)
-            weights["ds"] = ds_absolute(cells, self.inputs.employment, q_t).reshape(q_t.shape)
-        common = np.stack(list(weights.values())).astype(np.float32)
-        by_place = np.stack([self.inputs.migration_profile, q_local], axis=1).astype(np.float32)
-        sums = weighted_sums(pop, common, by_place)
-        names = [*weights, "usual", "deaths"]
-        return {name: sums[..., k] for k, name in enumerate(names)}
+        sums = weighted_sums(pop, year.common, year.by_place)
+        return {name: sums[..., k] for k, name in enumerate(year.names)}
 
     @cached_property
     def units(self) -> tuple[list[str], np.ndarray]:
@@ -705,9 +730,9 @@ class Projector:
         for year in all_years:
             year = int(year)
             if year >= base:  # every linear summary of the population, in one pass
-                q_t = death_probabilities(inputs, alt, year)
-                q_local = np.clip(q_t[None] * inputs.mortality_ratio[:, None, None], 0, 1)
-                sums = self._summaries(pop, q_t, q_local)
+                this = self._year(year)
+                q_local = this.q_local
+                sums = self._summaries(pop, this)
                 national_jobs.observe(year, sums.get("employed"))
             # 1. jobs of `year`
             if year > last_jobs:
@@ -803,9 +828,8 @@ class Projector:
             # excess leavers stay ...
             shift = (migrants - usual) / np.maximum(mobile, 1e-9)
             excess = -extra_deaths / np.maximum(deaths, 1e-9)
-            survival = (1 - q_local + inputs.migration_profile).astype(pop.dtype)
             nxt = np.empty_like(pop)
-            shortfall = cohort_step(pop, survival, mobility, q_local.astype(pop.dtype), shift,
+            shortfall = cohort_step(pop, this.survival, mobility, this.q_local32, shift,
                                     excess, (newborn - infant_deaths).astype(pop.dtype),
                                     nxt)  # fmt: skip
             # ... but leave from the nation's mobile ages: the total holds (a what-if run
