@@ -1,7 +1,7 @@
 """Benchmark: the projection engine at full size (issue 17 target: under 10 s wall and
 1.5 GB peak memory on the 2-core machine), the saved file, and one place's fan read back.
 
-Run: ./dev python benchmarks/project.py [--draws 1000] [--to 2050] [--chunk 125] [--workers 2]
+Run: ./dev python benchmarks/project.py [--draws 1000] [--to 2050] [--chunk 64] [--workers 2]
      [--baseline REF]  (also runs git REF's copy of this script, e.g. e3ff537, and prints
      the ratios)
 
@@ -39,7 +39,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--draws", type=int, default=1000)
     parser.add_argument("--to", type=int, default=2050)
-    parser.add_argument("--chunk", type=int, default=125)
+    parser.add_argument("--chunk", type=int, default=64)
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--scenario", default="historical")
     parser.add_argument("--baseline", help="git ref whose projection engine to time beside")

@@ -58,6 +58,7 @@ from functools import cached_property
 
 import numpy as np
 import xarray as xr
+from threadpoolctl import threadpool_limits
 
 from attrbayes import __version__
 from attrbayes.constants import MAX_AGE
@@ -456,7 +457,7 @@ class Projector:
         alternative: str = "main",
         to: int = 2050,
         draws: int = 1000,
-        chunk: int = 125,
+        chunk: int = 64,
         workers: int | None = None,
         seed: int = 20261128,
         noise: bool = True,
@@ -632,8 +633,14 @@ class Projector:
             controls[start] = chunk_controls.values
             self.say(f"{scenario}: draws {idx.start + 1}-{idx.stop} of {n}")
 
-        # numpy releases the GIL in large array operations: chunks run side by side
-        with ThreadPoolExecutor(max_workers=self.workers or min(2, os.cpu_count() or 1)) as pool:
+        # numpy releases the GIL in large array operations: chunks run side by side, each
+        # with a single-threaded BLAS (BLAS's own threads on top of the chunks' would
+        # contend for the cores: the commuting-weighted job growth is a matrix product)
+        workers = self.workers or min(2, os.cpu_count() or 1)
+        with (
+            threadpool_limits(1 if workers > 1 else None, user_api="blas"),
+            ThreadPoolExecutor(max_workers=workers) as pool,
+        ):
             list(pool.map(task, range(0, n, chunk)))
         return Run(out, controls)
 

@@ -139,6 +139,34 @@ def test_few_draws_split_into_two_chunks_whatever_the_machine(fits, synthetic):
     np.testing.assert_array_equal(runs[0].out["population"], runs[1].out["population"])
 
 
+def test_chunks_side_by_side_use_one_blas_thread_each(fits, synthetic, monkeypatch):
+    """BLAS's own threads on top of two chunk workers contended for the cores (a 1,000-draw
+    projection took 10.3 s instead of 8.2 s on two cores): while chunks run side by side
+    BLAS has one thread, and afterwards its setting is back."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    def blas_threads() -> list[int]:
+        return [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+
+    mig, jobs = fits
+    seen: dict[int, list[int]] = {}
+    original = Projector._run_chunk
+
+    def spy(self, scenario, idx, *args):
+        seen[idx.start] = blas_threads()
+        return original(self, scenario, idx, *args)
+
+    monkeypatch.setattr(Projector, "_run_chunk", spy)
+    with threadpool_limits(2, user_api="blas"):
+        before = blas_threads()
+        Projector(mig, jobs, synthetic.panel, draws=4, to=2016, workers=2).run("neutral")
+        assert blas_threads() == before
+    assert before
+    assert all(n == 2 for n in before)
+    assert sorted(seen) == [0, 2]
+    assert all(n == [1] * len(before) for n in seen.values())
+
+
 def test_runs_write_into_the_scenarios_stacked_arrays(fits, synthetic):
     """project() hands each run its scenario's slice of the result's arrays, so the runs
     are not copied into the result: a run given ``into`` fills those arrays, and the same
