@@ -620,9 +620,10 @@ class Projector:
         )  # fmt: skip
         out["national_net_immigration_rate"] = np.full((n, n_years), np.nan)
         controls: dict[int, dict] = {}
-        # at most ``chunk`` draws at a time and at least two chunks (side by side on two
-        # cores); the split does not depend on the machine, so neither do the numbers
-        chunk = max(min(self.chunk, -(-n // 2)), 1)
+        # chunks of equal size, at most ``chunk`` draws and at least two of them (side by
+        # side on two cores); the split does not depend on the machine, so neither do the
+        # numbers
+        chunk = -(-n // max(-(-n // self.chunk), 2))
 
         def task(start: int) -> None:
             idx = slice(start, min(start + chunk, n))

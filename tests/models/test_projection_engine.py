@@ -137,6 +137,9 @@ def test_few_draws_split_into_two_chunks_whatever_the_machine(fits, synthetic):
             for w in (1, 2)]  # fmt: skip
     assert sorted(runs[0].controls) == [0, 11]
     np.testing.assert_array_equal(runs[0].out["population"], runs[1].out["population"])
+    # more draws than a chunk holds: chunks of equal size (7, 7, 7, not 8, 8, 5)
+    run = Projector(mig, jobs, synthetic.panel, draws=21, to=2016, chunk=8).run("neutral")
+    assert sorted(run.controls) == [0, 7, 14]
 
 
 def test_chunks_side_by_side_use_one_blas_thread_each(fits, synthetic, monkeypatch):
