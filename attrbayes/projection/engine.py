@@ -1090,7 +1090,8 @@ def _result(
                                          - groups[..., names.index("67+")])  # fmt: skip
 
     hist = inputs.history_population
-    hist_years = [int(y) for y in hist.columns if y < inputs.base_year]
+    # observed through the base year, so that the observed line meets the fans' start
+    hist_years = [int(y) for y in hist.columns if y <= inputs.base_year]
     jobs_hist = (inputs.history_private + inputs.history_public).reindex(columns=hist_years)
     attrs = inputs.attributes
     ds = xr.Dataset(

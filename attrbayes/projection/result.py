@@ -18,7 +18,8 @@ pyramid_quantiles      scenario, band, pyramid_year, unit,      1 January, 0..10
 pyramid_quantiles_5    ... the same by 5-year age_band                  1 January
 pyramid                scenario, draw, pyramid_place, pyramid_year,     chosen places only
                        sex, age                                         (``--pyramids``)
-history_population     place, history_year                              observed
+history_population     place, history_year                              observed, to the
+                                                                        base year
 history_jobs           place, history_year                              observed, all jobs
 centrality_coefficient scenario, draw, coefficient_year                 fitted + projected
 national_net_immigr.   scenario, draw, year                             realised rate

@@ -53,6 +53,10 @@ def test_base_year_is_the_observed_population(projection, synthetic):
     totals = synthetic.panel.population_totals()[2012]
     base = projection.ds["population"].sel(year=2012).isel(scenario=0, draw=0)
     np.testing.assert_allclose(base.to_numpy(), totals.reindex(projection.places), rtol=1e-6)
+    # the observed history runs through the base year, where the fans start from it
+    history = projection.ds["history_population"]
+    assert int(history["history_year"][-1]) == 2012
+    np.testing.assert_allclose(history.sel(history_year=2012), base, rtol=1e-6)
 
 
 def test_domestic_migration_sums_to_national_immigration(projection):
