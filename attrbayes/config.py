@@ -39,7 +39,6 @@ Unknown keys are errors, and every error names the file, the key and the allowed
 
 from __future__ import annotations
 
-import os
 import tomllib
 from pathlib import Path
 from typing import Literal
@@ -48,6 +47,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, mo
 
 from attrbayes.constants import CONTEXTUAL_SUFFIX, KIND_TERMS, LEVELS, TIME_VARYING_TERMS
 from attrbayes.exceptions import SpecError
+from attrbayes.resources import shipped_dir
 
 SPEC_SCHEMA_VERSION = 1
 
@@ -166,11 +166,8 @@ class ModelSpec(BaseModel):
 
 
 def models_dir() -> Path:
-    """Where specs are looked up: $ATTRBAYES_MODELS, else the project's ``models/``."""
-    env = os.environ.get("ATTRBAYES_MODELS")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parent.parent / "models"
+    """Where specs are looked up: $ATTRBAYES_MODELS, else the shipped ``models/``."""
+    return shipped_dir("models")
 
 
 def available_specs() -> list[str]:

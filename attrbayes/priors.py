@@ -19,7 +19,6 @@ distributions and invalid arguments are errors naming the file and key.
 
 from __future__ import annotations
 
-import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ import pymc as pm
 
 from attrbayes.config import resolve_toml
 from attrbayes.exceptions import PriorError
+from attrbayes.resources import shipped_dir
 
 # Parameter -> what it is (units: rates, i.e. share of population per year).
 PARAMETERS: dict[str, str] = {
@@ -160,9 +160,8 @@ class PriorSet:
 
 
 def priors_dir() -> Path:
-    """Where prior sets are looked up: $ATTRBAYES_PRIORS, else the project's ``priors/``."""
-    env = os.environ.get("ATTRBAYES_PRIORS")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "priors"
+    """Where prior sets are looked up: $ATTRBAYES_PRIORS, else the shipped ``priors/``."""
+    return shipped_dir("priors")
 
 
 def available_prior_sets() -> list[str]:

@@ -44,7 +44,6 @@ Unknown keys and unknown rules are errors naming the file and key.
 
 from __future__ import annotations
 
-import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -56,6 +55,7 @@ import numpy as np
 from attrbayes.config import resolve_toml
 from attrbayes.constants import INDUSTRIES
 from attrbayes.exceptions import SpecError
+from attrbayes.resources import shipped_dir
 
 PATHS: dict[str, str] = {
     "net_immigration_rate": "national net immigration / national population 1 January",
@@ -162,8 +162,9 @@ class AssumptionSet:
 
 
 def assumptions_dir() -> Path:
-    env = os.environ.get("ATTRBAYES_ASSUMPTIONS")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "assumptions"
+    """Where assumption sets are looked up: $ATTRBAYES_ASSUMPTIONS, else the shipped
+    ``assumptions/``."""
+    return shipped_dir("assumptions")
 
 
 def load_assumptions(name_or_path: str | Path = "synthetic") -> AssumptionSet:
