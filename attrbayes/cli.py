@@ -17,10 +17,10 @@ from rich.markup import escape
 from attrbayes import __version__
 from attrbayes.config import SamplerConfig, load_spec, parse_years
 from attrbayes.data.panel import read_panel
-from attrbayes.data.synthetic import TRUTH_DIR, SynthConfig, read_truth
 from attrbayes.exceptions import AttrbayesError, SpecError
 from attrbayes.features.design import compute_features
 from attrbayes.io_utils import atomic_write_bytes, atomic_write_text
+from attrbayes.synthetic import TRUTH_DIR, SynthConfig, read_truth
 
 app = typer.Typer(
     help="attrbayes: the Norwegian attractiveness model of local growth, refitted.",
@@ -456,7 +456,7 @@ def fit(
     force: Annotated[bool, typer.Option(help="Replace an existing run directory.")] = False,
 ) -> None:
     """Fit a Bayesian model; writes RUN/fit.nc (NetCDF) and RUN/summary.csv."""
-    from attrbayes.pipeline import prepare_fit, run_fit
+    from attrbayes.runs import prepare_fit, run_fit
 
     try:
         if out is not None and (out / "fit.nc").exists() and not force and not dry_run:
@@ -495,7 +495,7 @@ def attractiveness(
 ) -> None:
     """Residential (migration fit) or business (jobs fit) attractiveness per place with
     intervals and rank distributions."""
-    from attrbayes.pipeline import load_fit
+    from attrbayes.runs import load_fit
 
     try:
         result = load_fit(run)
@@ -572,7 +572,7 @@ def decompose(
     from attrbayes.decomposition import decompose as decompose_unit
     from attrbayes.decomposition import table_text
     from attrbayes.features.design import level_data
-    from attrbayes.pipeline import load_fit
+    from attrbayes.runs import load_fit
 
     selectors = {"place": place, "region": region, "county": county,
                  "centrality_class": centrality_class, "places": places}  # fmt: skip
@@ -660,7 +660,6 @@ def compare(
     """OLS beside the posterior (same design): coefficients, the centrality-path plot (with
     --projection: fitted and projected), and attractiveness per place (statistics and a
     scatter; with --jobs for the jobs fit as well)."""
-    from attrbayes.pipeline import load_fit
     from attrbayes.plots import figure_bytes
     from attrbayes.plots.attractiveness import plot_attractiveness_scatter
     from attrbayes.plots.centrality import (
@@ -675,6 +674,7 @@ def compare(
         ols_posterior_table,
         within_between_table,
     )
+    from attrbayes.runs import load_fit
 
     try:
         result = load_fit(run)
@@ -732,7 +732,7 @@ def _run_dir(run: Path) -> Path:
 
 def _jobs_fit(path: Path, main):
     """The fit behind ``compare --jobs``: a jobs fit, beside a RUN that is not one."""
-    from attrbayes.pipeline import fit_path, load_fit
+    from attrbayes.runs import fit_path, load_fit
 
     if main.kind == "jobs":
         raise AttrbayesError(
@@ -772,7 +772,7 @@ def diagnose(
 ) -> None:
     """The diagnostics gate and a posterior predictive check of a saved fit."""
     from attrbayes.diagnostics.checks import posterior_predictive_check
-    from attrbayes.pipeline import load_fit
+    from attrbayes.runs import load_fit
 
     try:
         result = load_fit(run)
@@ -795,7 +795,7 @@ def loo(
 ) -> None:
     """PSIS-LOO comparison of fits to the same observations."""
     from attrbayes.diagnostics.checks import compare_fits
-    from attrbayes.pipeline import load_fit
+    from attrbayes.runs import load_fit
 
     try:
         fits = {str(r): load_fit(r) for r in runs}
@@ -910,7 +910,7 @@ def _demo_projection(projection, out: Path) -> None:
     """Print the projection's headline numbers and write its fan charts."""
     from attrbayes.plots import figure_bytes
     from attrbayes.plots.fan import fan_chart_data, fan_title, plot_fan_chart
-    from attrbayes.reporting.projection_tables import resolve_unit
+    from attrbayes.projection.tables import resolve_unit
 
     console.rule("Projections to 2050 (posterior median, 80 % interval)")
     classes = projection.quantiles("population", by="centrality_class")
@@ -1036,8 +1036,8 @@ def fan(
     from attrbayes.io_utils import atomic_write_bytes
     from attrbayes.plots import fan as fan_plots
     from attrbayes.plots import figure_bytes
+    from attrbayes.projection import tables as pt
     from attrbayes.projection.result import ProjectionResult, projection_path
-    from attrbayes.reporting import projection_tables as pt
 
     selectors = {"place": place, "region": region, "county": county,
                  "centrality_class": centrality_class, "nation": nation or None,
@@ -1225,9 +1225,10 @@ def project_command(
     Scenarios: neutral, historical, historical_constant, high, low, and custom (levels of
     one's own: --attractiveness / --attractiveness-percentile and their business forms).
     """
-    from attrbayes.pipeline import SHOCK_EFFECT_FILE, resolve_projection_runs, run_projection
+    from attrbayes.pipeline import run_projection
     from attrbayes.projection.engine import JobShock
     from attrbayes.projection.scenarios import SCENARIOS
+    from attrbayes.runs import SHOCK_EFFECT_FILE, resolve_projection_runs
 
     try:
         custom = _custom_scenario(
@@ -1306,7 +1307,7 @@ def _custom_scenario(
 
 def _echo_shock_effect(result, path: Path) -> None:
     """The job shocks' effect at milestone years: median [80 %] persons and jobs."""
-    from attrbayes.reporting.projection_tables import milestone_years, shock_effect_table
+    from attrbayes.projection.tables import milestone_years, shock_effect_table
 
     table = shock_effect_table(result)
     years = milestone_years(table["year"].unique(), (2030, 2040, 2050))
@@ -1396,10 +1397,10 @@ def target_command(
     separately, the extra private jobs a year that bring a place to a population target,
     solved per posterior draw, with the probability of reaching it in each scenario and
     where the needed level stands among all places' history."""
-    from attrbayes.pipeline import projection_settings, resolve_projection_runs
     from attrbayes.projection.engine import Projector
     from attrbayes.projection.scenarios import SCENARIOS
     from attrbayes.projection.targets import Target, reach_target
+    from attrbayes.runs import projection_settings, resolve_projection_runs
 
     try:
         if sum([population is not None, keep, no_decline]) != 1:
@@ -1427,7 +1428,7 @@ def target_command(
         if out is not None:
             from attrbayes.plots import figure_bytes
             from attrbayes.plots.fan import fan_chart_data, plot_fan_chart
-            from attrbayes.reporting.projection_tables import resolve_unit
+            from attrbayes.projection.tables import resolve_unit
 
             result.save(out)
             unit = resolve_unit(result.projection, "place", place)
@@ -1710,9 +1711,9 @@ def map_command(
     or the probability of growth from a projection; a choropleth with --boundaries, else
     a tile chart by county. Places that do not match the boundaries are listed."""
     from attrbayes.io_utils import atomic_write_bytes
-    from attrbayes.pipeline import load_fit
     from attrbayes.plots import figure_bytes, maps
     from attrbayes.projection.result import ProjectionResult, projection_path
+    from attrbayes.runs import load_fit
 
     try:
         if out.exists() and not force:

@@ -1,11 +1,16 @@
-"""Atomic file writes: write to a temporary file beside the target, then rename."""
+"""Atomic file writes (write to a temporary file or folder beside the target, then rename)
+and TOML values for the small files written by hand."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from attrbayes.exceptions import DataError
 
@@ -58,3 +63,30 @@ def open_saved[T](path: str | Path, what: str, opener: Callable[[Path], T]) -> T
         return opener(source)
     except Exception as exc:
         raise DataError(f"{source}: cannot be read as a saved {what} ({exc})") from exc
+
+
+def replace_dir(tmp: Path, target: Path) -> None:
+    """Put the finished folder ``tmp`` in place of ``target`` (renames: the old folder is
+    moved aside first and removed after, so ``target`` is never half written)."""
+    if target.exists():
+        old = target.with_name(f".{target.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(target, old)
+        os.replace(tmp, target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, target)
+
+
+def toml_value(value: Any) -> str:
+    """``value`` (bool, number, string or a list of them, numpy scalars too) as TOML."""
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    if isinstance(value, int | np.integer):
+        return repr(int(value))
+    if isinstance(value, float | np.floating):  # numpy's repr is np.float64(...), not TOML
+        return repr(float(value))
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{text}"'

@@ -7,20 +7,18 @@ so that fronts decide how to show results.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-import xarray as xr
 
 from attrbayes.config import ModelSpec, SamplerConfig, check_level, load_spec
 from attrbayes.constants import TERMS
 from attrbayes.data.panel import Panel, read_panel
 from attrbayes.data.real import BuildReport, build_real_panel, report_files
-from attrbayes.data.synthetic import SynthConfig, SyntheticPanel, synthesize_panel
-from attrbayes.exceptions import DataError, SpecError
+from attrbayes.exceptions import DataError
 from attrbayes.features.design import Features, build_design, compute_features
-from attrbayes.io_utils import atomic_write_text, open_saved
+from attrbayes.io_utils import atomic_write_text
 from attrbayes.models.ols import (
     CovType,
     OLSResult,
@@ -30,16 +28,21 @@ from attrbayes.models.ols import (
     fit_periods,
     fit_subpopulations,
 )
-from attrbayes.models.registry import model_class
-from attrbayes.priors import load_prior_set
 from attrbayes.projection.engine import project
 from attrbayes.projection.result import PROJECTION_FILE, ProjectionResult
+from attrbayes.projection.tables import quantile_table, shock_effect_table
 from attrbayes.reference import PUBLISHED
-from attrbayes.reporting.projection_tables import quantile_table, shock_effect_table
 from attrbayes.reporting.replication import Replication, replication_table
 from attrbayes.results import FitResult
-
-FIT_FILE = "fit.nc"
+from attrbayes.runs import (
+    PANEL_DIR,
+    SHOCK_EFFECT_FILE,
+    SOURCE_ATTRS,
+    ProjectionRuns,
+    prepare_fit,
+    run_fit,
+)
+from attrbayes.synthetic import SynthConfig, SyntheticPanel, synthesize_panel
 
 DEMO_SPECS = tuple(PUBLISHED)  # the book's four model versions
 
@@ -151,7 +154,7 @@ def run_demo(
     ``out/migration_2022`` and ``out/jobs_2022``) and project both to 2050 in every
     scenario (``out/projection``)."""
     say = progress or (lambda _msg: None)
-    panel_dir = out / "panel"
+    panel_dir = out / PANEL_DIR
     say("synthesising the default panel")
     synthetic = synthesize_to(panel_dir, SynthConfig(seed=seed), overwrite=True)
     panel = read_panel(panel_dir)  # read back: the demo exercises the on-disk contract
@@ -216,7 +219,7 @@ def run_real_demo(
 ) -> RealDemoResult:
     """Build the real panel into ``out/panel``, refit the published OLS versions at region
     and municipality level, and fit the Bayesian model at municipality level."""
-    panel_dir = out / "panel"
+    panel_dir = out / PANEL_DIR
     _, report = build_real_to(raw, panel_dir, structure, overwrite=True, progress=progress)
     panel = read_panel(panel_dir)
     municipal = compute_features(panel, "municipality")
@@ -224,152 +227,6 @@ def run_real_demo(
     prepared = prepare_fit(municipal, REAL_SPEC, level="municipality")
     bayes = run_fit(prepared, sampler or SamplerConfig(), out / REAL_SPEC)
     return RealDemoResult(panel_dir, report, replication, bayes)
-
-
-@dataclass(frozen=True)
-class PreparedFit:
-    """A validated model, ready to sample (what ``fit --dry-run`` checks)."""
-
-    model: object
-    features: Features
-
-    def describe(self) -> str:
-        m = self.model
-        built = m.build()
-        n_free = sum(int(v.size.eval()) if hasattr(v, "size") else 1 for v in built.free_RVs)
-        d = m.design
-        return (
-            f"spec {m.spec.name} ({m.spec.kind}), level {d.level}, years "
-            f"{d.years_text()}: {d.n} observations, {d.frame['place'].nunique()} places, "
-            f"{n_free} free parameters; priors {m.priors.name}"
-        )
-
-
-def prepare_fit(
-    panel: Panel | Features,
-    spec_name: str,
-    *,
-    level: str | None = None,
-    years: tuple[int, int] | None = None,
-    priors: str | None = None,
-) -> PreparedFit:
-    """Validate data, spec and priors and construct the model (no sampling)."""
-    spec = load_spec(spec_name)
-    level = check_level(level or spec.level)
-    features = panel if isinstance(panel, Features) else compute_features(panel, level)
-    design = build_design(features, spec, years=years)
-    model = model_class(spec.kind)(design, spec, load_prior_set(priors, kind=spec.kind))
-    return PreparedFit(model, features)
-
-
-def run_fit(prepared: PreparedFit, sampler: SamplerConfig, out: Path | None = None) -> FitResult:
-    """Sample a prepared model; with ``out``, save ``fit.nc`` and ``summary.csv`` there."""
-    fit = prepared.model.fit(sampler)
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        fit.save(out / FIT_FILE, overwrite=True)
-        atomic_write_text(out / "summary.csv", fit.summary().to_csv(index=False))
-    return fit
-
-
-def fit_path(run: Path) -> Path:
-    """``RUN/fit.nc`` for a run directory, else the path itself."""
-    return run / FIT_FILE if run.is_dir() else run
-
-
-def load_fit(run: Path) -> FitResult:
-    """Load ``RUN/fit.nc`` (or a path to the file itself)."""
-    return FitResult.load(fit_path(run))
-
-
-# ---------------------------------------------------------------------------------------
-# projections
-# ---------------------------------------------------------------------------------------
-SHOCK_EFFECT_FILE = "shock_effect.csv"
-
-
-@dataclass(frozen=True)
-class ProjectionRuns:
-    """The two fits and the panel a projection reads, and where they were read from."""
-
-    migration: FitResult
-    jobs: FitResult
-    panel: Panel
-    sources: dict[str, str] = field(default_factory=dict)  # migration, jobs, panel -> path
-
-
-SOURCE_ATTRS = {"migration": "migration_run", "jobs": "jobs_run", "panel": "panel_path"}
-
-
-def resolve_projection_runs(run: Path, jobs: Path | None, data: Path | None) -> ProjectionRuns:
-    """``run`` is a migration run (then ``jobs`` and ``data`` are needed), a directory
-    holding ``panel/`` and one migration and one jobs run (what ``attrbayes demo`` writes),
-    or a projection (its fits and panel are read from where it recorded them, unless
-    ``jobs`` / ``data`` say otherwise)."""
-    if (run / PROJECTION_FILE).is_file():
-        return _projection_sources(run, jobs, data)
-    if (run / FIT_FILE).is_file() or run.suffix == ".nc":
-        if jobs is None or data is None:
-            raise SpecError(
-                f"{run} is a single fit: give the jobs run (--jobs) and the panel (--data)"
-            )
-        return _runs(run, jobs, data)
-    found: dict[str, Path] = {}
-    for child in sorted(run.glob("*/" + FIT_FILE)):
-        found.setdefault(load_fit(child).kind, child.parent)
-    missing = [k for k in ("migration", "jobs") if k not in found and not (k == "jobs" and jobs)]
-    if missing:
-        raise SpecError(f"{run}: no {' or '.join(missing)} run inside; give runs explicitly")
-    return _runs(found["migration"], jobs or found["jobs"], data or run / "panel")
-
-
-def _runs(migration: Path, jobs: Path, panel: Path) -> ProjectionRuns:
-    sources = {"migration": migration, "jobs": jobs, "panel": panel}
-    return ProjectionRuns(
-        load_fit(migration), load_fit(jobs), read_panel(panel),
-        {k: str(v.resolve()) for k, v in sources.items()},
-    )  # fmt: skip
-
-
-def _projection_sources(proj: Path, jobs: Path | None, data: Path | None) -> ProjectionRuns:
-    """The fits and panel a saved projection recorded, checked against its data hashes."""
-    attrs = _projection_header(proj).attrs
-    given = {"migration": None, "jobs": jobs, "panel": data}
-    lacking = [a for k, a in SOURCE_ATTRS.items() if a not in attrs and given[k] is None]
-    if lacking:
-        raise SpecError(f"{proj} does not record where its fits are ({', '.join(lacking)}); "
-                        "give the migration run instead, with --jobs and --data")  # fmt: skip
-    paths = {k: given[k] or Path(attrs[a]) for k, a in SOURCE_ATTRS.items()}
-    runs = _runs(paths["migration"], paths["jobs"], paths["panel"])
-    for kind, fit in (("migration", runs.migration), ("jobs", runs.jobs)):
-        if fit.tree.attrs["data_hash"] != attrs.get(f"{kind}_data_hash"):
-            raise DataError(f"{proj}: the {kind} fit at {runs.sources[kind]} is not the one the "
-                            "projection was made from (its data hash differs)")  # fmt: skip
-    return runs
-
-
-def _projection_header(proj: Path) -> xr.Dataset:
-    """A saved projection's attributes and coordinates, without reading its draws."""
-
-    def header(path: Path) -> xr.Dataset:
-        with xr.open_dataset(path, engine="h5netcdf") as ds:
-            return ds.drop_vars(list(ds.data_vars)).load()
-
-    return open_saved(proj / PROJECTION_FILE, "projection", header)
-
-
-def projection_settings(proj: Path) -> dict:
-    """The options a saved projection was made with (assumptions, alternative, seed, last
-    year, draws, scenarios), for what-if work that should match it."""
-    ds = _projection_header(proj)
-    return {
-        "assumptions": str(ds.attrs["assumptions"]),
-        "alternative": str(ds.attrs["alternative"]),
-        "seed": int(ds.attrs["seed"]),
-        "to": int(ds["year"].values[-1]),
-        "draws": int(ds.sizes["draw"]),
-        "scenarios": [str(s) for s in ds["scenario"].values],
-    }
 
 
 def run_projection(

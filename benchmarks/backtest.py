@@ -72,8 +72,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from attrbayes.config import SamplerConfig, load_spec
-    from attrbayes.data.synthetic import synthesize_panel
     from attrbayes.diagnostics.backtest import backtest
+    from attrbayes.synthetic import synthesize_panel
 
     start = time.perf_counter()
     first = args.first_year or (1980 if args.long else 2000)

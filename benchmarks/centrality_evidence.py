@@ -78,9 +78,9 @@ def main() -> None:
     from attrbayes.data.panel import read_panel
     from attrbayes.diagnostics.checks import compare_fits
     from attrbayes.features.design import compute_features
-    from attrbayes.pipeline import load_fit
     from attrbayes.projection.assumptions import load_assumptions
     from attrbayes.projection.engine import coefficient_outlook
+    from attrbayes.runs import load_fit
 
     fits = {run.name: load_fit(run) for run in args.runs}
     first = next(iter(fits.values()))

@@ -42,8 +42,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from attrbayes.data.panel import read_panel
-    from attrbayes.pipeline import load_fit
     from attrbayes.projection.engine import project
+    from attrbayes.runs import load_fit
 
     panel = read_panel(args.data)
     migration, jobs = load_fit(args.migration), load_fit(args.jobs)

@@ -21,10 +21,10 @@ import numpy as np
 import pandas as pd
 
 from attrbayes.config import SamplerConfig, load_spec
-from attrbayes.data.synthetic import synthesize_panel
 from attrbayes.features.design import build_design, compute_features
 from attrbayes.models.registry import model_class
 from attrbayes.results import interval_frame
+from attrbayes.synthetic import synthesize_panel
 
 
 def coverage(fit, synthetic) -> pd.DataFrame:

@@ -13,10 +13,10 @@ import argparse
 import time
 
 from attrbayes.config import SamplerConfig
-from attrbayes.data.synthetic import synthesize_panel
 from attrbayes.diagnostics.checks import compare_fits
 from attrbayes.features.design import compute_features
-from attrbayes.pipeline import prepare_fit, run_fit
+from attrbayes.runs import prepare_fit, run_fit
+from attrbayes.synthetic import synthesize_panel
 
 VERSIONS = (
     "migration_jobs",

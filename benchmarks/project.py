@@ -25,8 +25,8 @@ FITS = Path("runs/bench-fits")
 
 def prepare() -> None:
     from attrbayes.config import SamplerConfig
-    from attrbayes.data.synthetic import synthesize_panel
-    from attrbayes.pipeline import prepare_fit, run_fit
+    from attrbayes.runs import prepare_fit, run_fit
+    from attrbayes.synthetic import synthesize_panel
 
     synthetic = synthesize_panel()
     synthetic.write(FITS / "panel", overwrite=True)
@@ -53,8 +53,8 @@ def main() -> None:
         subprocess.run([sys.executable, __file__, "--prepare"], check=True)
 
     from attrbayes.data.panel import read_panel
-    from attrbayes.pipeline import load_fit
     from attrbayes.projection.engine import project
+    from attrbayes.runs import load_fit
 
     panel = read_panel(FITS / "panel")
     migration = load_fit(FITS / "migration_2022")

@@ -23,9 +23,10 @@ from attrbayes.config import SamplerConfig
 from attrbayes.data.real import STRUCTURES, build_real_panel
 from attrbayes.diagnostics.checks import compare_fits
 from attrbayes.features.design import compute_features
-from attrbayes.pipeline import REAL_SPEC, prepare_fit
+from attrbayes.pipeline import REAL_SPEC
 from attrbayes.reporting.comparison import ols_posterior_table
 from attrbayes.reporting.replication import replication_table
+from attrbayes.runs import prepare_fit
 
 DEFAULT_RAW = Path(__file__).resolve().parents[2] / "shared" / "data" / "raw"
 

@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 
 from attrbayes.data import read_panel
-from attrbayes.data.synthetic import synthesize_panel
 from attrbayes.features.design import compute_features
 from attrbayes.pipeline import DEMO_SPECS, run_ols
+from attrbayes.synthetic import synthesize_panel
 
 
 def timed(label: str, fn, repeat: int = 1):

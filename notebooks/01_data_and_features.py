@@ -22,7 +22,7 @@
 #
 # The panel is the embedded **synthetic Norway-like panel**, simulated from the
 # attractiveness model itself, so its ground truth is known. Everything here is computed by
-# the package (`attrbayes.data.synthetic`, `attrbayes.features.design`); the notebook only
+# the package (`attrbayes.synthetic`, `attrbayes.features.design`); the notebook only
 # tabulates and draws.
 #
 # **Quick mode** (`ATTRBAYES_NOTEBOOK_QUICK=1`, what CI runs) uses a 40-place panel for
@@ -36,10 +36,10 @@ from IPython.display import display
 
 from attrbayes.config import load_spec
 from attrbayes.data.schema import TABLES
-from attrbayes.data.synthetic import SynthConfig, synthesize_panel
 from attrbayes.features.design import build_design, compute_features
 from attrbayes.notebook import PANEL_SIZE, setup, show
 from attrbayes.plots.maps import plot_map
+from attrbayes.synthetic import SynthConfig, synthesize_panel
 
 # %matplotlib inline
 

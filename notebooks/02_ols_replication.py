@@ -36,12 +36,12 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import display
 
-from attrbayes.data.synthetic import SynthConfig, synthesize_panel
 from attrbayes.features.design import compute_features
 from attrbayes.notebook import PANEL_SIZE, setup, show
 from attrbayes.pipeline import DEMO_SPECS, comparison_table, run_ols
 from attrbayes.reference import PUBLISHED_2022_SE, SOURCE, published_table
 from attrbayes.reporting.replication import replication_table
+from attrbayes.synthetic import SynthConfig, synthesize_panel
 
 # %matplotlib inline
 

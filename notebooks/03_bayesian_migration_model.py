@@ -41,16 +41,16 @@ import pymc as pm
 from IPython.display import display
 
 from attrbayes.config import load_spec
-from attrbayes.data.synthetic import SynthConfig, synthesize_panel
 from attrbayes.diagnostics.checks import compare_fits, posterior_predictive_check
 from attrbayes.diagnostics.convergence import BFMI_MIN, ESS_MIN, RHAT_MAX
 from attrbayes.features.design import compute_features
 from attrbayes.notebook import PANEL_SIZE, QUICK, SAMPLER, setup, show
-from attrbayes.pipeline import prepare_fit, run_fit
 from attrbayes.plots.centrality import centrality_path_data, plot_centrality_path
 from attrbayes.priors import load_prior_set
 from attrbayes.reporting.comparison import ols_posterior_table
 from attrbayes.results import FitResult
+from attrbayes.runs import prepare_fit, run_fit
+from attrbayes.synthetic import SynthConfig, synthesize_panel
 
 # %matplotlib inline
 

@@ -42,11 +42,10 @@ import numpy as np
 import pandas as pd
 from IPython.display import display
 
-from attrbayes.data.synthetic import SynthConfig, synthesize_panel
 from attrbayes.decomposition import decompose, table_text
 from attrbayes.features.design import compute_features
 from attrbayes.notebook import PANEL_SIZE, QUICK, SAMPLER, setup, show
-from attrbayes.pipeline import prepare_fit, run_fit, run_ols
+from attrbayes.pipeline import run_ols
 from attrbayes.plots.attractiveness import (
     attractiveness_path_data,
     plot_attractiveness_paths,
@@ -57,6 +56,8 @@ from attrbayes.plots.attractiveness import (
 from attrbayes.plots.decomposition import decomposition_plot_data, plot_decomposition
 from attrbayes.plots.maps import attractiveness_values, plot_map
 from attrbayes.reporting.comparison import attractiveness_comparison, within_between_table
+from attrbayes.runs import prepare_fit, run_fit
+from attrbayes.synthetic import SynthConfig, synthesize_panel
 
 # %matplotlib inline
 

@@ -42,11 +42,9 @@ import pandas as pd
 from IPython.display import display
 
 from attrbayes.config import SamplerConfig
-from attrbayes.data.synthetic import SynthConfig, synthesize_panel
 from attrbayes.diagnostics.backtest import LEVELS, backtest
 from attrbayes.features.design import compute_features
 from attrbayes.notebook import PANEL_SIZE, QUICK, SAMPLER, setup, show
-from attrbayes.pipeline import prepare_fit, run_fit
 from attrbayes.plots.centrality import coefficient_outlook_data, plot_coefficient_outlook
 from attrbayes.plots.fan import (
     age_group_fan_data,
@@ -60,12 +58,14 @@ from attrbayes.plots.fan import (
 from attrbayes.plots.maps import growth_probability, plot_map
 from attrbayes.projection.engine import project
 from attrbayes.projection.scenarios import SCENARIOS
-from attrbayes.reporting.projection_tables import (
+from attrbayes.projection.tables import (
     milestone_text,
     milestone_years,
     quantile_table,
     resolve_unit,
 )
+from attrbayes.runs import prepare_fit, run_fit
+from attrbayes.synthetic import SynthConfig, synthesize_panel
 
 # %matplotlib inline
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from attrbayes.data.synthetic import SyntheticPanel, synthesize_panel
+from attrbayes.synthetic import SyntheticPanel, synthesize_panel
 
 
 @pytest.fixture(scope="session")

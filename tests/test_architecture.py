@@ -1,4 +1,4 @@
-"""ARCHITECTURE.md's module map matches the package."""
+"""ARCHITECTURE.md's module map matches the package, and the imports keep its layers."""
 
 from __future__ import annotations
 
@@ -14,3 +14,15 @@ def test_module_map_matches_the_package():
     actual = {p.relative_to(ROOT).as_posix() for p in (ROOT / "attrbayes").rglob("*.py")}
     assert actual - listed == set(), "modules missing from ARCHITECTURE.md"
     assert listed - actual == set(), "ARCHITECTURE.md lists modules that do not exist"
+
+
+def test_imports_follow_the_pipeline_layers(monkeypatch, capsys):
+    """The import contract in pyproject.toml ([tool.importlinter]): each module imports
+    only from the layers below its own (data -> features -> models -> attractiveness ->
+    projection -> reporting -> fronts)."""
+    from importlinter.cli import lint_imports
+
+    monkeypatch.chdir(ROOT)  # the contract names the package as it sits in the checkout
+    code = lint_imports(config_filename=str(ROOT / "pyproject.toml"), no_cache=True,
+                        no_logo=True)  # fmt: skip
+    assert code == 0, capsys.readouterr().out

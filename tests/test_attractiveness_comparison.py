@@ -12,7 +12,6 @@ from typer.testing import CliRunner
 
 from attrbayes.cli import app
 from attrbayes.models.ols import fit_ols
-from attrbayes.pipeline import load_fit
 from attrbayes.plots import figure_bytes
 from attrbayes.plots.attractiveness import plot_attractiveness_scatter
 from attrbayes.reporting.comparison import (
@@ -22,6 +21,7 @@ from attrbayes.reporting.comparison import (
     attractiveness_comparison,
     correlation_row,
 )
+from attrbayes.runs import load_fit
 
 runner = CliRunner()
 

@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 
 from attrbayes.config import SamplerConfig
-from attrbayes.data.synthetic import synthesize_panel
 from attrbayes.diagnostics.backtest import (
     LEVELS,
     BacktestResult,
@@ -22,6 +21,7 @@ from attrbayes.diagnostics.backtest import (
 )
 from attrbayes.exceptions import DataError
 from attrbayes.projection.assumptions import parse_assumptions
+from attrbayes.synthetic import synthesize_panel
 
 ORIGIN = 2011
 

@@ -10,10 +10,10 @@ from typer.testing import CliRunner
 from attrbayes.cli import app
 from attrbayes.data.panel import read_panel
 from attrbayes.exceptions import DataError, SpecError
-from attrbayes.pipeline import load_fit
 from attrbayes.plots.centrality import coefficient_outlook_data, plot_coefficient_outlook
 from attrbayes.projection.engine import coefficient_outlook, project
 from attrbayes.projection.result import ProjectionResult, example_projection
+from attrbayes.runs import load_fit
 
 pytestmark = pytest.mark.slow
 

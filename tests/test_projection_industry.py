@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from attrbayes.data.panel import Panel
-from attrbayes.data.synthetic import SyntheticPanel
 from attrbayes.exceptions import ProjectionError, SpecError
 from attrbayes.features.design import compute_features
 from attrbayes.features.shift_share import industry_effect, industry_effect_array
@@ -27,6 +26,7 @@ from attrbayes.projection.industry import (
     industry_history,
 )
 from attrbayes.projection.inputs import build_inputs
+from attrbayes.synthetic import SyntheticPanel
 
 INDUSTRIES3 = ("oil_gas", "construction", "health")
 

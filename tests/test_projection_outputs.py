@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 from attrbayes.cli import app
 from attrbayes.exceptions import DataError
 from attrbayes.plots import fan, figure_bytes
+from attrbayes.projection import tables as pt
 from attrbayes.projection.result import FLOWS, example_projection
-from attrbayes.reporting import projection_tables as pt
 
 runner = CliRunner()
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -8,7 +8,6 @@ column and the offending rows; nothing is silently dropped or coerced.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
 import tempfile
 import tomllib
@@ -31,6 +30,7 @@ from attrbayes.data.schema import (
     Table,
 )
 from attrbayes.exceptions import DataError, MissingTableError
+from attrbayes.io_utils import replace_dir, toml_value
 
 MANIFEST = "manifest.toml"
 _MAX_SHOWN = 5
@@ -200,22 +200,11 @@ def write_panel(
         (tmp / MANIFEST).write_text(_manifest_toml(panel.manifest), encoding="utf-8")
         for name, text in extra.items():
             (tmp / name).write_text(text, encoding="utf-8")
-        _replace_dir(tmp, target)
+        replace_dir(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return target
-
-
-def _replace_dir(tmp: Path, target: Path) -> None:
-    if target.exists():
-        old = target.with_name(f".{target.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(target, old)
-        os.replace(tmp, target)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, target)
 
 
 def _read_manifest(path: Path) -> Manifest:
@@ -280,40 +269,27 @@ def _read_manifest(path: Path) -> Manifest:
     )
 
 
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool | np.bool_):
-        return "true" if value else "false"
-    if isinstance(value, int | np.integer):
-        return repr(int(value))
-    if isinstance(value, float | np.floating):  # numpy's repr is np.float64(...), not TOML
-        return repr(float(value))
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    text = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'"{text}"'
-
-
 def _manifest_toml(m: Manifest) -> str:
     lines = [
         f"schema_version = {m.schema_version}",
-        f"name = {_toml_value(m.name)}",
-        f"description = {_toml_value(m.description)}",
-        f"structure = {_toml_value(m.structure)}",
+        f"name = {toml_value(m.name)}",
+        f"description = {toml_value(m.description)}",
+        f"structure = {toml_value(m.structure)}",
         f"first_year = {m.first_year}",
         f"last_year = {m.last_year}",
         "",
         "[balance_tolerance]",
-        *(f"{k} = {_toml_value(v)}" for k, v in m.balance_tolerance.items()),
+        *(f"{k} = {toml_value(v)}" for k, v in m.balance_tolerance.items()),
         "",
     ]
     if m.series_breaks:
         lines += ["[series_breaks]"]
-        lines += [f"{t} = {_toml_value(list(y))}" for t, y in m.series_breaks.items()]
+        lines += [f"{t} = {toml_value(list(y))}" for t, y in m.series_breaks.items()]
         lines += [""]
     lines += ["[provenance]"]
     stamp = {"attrbayes_version": __version__, "written": dt.datetime.now(dt.UTC).isoformat()}
     prov = {**m.provenance, **stamp}  # the latest write stamps the file
-    lines += [f"{k} = {_toml_value(v)}" for k, v in prov.items()]
+    lines += [f"{k} = {toml_value(v)}" for k, v in prov.items()]
     return "\n".join(lines) + "\n"
 
 

@@ -71,11 +71,11 @@ from attrbayes.exceptions import DataError, SpecError
 from attrbayes.features.design import build_design, compute_features
 from attrbayes.io_utils import atomic_write_text, atomic_write_with
 from attrbayes.models.ols import fit_ols
-from attrbayes.pipeline import prepare_fit, run_fit
 from attrbayes.projection.assumptions import PATHS, SCALARS, load_assumptions, parse_assumptions
 from attrbayes.projection.engine import project
 from attrbayes.projection.inputs import job_history
 from attrbayes.results import design_hash
+from attrbayes.runs import prepare_fit, run_fit
 
 LEVELS = (50, 80, 95)
 SIZE_CLASSES: tuple[tuple[float, float, str], ...] = (

@@ -20,7 +20,7 @@ from attrbayes.config import ModelSpec
 from attrbayes.constants import AGE_GROUPS, SEXES
 from attrbayes.exceptions import DataError
 from attrbayes.features.design import Design, Features, build_design
-from attrbayes.reporting.lm_text import SIGNIF_LEGEND, format_lm, stars
+from attrbayes.models.lm_text import SIGNIF_LEGEND, format_lm, stars
 
 CovType = Literal["nonrobust", "HC1", "cluster"]
 SUMMARY_COLUMNS = ("term", "estimate", "sd", "lower", "upper", "t", "p")

@@ -3,7 +3,7 @@ the four age groups in a 2x2 grid, and a population pyramid with 80 % bands.
 
 Every band comes from per-draw trajectories; for a group of places (region, county,
 centrality class, nation) the draws are summed first and the quantiles taken after
-(:mod:`attrbayes.reporting.projection_tables`).
+(:mod:`attrbayes.projection.tables`).
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 from attrbayes.constants import INTERVALS, MAX_AGE
 from attrbayes.exceptions import DataError
 from attrbayes.projection.result import PYRAMID_BIN, ProjectionResult, unit_key
-from attrbayes.quantiles import band_probabilities, quantiles
-from attrbayes.reporting.projection_tables import (
+from attrbayes.projection.tables import (
     AGE_GROUP_VARIABLES,
     VARIABLE_LABELS,
     Unit,
@@ -34,6 +33,7 @@ from attrbayes.reporting.projection_tables import (
     unit_draws,
     unit_history,
 )
+from attrbayes.quantiles import band_probabilities, quantiles
 
 BAND_COLUMNS = band_columns(INTERVALS)
 SERIES = ("projection", "history", "reference")

@@ -55,13 +55,13 @@ from attrbayes.plots.attractiveness import (
     refill_attractiveness_paths,
 )
 from attrbayes.projection.result import ProjectionResult
-from attrbayes.quantiles import band_columns, band_probabilities, quantiles
-from attrbayes.reporting import numbers as nf
-from attrbayes.reporting.projection_tables import (
+from attrbayes.projection.tables import (
     EXCEL_FORMAT,
     add_excel_sheets,
     norwegian_number_format,
 )
+from attrbayes.quantiles import band_columns, band_probabilities, quantiles
+from attrbayes.reporting import numbers as nf
 from attrbayes.results import FitResult
 
 TEXTS_PACKAGE = "attrbayes.reporting"
@@ -221,11 +221,11 @@ def load_sources(
     run: Path, *, projection: Path | None = None, jobs: Path | None = None,
     data: Path | None = None, reference: Path | None = None,
 ) -> ReportSources:  # fmt: skip
-    """Resolve a run directory (see :func:`attrbayes.pipeline.resolve_projection_runs`);
+    """Resolve a run directory (see :func:`attrbayes.runs.resolve_projection_runs`);
     the projection is ``projection`` (a directory or a ``.nc`` file) or, when not given,
     ``RUN/projection`` if present."""
-    from attrbayes.pipeline import resolve_projection_runs
     from attrbayes.projection.result import PROJECTION_FILE, projection_path
+    from attrbayes.runs import resolve_projection_runs
 
     runs = resolve_projection_runs(run, jobs, data)
     proj_path = None
@@ -338,7 +338,7 @@ class ProjectionTables:
         """The tables of ``places`` (all when None) and ``scenarios``; ``year``: the
         comparison year whose draws "what must happen" compares with its targets."""
         from attrbayes.projection.result import unit_key
-        from attrbayes.reporting.projection_tables import (
+        from attrbayes.projection.tables import (
             MAIN_VARIABLES,
             draw_quantiles,
             has_draws,
@@ -459,7 +459,7 @@ class ProjectionTables:
 
     def age_data(self, place: str, scenario: str) -> pd.DataFrame:
         """What :func:`attrbayes.plots.fan.age_group_fan_data` gives."""
-        from attrbayes.reporting.projection_tables import AGE_GROUP_VARIABLES
+        from attrbayes.projection.tables import AGE_GROUP_VARIABLES
 
         k = self.scenarios.index(scenario)
         frames = []
@@ -895,7 +895,7 @@ def _scenario_fan_parts(fig: Figure, data: pd.DataFrame) -> Callable[..., None] 
 
 def _age_fan_parts(fig: Figure) -> Callable[..., None] | None:
     """The update of kept age-group fans (one panel per age group)."""
-    from attrbayes.reporting.projection_tables import AGE_GROUP_VARIABLES
+    from attrbayes.projection.tables import AGE_GROUP_VARIABLES
 
     fans = [_bands_and_median(ax) for ax in fig.axes]
     if len(fans) != len(AGE_GROUP_VARIABLES) or any(f is None for f in fans):
@@ -1728,7 +1728,7 @@ def _excel_decimals(column: str) -> int:
 def workbook_bytes(report: PlaceReport) -> bytes:
     """The report's tables as xlsx: attractiveness (period and by year), both growth
     decompositions, the scenarios' key figures and the projection's quantile table (one
-    sheet per scenario, from :func:`attrbayes.reporting.projection_tables.excel_bytes`).
+    sheet per scenario, from :func:`attrbayes.projection.tables.excel_bytes`).
     Norwegian number formats (``1 234``, decimal comma) when the report is in ``nb``."""
     from openpyxl import Workbook
 

@@ -12,13 +12,13 @@ import pytest
 
 from attrbayes.config import SamplerConfig, load_spec
 from attrbayes.data.panel import Panel
-from attrbayes.data.synthetic import synthesize_panel
 from attrbayes.features.design import build_design, compute_features
 from attrbayes.models.migration import MigrationModel
 from attrbayes.models.ols import fit_ols
-from attrbayes.pipeline import prepare_fit, run_fit
 from attrbayes.projection.engine import project
 from attrbayes.results import FitResult
+from attrbayes.runs import prepare_fit, run_fit
+from attrbayes.synthetic import synthesize_panel
 
 pytestmark = pytest.mark.slow
 

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from attrbayes.config import SamplerConfig, load_spec
-from attrbayes.data.synthetic import synthesize_panel
 from attrbayes.diagnostics.checks import compare_fits
 from attrbayes.features.design import build_design, compute_features
 from attrbayes.models.jobs import JobsModel
 from attrbayes.reporting.comparison import ols_posterior_table
 from attrbayes.results import FitResult, JobsFit
+from attrbayes.synthetic import synthesize_panel
 
 pytestmark = pytest.mark.slow
 

@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 
 from attrbayes.config import SamplerConfig, load_spec
-from attrbayes.data.synthetic import synthesize_panel
 from attrbayes.diagnostics.checks import compare_fits, posterior_predictive_check
 from attrbayes.exceptions import DataError
 from attrbayes.features.design import build_design, compute_features
 from attrbayes.models.migration import MigrationModel
 from attrbayes.plots.centrality import centrality_path_data, plot_centrality_path
 from attrbayes.reporting.comparison import ols_posterior_table
+from attrbayes.synthetic import synthesize_panel
 
 pytestmark = pytest.mark.slow
 

@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 from attrbayes.config import load_spec
-from attrbayes.data.synthetic import SynthConfig, synthesize_panel
 from attrbayes.exceptions import DataError
 from attrbayes.features.design import Design, build_design, compute_features
 from attrbayes.models.ols import fit_by_year, fit_ols, fit_periods, fit_subpopulations
+from attrbayes.synthetic import SynthConfig, synthesize_panel
 
 REFERENCE = Path(__file__).parent.parent / "reference"
 TRUE_TERMS = ("intercept", "vra_t", "vra_t1", "vra_t2", "centrality", "ds", "students")

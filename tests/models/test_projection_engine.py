@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 
 from attrbayes.config import SamplerConfig
-from attrbayes.data.synthetic import synthesize_panel
 from attrbayes.exceptions import SpecError
-from attrbayes.pipeline import prepare_fit, run_fit
 from attrbayes.projection.assumptions import load_assumptions, parse_assumptions
 from attrbayes.projection.engine import Projector, project
 from attrbayes.projection.scenarios import attractiveness_path
+from attrbayes.runs import prepare_fit, run_fit
+from attrbayes.synthetic import synthesize_panel
 
 pytestmark = pytest.mark.slow
 
@@ -425,8 +425,8 @@ def test_fan_quantiles_survive_the_storage(fits, synthetic, tmp_path):
     quantiles of every place and group, compressed, opened lazily) are those of the
     engine's own draws within Monte Carlo error (in fact within a person)."""
     from attrbayes.plots.fan import fan_chart_data
+    from attrbayes.projection import tables as pt
     from attrbayes.projection.result import ProjectionResult
-    from attrbayes.reporting import projection_tables as pt
 
     mig, jobs = fits
     options = {"draws": 40, "to": 2020, "chunk": 20}

@@ -10,13 +10,13 @@ import pytest
 
 from attrbayes.config import SamplerConfig
 from attrbayes.constants import MAX_AGE
-from attrbayes.data.synthetic import synthesize_panel
 from attrbayes.exceptions import SpecError
 from attrbayes.features.design import compute_features
-from attrbayes.pipeline import prepare_fit, run_fit
 from attrbayes.projection.assumptions import load_assumptions, parse_assumptions
 from attrbayes.projection.engine import _check_job_rules, _NationalJobs, project
 from attrbayes.projection.inputs import build_inputs
+from attrbayes.runs import prepare_fit, run_fit
+from attrbayes.synthetic import synthesize_panel
 
 BASE, TO = 2010, 2024
 CONTROLLED = ["neutral", "historical", "historical_constant"]

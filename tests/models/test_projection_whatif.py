@@ -13,7 +13,6 @@ from typer.testing import CliRunner
 from attrbayes.cli import app
 from attrbayes.data.panel import read_panel
 from attrbayes.exceptions import SpecError
-from attrbayes.pipeline import load_fit
 from attrbayes.projection.engine import (
     NEIGHBOUR_WEIGHT,
     Intervention,
@@ -30,6 +29,7 @@ from attrbayes.projection.targets import (
     placing,
     reach_target,
 )
+from attrbayes.runs import load_fit
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()

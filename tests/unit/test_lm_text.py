@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from attrbayes.reporting.lm_text import _decimals, format_pvalue, stars
+from attrbayes.models.lm_text import _decimals, format_pvalue, stars
 
 
 @pytest.mark.parametrize(

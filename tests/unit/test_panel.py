@@ -22,8 +22,8 @@ from attrbayes.data.panel import (
     write_panel,
 )
 from attrbayes.data.schema import TABLES
-from attrbayes.data.synthetic import SyntheticPanel, synthesize_panel
 from attrbayes.exceptions import DataError, MissingTableError
+from attrbayes.synthetic import SyntheticPanel, synthesize_panel
 
 # Synthetic panels carry every table but the supplied industry effect (they have jobs by
 # industry to compute it from).

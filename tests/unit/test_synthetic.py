@@ -8,9 +8,9 @@ import pytest
 
 from attrbayes.constants import AGE_GROUPS, INDUSTRIES, PUBLIC_SECTORS
 from attrbayes.data import balance_residuals, read_panel
-from attrbayes.data.synthetic import SynthConfig, read_truth, synthesize_panel
 from attrbayes.exceptions import DataError
 from attrbayes.features.design import compute_features
+from attrbayes.synthetic import SynthConfig, read_truth, synthesize_panel
 
 
 def test_same_seed_same_panel_and_other_seed_differs():

@@ -35,10 +35,11 @@ import numpy as np
 import pandas as pd
 
 from attrbayes.constants import AGE_GROUPS, INDUSTRIES, MAX_AGE, PUBLIC_SECTORS, SEXES
-from attrbayes.data.panel import Manifest, Panel, _replace_dir, _toml_value, write_panel
+from attrbayes.data.panel import Manifest, Panel, write_panel
 from attrbayes.exceptions import DataError
 from attrbayes.features.demographic_supply import ds_absolute
 from attrbayes.features.vra import relative_growth, weighted_growth
+from attrbayes.io_utils import replace_dir, toml_value
 
 BURN_IN = 3
 CENTRALITY_PROCESSES = ("random_walk", "ar1")
@@ -184,9 +185,9 @@ class SyntheticPanel:
         tmp.mkdir(exist_ok=True)
         for name, df in self.truth.items():
             df.to_parquet(tmp / f"{name}.parquet", index=False)
-        lines = [f"{k} = {_toml_value(v)}" for k, v in self.parameters.items()]
+        lines = [f"{k} = {toml_value(v)}" for k, v in self.parameters.items()]
         (tmp / "parameters.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
-        _replace_dir(tmp, target / TRUTH_DIR)
+        replace_dir(tmp, target / TRUTH_DIR)
         return target
 
 
@@ -642,7 +643,7 @@ def synthesize_panel(config: SynthConfig | None = None, **overrides: Any) -> Syn
         first_year=cfg.first_year,
         last_year=cfg.last_year,
         balance_tolerance={"persons": 0.0, "relative": 0.0},
-        provenance={"generator": "attrbayes.data.synthetic", "seed": cfg.seed},
+        provenance={"generator": "attrbayes.synthetic", "seed": cfg.seed},
     )
     panel = Panel.from_tables(manifest, tables)
     return SyntheticPanel(panel=panel, truth=truth, parameters=params)
@@ -838,5 +839,5 @@ def _parameters(cfg: SynthConfig, mig_year: np.ndarray, cpath: np.ndarray) -> di
     params["centrality"] = float(cpath[window].mean())
     params["intercept_pooled"] = float(cfg.intercept + mig_year[window].mean())
     params["estimation_first_year"] = cfg.first_year + BURN_IN
-    params["generator"] = "attrbayes.data.synthetic"
+    params["generator"] = "attrbayes.synthetic"
     return params
