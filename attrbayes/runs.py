@@ -75,6 +75,44 @@ def run_fit(prepared: PreparedFit, sampler: SamplerConfig, out: Path | None = No
     return fit
 
 
+def fit(
+    panel: Panel | Features,
+    spec: str,
+    *,
+    level: str | None = None,
+    years: tuple[int, int] | None = None,
+    priors: str | None = None,
+    sampler: SamplerConfig | None = None,
+    out: Path | None = None,
+) -> FitResult:
+    """Validate and fit a Bayesian model in one call.
+
+    Parameters
+    ----------
+    panel
+        A validated panel, or features already computed from one.
+    spec
+        A model specification's name (``models/NAME.toml``) or a TOML path.
+    level
+        "municipality", "region" or "county"; the spec's own level when None.
+    years
+        The estimation window (first, last); the panel's years when None.
+    priors
+        A prior set's name or TOML path; the kind's default set when None.
+    sampler
+        How to sample; 4 chains x 1,000 draws with nutpie when None.
+    out
+        A run folder to save ``fit.nc`` and ``summary.csv`` in, or None.
+
+    Returns
+    -------
+    FitResult
+        The posterior with its design and provenance (``MigrationFit`` or ``JobsFit``).
+    """
+    prepared = prepare_fit(panel, spec, level=level, years=years, priors=priors)
+    return run_fit(prepared, sampler or SamplerConfig(), out)
+
+
 def fit_path(run: Path) -> Path:
     """``RUN/fit.nc`` for a run directory, else the path itself."""
     return run / FIT_FILE if run.is_dir() else run

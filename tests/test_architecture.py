@@ -26,3 +26,18 @@ def test_imports_follow_the_pipeline_layers(monkeypatch, capsys):
     code = lint_imports(config_filename=str(ROOT / "pyproject.toml"), no_cache=True,
                         no_logo=True)  # fmt: skip
     assert code == 0, capsys.readouterr().out
+
+
+def test_the_top_level_exports_resolve_without_importing_the_stack():
+    """``import attrbayes`` is light (the CLI starts fast); each public name is imported
+    from its module on first use."""
+    import subprocess
+    import sys
+
+    code = ("import sys, attrbayes; assert 'pymc' not in sys.modules\n"
+            "names = [n for n in attrbayes.__all__ if n != '__version__']\n"
+            "assert all(getattr(attrbayes, n).__name__ == n for n in names)\n"
+            "print(len(names))")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) >= 15

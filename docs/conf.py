@@ -1,0 +1,37 @@
+"""Sphinx configuration of the attrbayes documentation (built by ``./dev docs`` and by
+``tests/test_docs.py`` with warnings as errors)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE / "_ext"))
+
+import cli_reference  # noqa: E402
+
+from attrbayes import __version__  # noqa: E402
+
+# the CLI reference is written from the typer app on every build (git-ignored)
+cli_reference.write(HERE / "_generated" / "cli_reference.md")
+
+project = "attrbayes"
+author = "the attrbayes developers"
+release = version = __version__
+
+extensions = [
+    "myst_parser",
+    "sphinx.ext.autodoc",
+    "sphinx.ext.napoleon",
+]
+source_suffix = {".md": "markdown"}
+exclude_patterns = ["_build", "_ext"]
+myst_heading_anchors = 3
+napoleon_numpy_docstring = True
+napoleon_google_docstring = False
+autodoc_typehints = "description"
+autodoc_member_order = "bysource"
+html_theme = "pydata_sphinx_theme"
+html_title = f"attrbayes {version}"
+html_theme_options = {"navigation_with_keys": False, "show_toc_level": 2}
