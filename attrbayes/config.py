@@ -192,7 +192,24 @@ def resolve_toml(
 
 
 def load_spec(name_or_path: str | Path) -> ModelSpec:
-    """Load a spec by name (``models/NAME.toml``) or by path to a TOML file."""
+    """Load a model specification.
+
+    Parameters
+    ----------
+    name_or_path
+        A shipped spec's name (``models/NAME.toml``, e.g. "migration_2022") or a path to
+        a TOML file.
+
+    Returns
+    -------
+    ModelSpec
+        The validated spec: its terms and the Bayesian model's options.
+
+    Raises
+    ------
+    SpecError
+        For an unknown name, invalid TOML or an unknown key (naming the file and key).
+    """
     path = resolve_toml(name_or_path, models_dir(), "model spec", SpecError)
     return parse_spec(path.read_text(encoding="utf-8"), name=path.stem, where=str(path))
 

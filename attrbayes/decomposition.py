@@ -865,16 +865,37 @@ def decompose(
     relative: bool = False,
     attributes: pd.DataFrame | None = None,
 ) -> Decomposition:
-    """The growth decomposition of ``place`` over ``years`` (default: the fit's years).
+    """The growth decomposition of a place or a group over a period.
 
-    A migration fit gives the population growth decomposition, a jobs fit the private
-    job growth decomposition, plus public-sector rows when ``jobs`` (the panel's jobs
-    table at the fit's level) is given; ``breaks`` are the jobs table's series breaks.
-    ``by`` decomposes a group instead: ``place`` is then a region, county or centrality
-    class code (``by="region"``, ``"county"``, ``"centrality_class"``; membership from the
-    fit's design, else from ``attributes``, the panel's places at the fit's level) or a
-    list of places (``by="places"``). ``relative``: compared with Norway.
-    For many places of one fit, use one :class:`Decomposer` (drivers computed once)."""
+    Parameters
+    ----------
+    fit
+        A migration fit (population growth by driver) or a jobs fit (private job growth).
+    place
+        A place code, or with ``by`` a region, county or centrality class code, or a list
+        of places (``by="places"``).
+    years
+        The period (first, last); the fit's years when None.
+    jobs
+        The panel's jobs table at the fit's level: adds public-sector rows to a jobs
+        decomposition.
+    breaks
+        The jobs table's series breaks.
+    by
+        "place", "region", "county", "centrality_class" or "places": drivers are summed
+        per draw over the group's members (from the fit's design, else ``attributes``).
+    relative
+        Compare every driver with Norway's rate of it.
+    attributes
+        The panel's places at the fit's level, for group membership.
+
+    Returns
+    -------
+    Decomposition
+        ``table`` (driver, median, 80/95 % intervals, national rank) and ``draws``
+        (draw, driver), adding up to the actual change. For many places of one fit use one
+        :class:`Decomposer` (drivers computed once).
+    """
     _check_kind(fit)
     unit = resolve_group(fit, place, by, attributes=attributes)
     decomposer = Decomposer(fit, check_period(fit, years), jobs=jobs, breaks=breaks,

@@ -169,8 +169,21 @@ def available_prior_sets() -> list[str]:
 
 
 def load_prior_set(name_or_path: str | Path | None = None, *, kind: str = "migration") -> PriorSet:
-    """Load and validate a prior set by name (``priors/NAME.toml``) or path; without one,
-    the default set of the model ``kind``."""
+    """Load and validate a prior set.
+
+    Parameters
+    ----------
+    name_or_path
+        A shipped set's name (``priors/NAME.toml``) or a path to a TOML file; None gives
+        the default set of ``kind``.
+    kind
+        "migration" or "jobs": the model the set is for.
+
+    Returns
+    -------
+    PriorSet
+        The priors by parameter, with the provenance the file states.
+    """
     path = resolve_toml(name_or_path or DEFAULT_PRIORS[kind], priors_dir(), "prior set",
                         PriorError)  # fmt: skip
     text = path.read_text(encoding="utf-8")

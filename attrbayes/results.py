@@ -124,7 +124,19 @@ def _design_from_dataset(ds: xr.Dataset) -> Design:
 
 @dataclass(frozen=True)
 class FitResult:
-    """A fitted Bayesian model: draws plus everything needed to interpret and re-check them."""
+    """A fitted Bayesian model: draws plus everything needed to interpret and re-check them.
+
+    Immutable; made by a model's ``fit`` or by :meth:`load`.
+
+    Attributes
+    ----------
+    tree
+        The posterior, sample statistics, observed data and the design (``fit_data``),
+        with provenance in its attributes (spec and priors as TOML, data hash, sampler
+        settings, seed, package versions).
+    spec, priors, design, sampler
+        What the fit was made from.
+    """
 
     tree: xr.DataTree
     spec: ModelSpec

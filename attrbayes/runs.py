@@ -56,7 +56,23 @@ def prepare_fit(
     years: tuple[int, int] | None = None,
     priors: str | None = None,
 ) -> PreparedFit:
-    """Validate data, spec and priors and construct the model (no sampling)."""
+    """Validate data, spec and priors and construct the model, without sampling (what
+    ``attrbayes fit --dry-run`` checks).
+
+    Parameters
+    ----------
+    panel
+        A validated panel, or features already computed from one.
+    spec_name
+        A model specification's name or TOML path.
+    level, years, priors
+        As for :func:`fit`.
+
+    Returns
+    -------
+    PreparedFit
+        The model (``.model``, ready for ``fit``) and the features it was built from.
+    """
     spec = load_spec(spec_name)
     level = check_level(level or spec.level)
     features = panel if isinstance(panel, Features) else compute_features(panel, level)
@@ -66,7 +82,22 @@ def prepare_fit(
 
 
 def run_fit(prepared: PreparedFit, sampler: SamplerConfig, out: Path | None = None) -> FitResult:
-    """Sample a prepared model; with ``out``, save ``fit.nc`` and ``summary.csv`` there."""
+    """Sample a prepared model.
+
+    Parameters
+    ----------
+    prepared
+        From :func:`prepare_fit`.
+    sampler
+        How to sample (chains, draws, tuning, seed, nutpie or PyMC).
+    out
+        A run folder to save ``fit.nc`` and ``summary.csv`` in, or None.
+
+    Returns
+    -------
+    FitResult
+        The posterior with its design and provenance.
+    """
     fit = prepared.model.fit(sampler)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
@@ -119,7 +150,19 @@ def fit_path(run: Path) -> Path:
 
 
 def load_fit(run: Path) -> FitResult:
-    """Load ``RUN/fit.nc`` (or a path to the file itself)."""
+    """Load a saved fit.
+
+    Parameters
+    ----------
+    run
+        A run folder holding ``fit.nc``, or the file itself.
+
+    Returns
+    -------
+    FitResult
+        ``MigrationFit`` or ``JobsFit``, re-checked against its stored spec, priors and
+        data hash.
+    """
     return FitResult.load(fit_path(run))
 
 

@@ -409,7 +409,22 @@ def _centrality_class(index: np.ndarray) -> np.ndarray:
 # the simulation
 # ---------------------------------------------------------------------------------------
 def synthesize_panel(config: SynthConfig | None = None, **overrides: Any) -> SyntheticPanel:
-    """Simulate a panel from the attractiveness model; deterministic given the seed."""
+    """Simulate a Norway-like panel from the attractiveness model itself.
+
+    Parameters
+    ----------
+    config
+        Sizes, years, seed and true parameters; the defaults when None.
+    **overrides
+        Fields of ``config`` to replace (e.g. ``seed=1``, ``places=60``).
+
+    Returns
+    -------
+    SyntheticPanel
+        The validated ``panel``, the true ``parameters`` and the ``truth`` tables
+        (attractiveness per place and year, the centrality path). Deterministic given the
+        seed.
+    """
     cfg = replace(config or SynthConfig(), **overrides)
     cfg.validate()
     rng = np.random.default_rng(cfg.seed)

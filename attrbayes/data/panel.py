@@ -137,7 +137,25 @@ class Panel:
 # reading and writing
 # ---------------------------------------------------------------------------------------
 def read_panel(path: str | Path) -> Panel:
-    """Read and validate the panel in directory ``path``."""
+    """Read and validate the panel in directory ``path``.
+
+    Parameters
+    ----------
+    path
+        A panel directory: ``manifest.toml`` and one Parquet file per table
+        (docs/panel_format.md).
+
+    Returns
+    -------
+    Panel
+        The validated tables (column types coerced, keys unique, population balances
+        within the manifest's tolerance).
+
+    Raises
+    ------
+    DataError
+        Naming the file, table or column that is missing or wrong and what was expected.
+    """
     root = Path(path)
     manifest_path = root / MANIFEST
     if not manifest_path.is_file():
@@ -178,10 +196,24 @@ def write_panel(
     overwrite: bool = False,
     extra_files: Mapping[str, str] | None = None,
 ) -> Path:
-    """Write ``panel`` to directory ``path`` atomically; refuse to replace unless asked.
+    """Write ``panel`` to directory ``path`` atomically.
 
-    ``extra_files`` (name -> text, e.g. a build report) are written in the same step; they
-    may not be Parquet files or the manifest.
+    Parameters
+    ----------
+    panel
+        A validated panel.
+    path
+        The panel directory to write (written beside it, then renamed into place).
+    overwrite
+        Replace an existing panel directory; otherwise refuse.
+    extra_files
+        Name -> text, written in the same step (e.g. a build report); not Parquet files
+        or the manifest.
+
+    Returns
+    -------
+    Path
+        The directory written.
     """
     extra = dict(extra_files or {})
     clash = [n for n in extra if n.endswith(".parquet") or n == MANIFEST or "/" in n]

@@ -124,7 +124,21 @@ class Features:
 
 
 def compute_features(panel: Panel, level: str = "municipality") -> Features:
-    """Compute the dependent variable and every regressor the panel's tables allow."""
+    """Compute the dependent variable and every regressor the panel's tables allow.
+
+    Parameters
+    ----------
+    panel
+        A validated panel.
+    level
+        "municipality", "region" or "county": counts are summed to the level first.
+
+    Returns
+    -------
+    Features
+        One row per unit and year (relative net migration, VRA and its lags,
+        centrality, DS, job growth, ...) and a note of each regressor the panel lacks.
+    """
     data = level_data(panel, level)
     units = data.units
     codes = units["place"].tolist()

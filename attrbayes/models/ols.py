@@ -139,9 +139,24 @@ def fit_ols(
     the OLS is the book's pooled equation. ``contextual=True`` keeps them (the Mundlak
     OLS, whose term coefficients are the fixed-effects within estimates).
 
-    ``cov_type`` "nonrobust" reproduces the published printouts; "HC1" is
-    heteroskedasticity-robust and "cluster" clusters by unit (residential attractiveness
-    makes a unit's errors correlate over years).
+    Parameters
+    ----------
+    design
+        The design (:func:`attrbayes.features.design.build_design`), shared with the
+        Bayesian fits so that the two compare term by term.
+    cov_type
+        "nonrobust" reproduces the published printouts; "HC1" is
+        heteroskedasticity-robust and "cluster" clusters by unit (residential
+        attractiveness makes a unit's errors correlate over years).
+    alpha
+        One minus the coverage of the intervals.
+    contextual
+        Keep the contextual (place-mean) terms.
+
+    Returns
+    -------
+    OLSResult
+        Prints R-style; ``summary()`` has the Bayesian fits' layout.
     """
     if not contextual:
         design = design.without_contextual()

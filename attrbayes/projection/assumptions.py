@@ -168,7 +168,20 @@ def assumptions_dir() -> Path:
 
 
 def load_assumptions(name_or_path: str | Path = "synthetic") -> AssumptionSet:
-    """Load and validate an assumption set by name (``assumptions/NAME.toml``) or path."""
+    """Load and validate a national assumption set.
+
+    Parameters
+    ----------
+    name_or_path
+        A shipped set's name (``assumptions/NAME.toml``: "synthetic", "norway_2024",
+        "norway_2024_ssb") or a path to a TOML file.
+
+    Returns
+    -------
+    AssumptionSet
+        Its low, main and high alternatives: paths of fertility, mortality, net
+        immigration and job growth (docs/projection_assumptions.md).
+    """
     path = resolve_toml(name_or_path, assumptions_dir(), "assumption set", SpecError)
     text = path.read_text(encoding="utf-8")
     return parse_assumptions(text, name=path.stem, where=str(path))

@@ -868,14 +868,37 @@ def project(
     flow_draws: bool = False,
     **options,
 ) -> ProjectionResult:
-    """Project population and jobs for every scenario over posterior draws (options:
-    :class:`Projector`). ``custom`` gives the levels of the ``custom`` scenario.
+    """Project population and jobs of every place, per posterior draw, to a year.
 
-    With ``job_shocks`` each scenario is run without and with them; the result holds the
-    run with them and, per draw, their effect on the population and jobs of the shocked
-    places and their commuting neighbours (``shock_population_effect``,
-    ``shock_jobs_effect`` over ``effect_place``). Births, deaths and net migration are
-    kept as quantiles of every place and group, and also per draw with ``flow_draws``.
+    Parameters
+    ----------
+    migration, jobs
+        The migration and jobs fits (municipality level, the same places).
+    panel
+        The panel they were fitted on: the base population, jobs, commuting and rates.
+    scenarios
+        Attractiveness scenarios: "neutral", "historical", "historical_constant", "high",
+        "low" and, with ``custom``, "custom".
+    custom
+        The levels of the "custom" scenario.
+    job_shocks
+        Extra private jobs in a place and year: each scenario is run without and with
+        them, and the result holds the run with them and, per draw, their effect on the
+        shocked places and their commuting neighbours (``shock_population_effect``,
+        ``shock_jobs_effect`` over ``effect_place``).
+    flow_draws
+        Keep births, deaths and net migration per draw too (always kept as quantiles of
+        every place and group).
+    **options
+        Passed to :class:`Projector`: ``assumptions`` (an assumption set's name),
+        ``alternative`` ("low", "main", "high"), ``to`` (the last year), ``draws``,
+        ``seed``, ``noise``, ``pyramid_years``, ``pyramid_places``, ``progress``, ...
+
+    Returns
+    -------
+    ProjectionResult
+        Population, age groups and jobs per scenario, draw, place and year; quantiles are
+        taken at the end (``quantiles(variable, by=...)``), after summing per draw.
     """
     scenarios = check_scenarios(list(scenarios), custom)
     projector = Projector(migration, jobs, panel, custom=custom, **options)

@@ -90,7 +90,17 @@ def projection_path(path: Path) -> Path:
 
 @dataclass(frozen=True)
 class ProjectionResult:
-    """Projected trajectories per draw, scenario and place; see the module docstring."""
+    """Projected trajectories per draw, scenario and place (see the module docstring for
+    every variable and its dimensions).
+
+    Attributes
+    ----------
+    ds
+        The labelled dataset: stocks per draw, flows and pyramids as quantiles of every
+        place and group, the centrality coefficient's path, the observed history and the
+        projection's settings (assumptions, alternative, seed, sources) as attributes.
+        Opened lazily by :meth:`load`, so that one place's fan reads only that place.
+    """
 
     ds: xr.Dataset
 
