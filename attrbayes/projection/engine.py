@@ -197,6 +197,36 @@ def equation_draws(fit: FitResult, places: list[str], index: np.ndarray) -> Equa
     )
 
 
+def equation_mean(
+    eq: EquationDraws,
+    idx: slice | np.ndarray,
+    covariates: Mapping[str, np.ndarray],
+    coefficient: np.ndarray,
+    year_effect: np.ndarray,
+    attractiveness: np.ndarray | float,
+    places: slice | np.ndarray = slice(None),
+) -> np.ndarray:
+    """An equation's mean (draws ``idx``, columns): the intercept, the place-constant terms,
+    each time-varying term's slope times its covariate, the centrality coefficient times
+    centrality, the year effect and attractiveness, what the fitted graph's ``mu`` adds
+    up (tests/models/test_equation_mean.py checks them against each other for every
+    shipped spec).
+
+    ``covariates`` holds every time-varying term's values (columns, or draws x columns);
+    ``coefficient`` and ``year_effect`` are (draws, 1) or (draws, columns); ``places``
+    maps the columns to the equation's places (all, in order, in a projection; a design's
+    rows in the test).
+    """
+    mean = (eq.intercept[idx, None] + eq.constants[idx][:, places]
+            + coefficient * eq.centrality[places] + year_effect + attractiveness)  # fmt: skip
+    for term, slope in eq.slopes.items():
+        if term not in covariates:
+            raise SpecError(f"the {eq.kind} equation's term {term!r} has no values to project "
+                            f"with (have {sorted(covariates)})")  # fmt: skip
+        mean = mean + slope[idx, None] * covariates[term]
+    return mean
+
+
 class _Noise:
     """One equation's observation noise in projected years.
 
@@ -746,12 +776,10 @@ class Projector:
             if year > last_jobs:
                 pg = np.mean([pop_growth(y) for y in (year - 1, year - 2, year - 3)], axis=0)
                 coef, year_effect = job_paths.step(year)
-                rel = (job.intercept[idx, None] + job.constants[idx]
-                       + job.slopes.get("industry_effect", np.zeros(d))[idx, None]
-                       * self.industry.at(year)[None, :]
-                       + job.slopes.get("pop_growth_lag", np.zeros(d))[idx, None] * pg
-                       + coef[:, None] * job.centrality[None, :]
-                       + year_effect[:, None] + controlled * bus_att[year])  # fmt: skip
+                covariates = {"industry_effect": self.industry.at(year)[None, :],
+                              "pop_growth_lag": pg}  # fmt: skip
+                rel = equation_mean(job, idx, covariates, coef[:, None], year_effect[:, None],
+                                    controlled * bus_att[year])  # fmt: skip
                 if noise:
                     rel = rel + job_noise.draw(private[year - 1], year)
                 prev = private[year - 1]
@@ -788,17 +816,15 @@ class Projector:
                 break
             # 2. the places' net migration rates during `year`, before the national level
             coef, year_effect = mig_paths.step(year)
-            rate = (mig.intercept[idx, None] + mig.constants[idx] + coef[:, None] * mig.centrality
-                    + year_effect[:, None] + controlled * res_att[year])  # fmt: skip
-            for lag, term in enumerate(VRA_LAGS):
-                if term in mig.slopes:
-                    rate = rate + mig.slopes[term][idx, None] * vra(year - lag)
+            covariates = {term: vra(year - lag) for lag, term in enumerate(VRA_LAGS)
+                          if term in mig.slopes}  # fmt: skip
             if self.uses_ds:
                 ds_abs = sums["ds"]
                 jobs_now = private[year] + public[year]
                 ratio = ds_abs.sum(axis=1, keepdims=True) / jobs_now.sum(axis=1, keepdims=True)
-                ds_national = national("ds", year, ratio)
-                rate = rate + mig.slopes["ds"][idx, None] * (ds_abs / jobs_now - ds_national)
+                covariates["ds"] = ds_abs / jobs_now - national("ds", year, ratio)
+            rate = equation_mean(mig, idx, covariates, coef[:, None], year_effect[:, None],
+                                 controlled * res_att[year])  # fmt: skip
             if noise:
                 rate = rate + mig_noise.draw(size, year)
             # 3. births and deaths of `year` (full-size arrays are touched as few times as
