@@ -456,11 +456,11 @@ def fit(
     force: Annotated[bool, typer.Option(help="Replace an existing run directory.")] = False,
 ) -> None:
     """Fit a Bayesian model; writes RUN/fit.nc (NetCDF) and RUN/summary.csv."""
-    from attrbayes.runs import prepare_fit, run_fit
+    from attrbayes.runs import RunLayout, prepare_fit, run_fit
 
     try:
-        if out is not None and (out / "fit.nc").exists() and not force and not dry_run:
-            raise AttrbayesError(f"{out / 'fit.nc'} already exists; pass --force to replace it")
+        if out is not None and RunLayout(out).fit.exists() and not force and not dry_run:
+            raise AttrbayesError(f"{RunLayout(out).fit} already exists; pass --force to replace it")
         if out is None and not dry_run:
             raise AttrbayesError("give --out RUN (the run directory), or --dry-run")
         with _step("Validating data, spec and priors"):
@@ -828,6 +828,7 @@ def demo(
     from attrbayes.plots import figure_bytes
     from attrbayes.plots.centrality import centrality_path_data, plot_centrality_path
     from attrbayes.reporting.comparison import ols_posterior_table
+    from attrbayes.runs import RunLayout
 
     start = time.perf_counter()
     sampler = SamplerConfig.tiny() if quick else SamplerConfig()
@@ -886,7 +887,8 @@ def demo(
     console.rule("Job growth model (jobs_2022): posterior")
     _echo(result.jobs.summary().to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     _print_gate(result.jobs, strict=False)
-    _demo_projection(result.projection, out / "projection")
+    layout = RunLayout(out)
+    _demo_projection(result.projection, layout.projection_dir.root)
     with _step("Writing the planner report of 0301 (bokmål) with its tables"):
         from attrbayes.data.panel import read_panel
         from attrbayes.reporting import report as rp
@@ -897,10 +899,10 @@ def demo(
             result.jobs,
             read_panel(result.panel_dir),
             result.projection,
-            out / "projection" / "projection.nc",
+            layout.projection_dir.projection,
         )
         builder = rp.ReportBuilder(sources)  # the results in memory, not read again
-        html = out / "report" / "0301.html"
+        html = layout.report_dir / "0301.html"
         rp.write_report(builder.build("0301", lang="nb"), html, xlsx=html.with_suffix(".xlsx"))
     console.print(f"Report: {html}; every place with `attrbayes report {out} --all --out DIR`")
     console.print(f"\nDone in {time.perf_counter() - start:.1f} s; outputs in {out}")
@@ -1228,7 +1230,7 @@ def project_command(
     from attrbayes.pipeline import run_projection
     from attrbayes.projection.engine import JobShock
     from attrbayes.projection.scenarios import SCENARIOS
-    from attrbayes.runs import SHOCK_EFFECT_FILE, resolve_projection_runs
+    from attrbayes.runs import RunLayout, resolve_projection_runs
 
     try:
         custom = _custom_scenario(
@@ -1256,7 +1258,7 @@ def project_command(
     except AttrbayesError as exc:
         _fail(exc)
     if shocks:
-        _echo_shock_effect(result, out / SHOCK_EFFECT_FILE)
+        _echo_shock_effect(result, RunLayout(out).shock_effect)
     nation = result.quantiles("population", by="nation")
     years = [y for y in (int(result.ds.year[0]), 2030, 2040, to) if y in set(nation["year"])]
     shown = nation[nation["year"].isin(years)].pivot(index="year", columns="scenario",
@@ -1400,7 +1402,7 @@ def target_command(
     from attrbayes.projection.engine import Projector
     from attrbayes.projection.scenarios import SCENARIOS
     from attrbayes.projection.targets import Target, reach_target
-    from attrbayes.runs import projection_settings, resolve_projection_runs
+    from attrbayes.runs import RunLayout, projection_settings, resolve_projection_runs
 
     try:
         if sum([population is not None, keep, no_decline]) != 1:
@@ -1411,7 +1413,7 @@ def target_command(
         target = Target(place, year, population, age_group)
         settings = {"assumptions": "synthetic", "alternative": "main", "seed": 20261128,
                     "to": year, "draws": 200, "scenarios": list(SCENARIOS)}  # fmt: skip
-        if (source / "projection.nc").is_file():
+        if RunLayout(source).projection.is_file():
             settings = projection_settings(source)
             settings["draws"] = min(settings["draws"], 400)
             settings["to"] = max(settings["to"], year)
@@ -1713,13 +1715,13 @@ def map_command(
     from attrbayes.io_utils import atomic_write_bytes
     from attrbayes.plots import figure_bytes, maps
     from attrbayes.projection.result import ProjectionResult, projection_path
-    from attrbayes.runs import load_fit
+    from attrbayes.runs import FIT_FILE, RunLayout, load_fit
 
     try:
         if out.exists() and not force:
             raise AttrbayesError(f"{out} already exists; pass --force to replace it")
-        is_projection = source.suffix == ".nc" and source.name != "fit.nc"
-        is_projection = is_projection or (source / "projection.nc").is_file()
+        is_projection = source.suffix == ".nc" and source.name != FIT_FILE
+        is_projection = is_projection or RunLayout(source).projection.is_file()
         value = value or ("growth" if is_projection else "attractiveness")
         if value not in MAP_VALUES:
             raise AttrbayesError(f"--value {value!r}: choose one of {list(MAP_VALUES)}")

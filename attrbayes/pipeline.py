@@ -29,16 +29,15 @@ from attrbayes.models.ols import (
     fit_subpopulations,
 )
 from attrbayes.projection.engine import project
-from attrbayes.projection.result import PROJECTION_FILE, ProjectionResult
+from attrbayes.projection.result import ProjectionResult
 from attrbayes.projection.tables import quantile_table, shock_effect_table
 from attrbayes.reference import PUBLISHED
 from attrbayes.reporting.replication import Replication, replication_table
 from attrbayes.results import FitResult
 from attrbayes.runs import (
-    PANEL_DIR,
-    SHOCK_EFFECT_FILE,
     SOURCE_ATTRS,
     ProjectionRuns,
+    RunLayout,
     prepare_fit,
     run_fit,
 )
@@ -154,7 +153,7 @@ def run_demo(
     ``out/migration_2022`` and ``out/jobs_2022``) and project both to 2050 in every
     scenario (``out/projection``)."""
     say = progress or (lambda _msg: None)
-    panel_dir = out / PANEL_DIR
+    panel_dir = RunLayout(out).panel
     say("synthesising the default panel")
     synthetic = synthesize_to(panel_dir, SynthConfig(seed=seed), overwrite=True)
     panel = read_panel(panel_dir)  # read back: the demo exercises the on-disk contract
@@ -173,11 +172,12 @@ def run_demo(
     jobs = run_fit(prepare_fit(municipal, "jobs_2022"), sampler or SamplerConfig(),
                    out / "jobs_2022")  # fmt: skip
     runs = ProjectionRuns(bayes, jobs, panel)  # the fits in memory, not read again
-    run_projection(runs, out / "projection", overwrite=True, draws=projection_draws,
+    layout = RunLayout(out)
+    run_projection(runs, layout.projection_dir.root, overwrite=True, draws=projection_draws,
                    progress=say)  # fmt: skip
     # read back lazily, as `fan` and `report` do: the fans and the report read the places
     # they show, and the run's draws leave memory
-    projection = ProjectionResult.load(out / "projection" / PROJECTION_FILE)
+    projection = ProjectionResult.load(layout.projection_dir.projection)
     return DemoResult(panel_dir, synthetic, region_fits, municipality_fit, truth, bayes, jobs,
                       projection)  # fmt: skip
 
@@ -219,7 +219,7 @@ def run_real_demo(
 ) -> RealDemoResult:
     """Build the real panel into ``out/panel``, refit the published OLS versions at region
     and municipality level, and fit the Bayesian model at municipality level."""
-    panel_dir = out / PANEL_DIR
+    panel_dir = RunLayout(out).panel
     _, report = build_real_to(raw, panel_dir, structure, overwrite=True, progress=progress)
     panel = read_panel(panel_dir)
     municipal = compute_features(panel, "municipality")
@@ -235,15 +235,15 @@ def run_projection(
     """Project and write ``out/projection.nc`` plus ``out/population.csv`` (quantiles of
     population per place, year and scenario) and, with job shocks, ``out/shock_effect.csv``
     (their effect on the places and their commuting neighbours)."""
-    target = out / PROJECTION_FILE
-    if target.exists() and not overwrite:
-        raise DataError(f"{target} already exists; pass --force to replace it")
+    layout = RunLayout(out)
+    if layout.projection.exists() and not overwrite:
+        raise DataError(f"{layout.projection} already exists; pass --force to replace it")
     result = project(runs.migration, runs.jobs, runs.panel, **options)
     result.ds.attrs.update({SOURCE_ATTRS[k]: v for k, v in runs.sources.items()})
-    result.save(target, overwrite=overwrite)
+    result.save(layout.projection, overwrite=overwrite)
     table = quantile_table(result, variables=["population"])
-    atomic_write_text(out / "population.csv", table.to_csv(index=False))
+    atomic_write_text(layout.population, table.to_csv(index=False))
     if "shock_population_effect" in result.ds:
         effect = shock_effect_table(result)
-        atomic_write_text(out / SHOCK_EFFECT_FILE, effect.to_csv(index=False))
+        atomic_write_text(layout.shock_effect, effect.to_csv(index=False))
     return result

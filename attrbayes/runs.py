@@ -25,8 +25,55 @@ from attrbayes.results import FitResult
 
 FIT_FILE = "fit.nc"
 SUMMARY_FILE = "summary.csv"
-PANEL_DIR = "panel"  # inside a demo's folder
+POPULATION_FILE = "population.csv"  # beside a projection: population quantiles
 SHOCK_EFFECT_FILE = "shock_effect.csv"  # beside a projection made with job shocks
+PANEL_DIR, PROJECTION_DIR, REPORT_DIR = "panel", "projection", "report"  # in a demo's folder
+
+
+@dataclass(frozen=True)
+class RunLayout:
+    """The file names inside attrbayes's folders, in one place: a fit's run folder
+    (``fit``, ``summary``), a projection folder (``projection``, ``population``,
+    ``shock_effect``) and the folder ``attrbayes demo`` writes (``panel``, a run folder
+    per spec, ``projection_dir``, ``report_dir``)."""
+
+    root: Path
+
+    @property
+    def fit(self) -> Path:
+        return self.root / FIT_FILE
+
+    @property
+    def summary(self) -> Path:
+        return self.root / SUMMARY_FILE
+
+    @property
+    def projection(self) -> Path:
+        return self.root / PROJECTION_FILE
+
+    @property
+    def population(self) -> Path:
+        return self.root / POPULATION_FILE
+
+    @property
+    def shock_effect(self) -> Path:
+        return self.root / SHOCK_EFFECT_FILE
+
+    @property
+    def panel(self) -> Path:
+        return self.root / PANEL_DIR
+
+    @property
+    def projection_dir(self) -> RunLayout:
+        return RunLayout(self.root / PROJECTION_DIR)
+
+    @property
+    def report_dir(self) -> Path:
+        return self.root / REPORT_DIR
+
+    def run(self, spec: str) -> RunLayout:
+        """The run folder of ``spec`` inside a demo's folder."""
+        return RunLayout(self.root / spec)
 
 
 @dataclass(frozen=True)
@@ -100,9 +147,10 @@ def run_fit(prepared: PreparedFit, sampler: SamplerConfig, out: Path | None = No
     """
     fit = prepared.model.fit(sampler)
     if out is not None:
+        layout = RunLayout(out)
         out.mkdir(parents=True, exist_ok=True)
-        fit.save(out / FIT_FILE, overwrite=True)
-        atomic_write_text(out / SUMMARY_FILE, fit.summary().to_csv(index=False))
+        fit.save(layout.fit, overwrite=True)
+        atomic_write_text(layout.summary, fit.summary().to_csv(index=False))
     return fit
 
 
@@ -146,7 +194,7 @@ def fit(
 
 def fit_path(run: Path) -> Path:
     """``RUN/fit.nc`` for a run directory, else the path itself."""
-    return run / FIT_FILE if run.is_dir() else run
+    return RunLayout(run).fit if run.is_dir() else run
 
 
 def load_fit(run: Path) -> FitResult:
@@ -185,9 +233,10 @@ def resolve_projection_runs(run: Path, jobs: Path | None, data: Path | None) -> 
     holding ``panel/`` and one migration and one jobs run (what ``attrbayes demo`` writes),
     or a projection (its fits and panel are read from where it recorded them, unless
     ``jobs`` / ``data`` say otherwise)."""
-    if (run / PROJECTION_FILE).is_file():
+    layout = RunLayout(run)
+    if layout.projection.is_file():
         return _projection_sources(run, jobs, data)
-    if (run / FIT_FILE).is_file() or run.suffix == ".nc":
+    if layout.fit.is_file() or run.suffix == ".nc":
         if jobs is None or data is None:
             raise SpecError(
                 f"{run} is a single fit: give the jobs run (--jobs) and the panel (--data)"
@@ -199,7 +248,7 @@ def resolve_projection_runs(run: Path, jobs: Path | None, data: Path | None) -> 
     missing = [k for k in ("migration", "jobs") if k not in found and not (k == "jobs" and jobs)]
     if missing:
         raise SpecError(f"{run}: no {' or '.join(missing)} run inside; give runs explicitly")
-    return _runs(found["migration"], jobs or found["jobs"], data or run / PANEL_DIR)
+    return _runs(found["migration"], jobs or found["jobs"], data or layout.panel)
 
 
 def _runs(migration: Path, jobs: Path, panel: Path) -> ProjectionRuns:
@@ -234,7 +283,7 @@ def _projection_header(proj: Path) -> xr.Dataset:
         with xr.open_dataset(path, engine="h5netcdf") as ds:
             return ds.drop_vars(list(ds.data_vars)).load()
 
-    return open_saved(proj / PROJECTION_FILE, "projection", header)
+    return open_saved(RunLayout(proj).projection, "projection", header)
 
 
 def projection_settings(proj: Path) -> dict:

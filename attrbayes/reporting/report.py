@@ -224,8 +224,8 @@ def load_sources(
     """Resolve a run directory (see :func:`attrbayes.runs.resolve_projection_runs`);
     the projection is ``projection`` (a directory or a ``.nc`` file) or, when not given,
     ``RUN/projection`` if present."""
-    from attrbayes.projection.result import PROJECTION_FILE, projection_path
-    from attrbayes.runs import resolve_projection_runs
+    from attrbayes.projection.result import projection_path
+    from attrbayes.runs import RunLayout, resolve_projection_runs
 
     runs = resolve_projection_runs(run, jobs, data)
     proj_path = None
@@ -233,8 +233,8 @@ def load_sources(
         proj_path = projection_path(projection)
         if not proj_path.is_file():
             raise DataError(f"{proj_path}: no projection here")
-    elif run.is_dir() and (run / "projection" / PROJECTION_FILE).is_file():
-        proj_path = run / "projection" / PROJECTION_FILE
+    elif run.is_dir() and RunLayout(run).projection_dir.projection.is_file():
+        proj_path = RunLayout(run).projection_dir.projection
     proj = ProjectionResult.load(proj_path) if proj_path is not None else None
     ref = read_place_reference(reference) if reference is not None else None
     return ReportSources(run, runs.migration, runs.jobs, runs.panel, proj, proj_path, ref)
