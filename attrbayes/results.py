@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import ClassVar, Self
 
 import numpy as np
 import pandas as pd
@@ -29,6 +29,9 @@ from attrbayes.exceptions import DataError
 from attrbayes.features.design import Design
 from attrbayes.inference import convergence_table
 from attrbayes.io_utils import atomic_write_with, open_saved
+from attrbayes.models.base import BayesModel
+from attrbayes.models.jobs import JobsModel
+from attrbayes.models.migration import MigrationModel
 from attrbayes.priors import PriorSet, parse_prior_set
 from attrbayes.quantiles import interval_frame
 
@@ -145,12 +148,15 @@ class FitResult:
     sampler: SamplerConfig
 
     kind: ClassVar[str] = "base"
+    model_class: ClassVar[type[BayesModel]]  # the model the result class belongs to
     # Parameters reported by summary(), in order, when present in the posterior.
     summary_vars: ClassVar[tuple[str, ...]] = ()
 
     # -- construction -------------------------------------------------------------------
     @classmethod
-    def create(cls, tree: xr.DataTree, model: Any, sampler: SamplerConfig, timings: dict) -> Self:
+    def create(
+        cls, tree: xr.DataTree, model: BayesModel, sampler: SamplerConfig, timings: dict
+    ) -> Self:
         """Attach the design and provenance to freshly sampled draws."""
         nodes = {path: node.to_dataset() for path, node in tree.subtree_with_keys if path != "."}
         nodes["fit_data"] = _design_to_dataset(model.design)
@@ -218,110 +224,12 @@ class FitResult:
 
         return gate(self.tree)
 
-    # -- persistence --------------------------------------------------------------------
-    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
-        """Write the result as NetCDF (atomically; refuses to replace unless asked)."""
-        target = Path(path)
-        if target.exists() and not overwrite:
-            raise DataError(f"{target} already exists; pass overwrite=True (CLI: --force)")
-        tree = _serialisable(self.tree)
-        return atomic_write_with(target, lambda tmp: tree.to_netcdf(tmp, engine="h5netcdf"))
-
-    @staticmethod
-    def load(path: str | Path) -> FitResult:
-        """Read a saved result, re-checking schema, spec, priors and data hash."""
-        from attrbayes.models.registry import result_class
-
-        source = Path(path)
-        tree = open_saved(source, "fit",
-                          lambda p: xr.open_datatree(p, engine="h5netcdf").load())  # fmt: skip
-        attrs = tree.attrs
-        schema = attrs.get("attrbayes_result_schema")
-        if schema is None or int(schema) != RESULT_SCHEMA:
-            raise DataError(
-                f"{source}: result schema {schema} is not supported (expected {RESULT_SCHEMA})"
-            )
-        cls = result_class(str(attrs["model_kind"]))
-        where = f"{source} (stored spec)"
-        spec = parse_spec(str(attrs["spec_toml"]), name=str(attrs["spec_name"]), where=where)
-        priors = parse_prior_set(
-            str(attrs["prior_toml"]), name=str(attrs["prior_name"]), where=f"{source} (priors)"
-        )
-        design = _design_from_dataset(tree["fit_data"].to_dataset())
-        if design_hash(design) != attrs["data_hash"]:
-            raise DataError(f"{source}: the stored design does not match its hash; file altered?")
-        sampler = SamplerConfig(**json.loads(str(attrs["sampler"])))
-        stored = json.loads(str(attrs["package_versions"]))
-        changed = {k: (v, package_versions().get(k)) for k, v in stored.items()
-                   if package_versions().get(k) != v}  # fmt: skip
-        if changed:
-            warnings.warn(
-                f"{source} was written with other package versions {changed}; "
-                "results load, but refits may differ",
-                UserWarning,
-                stacklevel=2,
-            )
-        return cls(tree, spec, priors, design, sampler)
-
-
-def _legacy_geometry(fit: FitResult) -> dict[str, object] | None:
-    """Fits saved before the geometry was stored: year effects and steps read from the
-    posterior's variable names; the places from the data, as they were chosen then."""
-    from attrbayes.models.registry import model_class
-
-    fresh = model_class(fit.kind)(fit.design, fit.spec, fit.priors).default_geometry()
-    post = fit.posterior
-    fresh["year_effects_centred"] = "year_effect_raw" not in post
-    fresh["steps_centred"] = "centrality_step" in post or "centrality_year" in post
-    return fresh
-
-
-def _labelled(name: str, stat: xr.Dataset) -> dict[str, dict[str, float]]:
-    """Rows of a per-variable statistics dataset, labelled like ``name[coord]``."""
-    if not stat.dims:
-        return {name: {k: float(v) for k, v in stat.items()}}
-    frame = stat.to_dataframe()
-    out = {}
-    for key, row in frame.iterrows():
-        label = ", ".join(str(k) for k in (key if isinstance(key, tuple) else (key,)))
-        out[f"{name}[{label}]"] = {k: float(row[k]) for k in stat.data_vars}
-    return out
-
-
-def _serialisable(tree: xr.DataTree) -> xr.DataTree:
-    """Object-typed sampler fields (messages, often None) become strings for NetCDF."""
-    nodes = {}
-    for path, node in tree.subtree_with_keys:
-        ds = node.to_dataset()
-        for name, da in ds.data_vars.items():
-            if da.dtype == object:
-                ds[name] = da.astype(str)
-        nodes[path if path != "." else "/"] = ds
-    out = xr.DataTree.from_dict(nodes)
-    out.attrs.update(tree.attrs)
-    return out
-
-
-@dataclass(frozen=True)
-class MigrationFit(FitResult):
-    """A fitted :class:`~attrbayes.models.migration.MigrationModel`."""
-
-    kind: ClassVar[str] = "migration"
-    summary_vars: ClassVar[tuple[str, ...]] = (
-        "intercept", "vra_t", "vra_t1", "vra_t2", "centrality", "ds", "students",
-        "vra_t_mean", "vra_t1_mean", "vra_t2_mean", "ds_mean",
-        "centrality_sigma", "centrality_phi", "centrality_immigration", "sigma_year",
-        "sigma_group", "sigma_place", "ar_phi", "sigma_ar", "noise_scale", "noise_floor",
-        "noise_exponent", "nu",
-    )  # fmt: skip
-
-    def model(self):
+    # -- the model's draws ------------------------------------------------------------
+    def model(self) -> BayesModel:
         """The model object this result came from (rebuilt from the stored design)."""
-        from attrbayes.models.registry import model_class
-
         stored = self.tree.attrs.get("geometry")
         geometry = json.loads(str(stored)) if stored is not None else _legacy_geometry(self)
-        return model_class(self.kind)(self.design, self.spec, self.priors, geometry=geometry)
+        return self.model_class(self.design, self.spec, self.priors, geometry=geometry)
 
     def mu_draws(self, *, max_draws: int | None = 1000) -> xr.DataArray:
         """Draws of the linear predictor per observation (draw, obs), recomputed from the
@@ -389,11 +297,6 @@ class MigrationFit(FitResult):
             return self.latent_attractiveness.isel(draw=index), state
         return attractiveness_draws(self, index, state), state
 
-    @property
-    def residential(self) -> xr.DataArray:
-        """Draws of residential attractiveness (draw, place, year)."""
-        return self.latent_attractiveness
-
     def centrality_table(self) -> pd.DataFrame:
         """The time-varying centrality coefficient by year with 50/80/95 % intervals."""
         if "centrality_path" not in self.posterior:
@@ -422,13 +325,117 @@ class MigrationFit(FitResult):
 
         return rank_table(self, years=years, top=top)
 
+    # -- persistence --------------------------------------------------------------------
+    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write the result as NetCDF (atomically; refuses to replace unless asked)."""
+        target = Path(path)
+        if target.exists() and not overwrite:
+            raise DataError(f"{target} already exists; pass overwrite=True (CLI: --force)")
+        tree = _serialisable(self.tree)
+        return atomic_write_with(target, lambda tmp: tree.to_netcdf(tmp, engine="h5netcdf"))
+
+    @staticmethod
+    def load(path: str | Path) -> FitResult:
+        """Read a saved result, re-checking schema, spec, priors and data hash."""
+        source = Path(path)
+        tree = open_saved(source, "fit",
+                          lambda p: xr.open_datatree(p, engine="h5netcdf").load())  # fmt: skip
+        attrs = tree.attrs
+        schema = attrs.get("attrbayes_result_schema")
+        if schema is None or int(schema) != RESULT_SCHEMA:
+            raise DataError(
+                f"{source}: result schema {schema} is not supported (expected {RESULT_SCHEMA})"
+            )
+        kind = str(attrs["model_kind"])
+        if kind not in RESULT_CLASSES:
+            raise DataError(f"{source}: unknown model kind {kind!r}; known: "
+                            f"{sorted(RESULT_CLASSES)}")  # fmt: skip
+        cls = RESULT_CLASSES[kind]
+        where = f"{source} (stored spec)"
+        spec = parse_spec(str(attrs["spec_toml"]), name=str(attrs["spec_name"]), where=where)
+        priors = parse_prior_set(
+            str(attrs["prior_toml"]), name=str(attrs["prior_name"]), where=f"{source} (priors)"
+        )
+        design = _design_from_dataset(tree["fit_data"].to_dataset())
+        if design_hash(design) != attrs["data_hash"]:
+            raise DataError(f"{source}: the stored design does not match its hash; file altered?")
+        sampler = SamplerConfig(**json.loads(str(attrs["sampler"])))
+        stored = json.loads(str(attrs["package_versions"]))
+        changed = {k: (v, package_versions().get(k)) for k, v in stored.items()
+                   if package_versions().get(k) != v}  # fmt: skip
+        if changed:
+            warnings.warn(
+                f"{source} was written with other package versions {changed}; "
+                "results load, but refits may differ",
+                UserWarning,
+                stacklevel=2,
+            )
+        return cls(tree, spec, priors, design, sampler)
+
+
+def _legacy_geometry(fit: FitResult) -> dict[str, object] | None:
+    """Fits saved before the geometry was stored: year effects and steps read from the
+    posterior's variable names; the places from the data, as they were chosen then."""
+    fresh = fit.model_class(fit.design, fit.spec, fit.priors).default_geometry()
+    post = fit.posterior
+    fresh["year_effects_centred"] = "year_effect_raw" not in post
+    fresh["steps_centred"] = "centrality_step" in post or "centrality_year" in post
+    return fresh
+
+
+def _labelled(name: str, stat: xr.Dataset) -> dict[str, dict[str, float]]:
+    """Rows of a per-variable statistics dataset, labelled like ``name[coord]``."""
+    if not stat.dims:
+        return {name: {k: float(v) for k, v in stat.items()}}
+    frame = stat.to_dataframe()
+    out = {}
+    for key, row in frame.iterrows():
+        label = ", ".join(str(k) for k in (key if isinstance(key, tuple) else (key,)))
+        out[f"{name}[{label}]"] = {k: float(row[k]) for k in stat.data_vars}
+    return out
+
+
+def _serialisable(tree: xr.DataTree) -> xr.DataTree:
+    """Object-typed sampler fields (messages, often None) become strings for NetCDF."""
+    nodes = {}
+    for path, node in tree.subtree_with_keys:
+        ds = node.to_dataset()
+        for name, da in ds.data_vars.items():
+            if da.dtype == object:
+                ds[name] = da.astype(str)
+        nodes[path if path != "." else "/"] = ds
+    out = xr.DataTree.from_dict(nodes)
+    out.attrs.update(tree.attrs)
+    return out
+
 
 @dataclass(frozen=True)
-class JobsFit(MigrationFit):
+class MigrationFit(FitResult):
+    """A fitted :class:`~attrbayes.models.migration.MigrationModel`."""
+
+    kind: ClassVar[str] = "migration"
+    model_class: ClassVar[type[BayesModel]] = MigrationModel
+    summary_vars: ClassVar[tuple[str, ...]] = (
+        "intercept", "vra_t", "vra_t1", "vra_t2", "centrality", "ds", "students",
+        "vra_t_mean", "vra_t1_mean", "vra_t2_mean", "ds_mean",
+        "centrality_sigma", "centrality_phi", "centrality_immigration", "sigma_year",
+        "sigma_group", "sigma_place", "ar_phi", "sigma_ar", "noise_scale", "noise_floor",
+        "noise_exponent", "nu",
+    )  # fmt: skip
+
+    @property
+    def residential(self) -> xr.DataArray:
+        """Draws of residential attractiveness (draw, place, year)."""
+        return self.latent_attractiveness
+
+
+@dataclass(frozen=True)
+class JobsFit(FitResult):
     """A fitted :class:`~attrbayes.models.jobs.JobsModel`: business attractiveness is the
     latent part of private job growth, in % of last year's private jobs and jobs a year."""
 
     kind: ClassVar[str] = "jobs"
+    model_class: ClassVar[type[BayesModel]] = JobsModel
     summary_vars: ClassVar[tuple[str, ...]] = (
         "intercept", "industry_effect", "pop_growth_lag", "industry_effect_mean",
         "pop_growth_lag_mean", "centrality", "centrality_sigma",
@@ -437,10 +444,14 @@ class JobsFit(MigrationFit):
     )  # fmt: skip
 
     @property
-    def residential(self) -> xr.DataArray:
-        raise AttributeError("a jobs fit has business attractiveness: use .business")
-
-    @property
     def business(self) -> xr.DataArray:
         """Draws of business attractiveness (draw, place, year)."""
         return self.latent_attractiveness
+
+    def __getattr__(self, name: str) -> object:
+        if name == "residential":  # the migration fit's name for its attractiveness
+            raise AttributeError("a jobs fit has business attractiveness: use .business")
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+
+RESULT_CLASSES: dict[str, type[FitResult]] = {cls.kind: cls for cls in (MigrationFit, JobsFit)}

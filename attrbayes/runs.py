@@ -18,6 +18,7 @@ from attrbayes.data.panel import Panel, read_panel
 from attrbayes.exceptions import DataError, SpecError
 from attrbayes.features.design import Features, build_design, compute_features
 from attrbayes.io_utils import atomic_write_text, open_saved
+from attrbayes.models.base import BayesModel
 from attrbayes.models.registry import model_class
 from attrbayes.priors import load_prior_set
 from attrbayes.projection.result import PROJECTION_FILE
@@ -80,7 +81,7 @@ class RunLayout:
 class PreparedFit:
     """A validated model, ready to sample (what ``fit --dry-run`` checks)."""
 
-    model: object
+    model: BayesModel
     features: Features
 
     def describe(self) -> str:

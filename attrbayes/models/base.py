@@ -10,7 +10,7 @@ import os
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import pymc as pm
@@ -21,6 +21,9 @@ from attrbayes.exceptions import SpecError
 from attrbayes.features.design import Design
 from attrbayes.models.components import FILTER_NOISE
 from attrbayes.priors import PriorSet, load_prior_set
+
+if TYPE_CHECKING:
+    from attrbayes.results import FitResult
 
 
 class BayesModel(ABC):
@@ -68,11 +71,17 @@ class BayesModel(ABC):
     def build(self) -> pm.Model:
         """A new PyMC model of the design."""
 
-    @abstractmethod
-    def result(self, tree: xr.DataTree, sampler: SamplerConfig, timings: dict[str, float]):
-        """Wrap sampled draws in this model's result class."""
+    def result(
+        self, tree: xr.DataTree, sampler: SamplerConfig, timings: dict[str, float]
+    ) -> FitResult:
+        """Wrap sampled draws in this model's result class (``results.RESULT_CLASSES`` by
+        kind: results sit a layer above models, and this is the one import upwards that
+        the import contract in pyproject.toml allows)."""
+        from attrbayes.results import RESULT_CLASSES
 
-    def fit(self, sampler: SamplerConfig | None = None):
+        return RESULT_CLASSES[self.kind].create(tree, self, sampler, timings)
+
+    def fit(self, sampler: SamplerConfig | None = None) -> FitResult:
         """Sample the posterior and return the model's result object."""
         sampler = sampler or SamplerConfig()
         tree, timings = sample(self.build(), sampler, exclude=self.unstored)

@@ -24,9 +24,7 @@ import numpy as np
 import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
-import xarray as xr
 
-from attrbayes.config import SamplerConfig
 from attrbayes.exceptions import DataError, SpecError
 from attrbayes.models.base import BayesModel
 from attrbayes.models.components import (
@@ -243,8 +241,3 @@ class MigrationModel(BayesModel):
                 sigma = noise_sd(priors, self.design.size, spec.likelihood)
             likelihood("y", priors, spec.likelihood, mu, sigma, self.design.y, "obs")
         return model
-
-    def result(self, tree: xr.DataTree, sampler: SamplerConfig, timings: dict[str, float]):
-        from attrbayes.models.registry import result_class
-
-        return result_class(self.kind).create(tree, self, sampler, timings)
