@@ -30,20 +30,21 @@ from attrbayes.config import resolve_toml
 from attrbayes.exceptions import PriorError
 from attrbayes.resources import shipped_dir
 
-# Parameter -> what it is (units: rates, i.e. share of population per year).
+# Parameter -> what it is (units: rates, i.e. share of population per year), in the order
+# of the fits' summaries (results.FitResult.summary_vars is this order).
 PARAMETERS: dict[str, str] = {
     "intercept": "national level of relative net migration",
     "vra_t": "coefficient of commuting-weighted relative job growth, same year",
     "vra_t1": "coefficient of VRA lagged one year",
     "vra_t2": "coefficient of VRA lagged two years",
+    "centrality": "level of the centrality coefficient (a random walk's mean over the years, "
+    "an AR(1)'s long-run level)",
     "ds": "coefficient of demographic employment supply",
     "students": "coefficient of the students share",
     "vra_t_mean": "contextual effect of the place's mean VRA (between minus within effect)",
     "vra_t1_mean": "contextual effect of the place's mean VRA lagged one year",
     "vra_t2_mean": "contextual effect of the place's mean VRA lagged two years",
     "ds_mean": "contextual effect of the place's mean DS (between minus within effect)",
-    "centrality": "level of the centrality coefficient (a random walk's mean over the years, "
-    "an AR(1)'s long-run level)",
     "centrality_sigma": "scale of the centrality coefficient's yearly steps (random walk) or "
     "of its spread around the level (AR(1), yearly deviations)",
     "centrality_phi": "persistence of the centrality coefficient's AR(1) around its level",

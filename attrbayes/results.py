@@ -32,7 +32,7 @@ from attrbayes.io_utils import atomic_write_with, open_saved
 from attrbayes.models.base import BayesModel
 from attrbayes.models.jobs import JobsModel
 from attrbayes.models.migration import MigrationModel
-from attrbayes.priors import PriorSet, parse_prior_set
+from attrbayes.priors import KIND_PARAMETERS, PriorSet, parse_prior_set
 from attrbayes.quantiles import interval_frame
 
 RESULT_SCHEMA = 1
@@ -149,7 +149,8 @@ class FitResult:
 
     kind: ClassVar[str] = "base"
     model_class: ClassVar[type[BayesModel]]  # the model the result class belongs to
-    # Parameters reported by summary(), in order, when present in the posterior.
+    # Parameters reported by summary(), in order, when present in the posterior: those a
+    # prior set gives for the kind (priors.KIND_PARAMETERS), so a new term is listed once.
     summary_vars: ClassVar[tuple[str, ...]] = ()
 
     # -- construction -------------------------------------------------------------------
@@ -415,13 +416,7 @@ class MigrationFit(FitResult):
 
     kind: ClassVar[str] = "migration"
     model_class: ClassVar[type[BayesModel]] = MigrationModel
-    summary_vars: ClassVar[tuple[str, ...]] = (
-        "intercept", "vra_t", "vra_t1", "vra_t2", "centrality", "ds", "students",
-        "vra_t_mean", "vra_t1_mean", "vra_t2_mean", "ds_mean",
-        "centrality_sigma", "centrality_phi", "centrality_immigration", "sigma_year",
-        "sigma_group", "sigma_place", "ar_phi", "sigma_ar", "noise_scale", "noise_floor",
-        "noise_exponent", "nu",
-    )  # fmt: skip
+    summary_vars: ClassVar[tuple[str, ...]] = tuple(KIND_PARAMETERS["migration"])
 
     @property
     def residential(self) -> xr.DataArray:
@@ -436,12 +431,7 @@ class JobsFit(FitResult):
 
     kind: ClassVar[str] = "jobs"
     model_class: ClassVar[type[BayesModel]] = JobsModel
-    summary_vars: ClassVar[tuple[str, ...]] = (
-        "intercept", "industry_effect", "pop_growth_lag", "industry_effect_mean",
-        "pop_growth_lag_mean", "centrality", "centrality_sigma",
-        "centrality_phi", "sigma_year", "sigma_group", "sigma_place", "ar_phi", "sigma_ar",
-        "noise_scale", "noise_floor", "noise_exponent", "nu",
-    )  # fmt: skip
+    summary_vars: ClassVar[tuple[str, ...]] = tuple(KIND_PARAMETERS["jobs"])
 
     @property
     def business(self) -> xr.DataArray:
