@@ -45,9 +45,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
-from attrbayes.constants import CONTEXTUAL_SUFFIX, KIND_TERMS, LEVELS, TIME_VARYING_TERMS
+from attrbayes.constants import LEVELS
 from attrbayes.exceptions import SpecError
 from attrbayes.resources import shipped_dir
+from attrbayes.terms import CONTEXTUAL_SUFFIX, KIND_TERMS, TIME_VARYING_TERMS
 
 SPEC_SCHEMA_VERSION = 1
 

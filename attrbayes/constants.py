@@ -65,21 +65,7 @@ INDUSTRIES: Final[dict[str, tuple[str, bool]]] = {
     "freight_transport": ("regional", True),
 }
 
-# Coefficient names used everywhere (tables, CSV files, posterior variables).
-TERMS: Final = (
-    "intercept", "vra_t", "vra_t1", "vra_t2", "centrality", "ds", "students",
-    "industry_effect", "pop_growth_lag",
-)  # fmt: skip
-# Terms each model kind may use (MODEL.md 2.4 for migration, 4 for private jobs).
-KIND_TERMS: Final[dict[str, tuple[str, ...]]] = {
-    "migration": ("vra_t", "vra_t1", "vra_t2", "centrality", "ds", "students"),
-    "jobs": ("industry_effect", "pop_growth_lag", "centrality"),
-}
-# Terms that vary over years within a place: with ``[hierarchy] contextual`` their place
-# means enter as contextual (Mundlak) terms named ``{term}_mean``.
-TIME_VARYING_TERMS: Final = ("vra_t", "vra_t1", "vra_t2", "ds", "industry_effect",
-                             "pop_growth_lag")  # fmt: skip
-CONTEXTUAL_SUFFIX: Final = "_mean"
+# The equations' terms, their kinds and labels: attrbayes.terms.
 
 # Credible / confidence interval masses reported by default; equal-tailed intervals.
 INTERVALS: Final = (0.5, 0.8, 0.95)

@@ -54,20 +54,14 @@ import xarray as xr
 from scipy.stats import rankdata
 
 from attrbayes.attractiveness import fixed_attractiveness
-from attrbayes.constants import CONTEXTUAL_SUFFIX, PUBLIC_SECTORS
+from attrbayes.constants import PUBLIC_SECTORS
 from attrbayes.exceptions import DataError
 from attrbayes.quantiles import interval_frame
+from attrbayes.terms import CONTEXTUAL_SUFFIX, TERM_LABELS
 
 DECOMPOSITION_MASSES = (0.8, 0.95)
 VRA_LAGS = {"vra_t": "vra_own_t", "vra_t1": "vra_own_t1", "vra_t2": "vra_own_t2"}
 VITAL_COLUMNS = ("births", "deaths", "expected_births", "expected_deaths")
-TERM_LABELS = {
-    "centrality": "centrality",
-    "ds": "demographic supply (DS)",
-    "students": "students share",
-    "industry_effect": "industry effect",
-    "pop_growth_lag": "population effect",
-}
 LASTING_JOB_GROWTH = "lasting job growth (place mean)"
 COMMON_LEVEL = "common level and year shock"
 NOISE = "noise"

@@ -13,7 +13,6 @@ from pathlib import Path
 import pandas as pd
 
 from attrbayes.config import ModelSpec, SamplerConfig, check_level, load_spec
-from attrbayes.constants import TERMS
 from attrbayes.data.panel import Panel, read_panel
 from attrbayes.data.real import BuildReport, build_real_panel, report_files
 from attrbayes.exceptions import DataError
@@ -42,6 +41,7 @@ from attrbayes.runs import (
     run_fit,
 )
 from attrbayes.synthetic import SynthConfig, SyntheticPanel, synthesize_panel
+from attrbayes.terms import COEFFICIENTS
 
 DEMO_SPECS = tuple(PUBLISHED)  # the book's four model versions
 
@@ -113,7 +113,7 @@ def comparison_table(
     if truth is not None:
         columns["truth"] = pd.Series(truth)
     table = pd.DataFrame(columns)
-    order = [*TERMS, "r2_adj", "n"]
+    order = [*COEFFICIENTS, "r2_adj", "n"]
     return table.reindex([t for t in order if t in table.index])
 
 

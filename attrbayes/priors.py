@@ -13,8 +13,10 @@ dict shape::
     kwargs = { mu = 0.0, sigma = 0.5 }
 
 A set is for one model kind (``kind = "jobs"`` at the top; migration when absent) and must
-give every parameter of that kind (:data:`KIND_PARAMETERS`); unknown keys, unknown
-distributions and invalid arguments are errors naming the file and key.
+give every parameter of that kind (:data:`KIND_PARAMETERS`) except the terms'
+coefficients, which fall back to the prior each term declares (:mod:`attrbayes.terms`), so
+that a new term needs no edit of every set; unknown keys, unknown distributions and
+invalid arguments are errors naming the file and key.
 """
 
 from __future__ import annotations
@@ -29,25 +31,21 @@ import pymc as pm
 from attrbayes.config import resolve_toml
 from attrbayes.exceptions import PriorError
 from attrbayes.resources import shipped_dir
+from attrbayes.terms import CONTEXTUAL_TERMS, default_prior, slope_parameters
 
 # Parameter -> what it is (units: rates, i.e. share of population per year), in the order
-# of the fits' summaries (results.FitResult.summary_vars is this order).
-PARAMETERS: dict[str, str] = {
-    "intercept": "national level of relative net migration",
-    "vra_t": "coefficient of commuting-weighted relative job growth, same year",
-    "vra_t1": "coefficient of VRA lagged one year",
-    "vra_t2": "coefficient of VRA lagged two years",
-    "centrality": "level of the centrality coefficient (a random walk's mean over the years, "
-    "an AR(1)'s long-run level)",
-    "ds": "coefficient of demographic employment supply",
-    "students": "coefficient of the students share",
-    "vra_t_mean": "contextual effect of the place's mean VRA (between minus within effect)",
-    "vra_t1_mean": "contextual effect of the place's mean VRA lagged one year",
-    "vra_t2_mean": "contextual effect of the place's mean VRA lagged two years",
-    "ds_mean": "contextual effect of the place's mean DS (between minus within effect)",
+# of the fits' summaries (results.FitResult.summary_vars is this order): the intercept, the
+# terms' coefficients and their contextual ones (declared in attrbayes.terms), then the
+# hierarchy's, the centrality process's and the noise's parameters.
+_PROCESS = {
     "centrality_sigma": "scale of the centrality coefficient's yearly steps (random walk) or "
     "of its spread around the level (AR(1), yearly deviations)",
     "centrality_phi": "persistence of the centrality coefficient's AR(1) around its level",
+}
+PARAMETERS: dict[str, str] = {
+    "intercept": "national level of relative net migration",
+    **slope_parameters("migration"),
+    **_PROCESS,
     "centrality_immigration": "change of the centrality coefficient per unit national net "
     "immigration rate",
     "sigma_year": "scale of year effects",
@@ -64,14 +62,8 @@ PARAMETERS: dict[str, str] = {
 # The job growth model's own parameters (rates: share of last year's private jobs).
 JOBS_PARAMETERS: dict[str, str] = {
     "intercept": "national level of relative private job growth",
-    "industry_effect": "coefficient of the shift-share industry effect (the book fixes 1)",
-    "pop_growth_lag": "coefficient of the lagged relative population growth",
-    "industry_effect_mean": "contextual effect of the place's mean industry effect",
-    "pop_growth_lag_mean": "contextual effect of the place's mean lagged population growth",
-    "centrality": "centrality coefficient (the book finds none)",
-    "centrality_sigma": "scale of the centrality coefficient's yearly steps (random walk) or "
-    "of its spread around the level (AR(1), yearly deviations)",
-    "centrality_phi": "persistence of the centrality coefficient's AR(1) around its level",
+    **slope_parameters("jobs"),
+    **_PROCESS,
     "sigma_year": "scale of year effects",
     "sigma_group": "scale of region (county at region level) effects",
     "sigma_place": "scale of place effects within groups",
@@ -85,17 +77,8 @@ JOBS_PARAMETERS: dict[str, str] = {
 KIND_PARAMETERS: dict[str, dict[str, str]] = {"migration": PARAMETERS, "jobs": JOBS_PARAMETERS}
 # Parameters a prior set may leave out (added after fits were saved with older sets); a
 # spec that needs one fails with a clear error when the set lacks it.
-OPTIONAL_PARAMETERS = frozenset(
-    {
-        "centrality_phi",
-        "vra_t_mean",
-        "vra_t1_mean",
-        "vra_t2_mean",
-        "ds_mean",
-        "industry_effect_mean",
-        "pop_growth_lag_mean",
-    }
-)
+# (a term's coefficient a set leaves out takes the term's declared prior, attrbayes.terms)
+OPTIONAL_PARAMETERS = frozenset({"centrality_phi", *CONTEXTUAL_TERMS})
 # The prior set a model kind uses unless told otherwise.
 DEFAULT_PRIORS: dict[str, str] = {"migration": "weakly_informative",
                                   "jobs": "jobs_weakly_informative"}  # fmt: skip
@@ -150,10 +133,13 @@ class PriorSet:
     kind: str = "migration"
 
     def __getitem__(self, key: str) -> Prior:
-        if key not in self.priors:
-            raise PriorError(f"prior set {self.name!r} has no prior for {key!r}, which this spec "
-                             f"needs; add a [{key}] table")  # fmt: skip
-        return self.priors[key]
+        if key in self.priors:
+            return self.priors[key]
+        declared = default_prior(key)  # a term's coefficient: its declared prior
+        if declared is not None:
+            return Prior(*declared)
+        raise PriorError(f"prior set {self.name!r} has no prior for {key!r}, which this spec "
+                         f"needs; add a [{key}] table")  # fmt: skip
 
     def table(self) -> list[tuple[str, str, str]]:
         meaning = KIND_PARAMETERS[self.kind]
@@ -210,7 +196,8 @@ def parse_prior_set(text: str, *, name: str, where: str) -> PriorSet:
     unknown = sorted(set(raw) - set(parameters))
     if unknown:
         raise PriorError(f"{where}: unknown key(s) {unknown}; allowed: {list(parameters)}")
-    missing = [k for k in parameters if k not in raw and k not in OPTIONAL_PARAMETERS]
+    missing = [k for k in parameters if k not in raw and k not in OPTIONAL_PARAMETERS
+               and default_prior(k) is None]  # fmt: skip
     if missing:
         raise PriorError(f"{where}: missing prior(s) for {missing}")
     priors = {key: _parse_prior(raw[key], f"{where}, key '{key}'")

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from attrbayes.config import ModelSpec, check_level
-from attrbayes.constants import AGE_GROUPS, CONTEXTUAL_SUFFIX, MAX_AGE
+from attrbayes.constants import AGE_GROUPS, MAX_AGE
 from attrbayes.data.panel import Panel
 from attrbayes.exceptions import DataError, MissingTableError
 from attrbayes.features.aggregate import aggregate_commuting, aggregate_places, aggregate_rate
@@ -27,6 +27,7 @@ from attrbayes.features.rates import lagged_population_growth, net_migration_rat
 from attrbayes.features.shift_share import industry_effect
 from attrbayes.features.vital import expected_births_deaths
 from attrbayes.features.vra import commuting_weight_matrices, relative_job_growth, vra_lags
+from attrbayes.terms import CONTEXTUAL_SUFFIX
 
 VRA_TERMS = ("vra_t", "vra_t1", "vra_t2")
 # Per model kind: the base of the dependent rate, and the columns a design carries with it.

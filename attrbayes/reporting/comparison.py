@@ -9,10 +9,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from attrbayes.constants import CONTEXTUAL_SUFFIX
 from attrbayes.features.design import VRA_TERMS
 from attrbayes.models.ols import fit_ols
 from attrbayes.reference import reference_values
+from attrbayes.terms import CONTEXTUAL_SUFFIX
 
 
 def ols_posterior_table(fit, *, prob: float = 0.95) -> pd.DataFrame:

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 import pandas as pd
 
 from attrbayes.config import load_spec
-from attrbayes.constants import TERMS
 from attrbayes.exceptions import MissingTableError
 from attrbayes.features.design import Features, build_design
 from attrbayes.models.ols import fit_ols
 from attrbayes.reference import PUBLISHED, SOURCE
+from attrbayes.terms import COEFFICIENTS
 
 # What differs between the book's sample and a replication; printed under the table.
 DIFFERENCES = (
@@ -85,7 +85,7 @@ def replication_table(
                 cell[f"{level}_estimate"] = value
                 if term in fit.bse.index:
                     cell[f"{level}_se"] = fit.bse[term]
-    order = [*TERMS, "r2_adj", "n"]
+    order = [*COEFFICIENTS, "r2_adj", "n"]
     index = sorted(rows, key=lambda k: (list(specs).index(k[0]), order.index(k[1])))
     table = pd.DataFrame([rows[k] for k in index], index=pd.MultiIndex.from_tuples(
         index, names=["spec", "term"]))  # fmt: skip
