@@ -413,6 +413,7 @@ def build_design(
     columns = ["place", "year", "y", *spec.design_terms, *OUTCOME_COLUMNS[spec.kind]]
     columns += [c for c in DECOMPOSITION_COLUMNS[spec.kind] if c in rows.columns]
     columns += [c for c in ("name", "region", "county", "centrality_class") if c in rows.columns]
+    columns = list(dict.fromkeys(columns))  # a term may be an attribute column too
     rates: tuple[float, ...] = ()
     if "national_rate" in frame.columns:
         by_year = frame.groupby("year")["national_rate"].first().reindex(range(lo, hi + 1))

@@ -6,6 +6,8 @@ integrates out), for every shipped spec."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,6 +18,7 @@ from attrbayes.projection.engine import equation_draws, equation_mean
 from attrbayes.runs import prepare_fit
 
 PRIOR = SamplerConfig(sampler="prior", chains=1, draws=6, seed=3)
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("name", available_specs())
@@ -49,3 +52,33 @@ def test_a_term_without_projected_values_is_an_error(small_synthetic):
     zeros = np.zeros((2, 1))
     with pytest.raises(SpecError, match="'vra_t1' has no values to project"):
         equation_mean(eq, np.arange(2), {"vra_t": 0.0, "vra_t2": 0.0}, zeros, zeros, 0.0)
+
+
+def test_a_new_term_needs_only_its_declaration(small_synthetic, tmp_path, monkeypatch):
+    """A place-constant term declared in attrbayes.terms (here SSB's centrality class, an
+    attribute column the design also carries) is fitted with its declared prior, listed
+    in the summary and evaluated by the projection's mean like any other term. The
+    declaration is the one code change; the monkeypatching stands in for the line in
+    terms.py and the views derived from it at import."""
+    from attrbayes import config, terms
+    from attrbayes.features.design import build_design, compute_features
+    from attrbayes.models.registry import model_class
+
+    toy = terms.Term("centrality_class", ("migration",), "coefficient of the centrality class",
+                     "centrality class", "centrality class", time_varying=False)  # fmt: skip
+    monkeypatch.setitem(terms.BY_NAME, toy.name, toy)
+    monkeypatch.setitem(config.KIND_TERMS, "migration",
+                        (*config.KIND_TERMS["migration"], toy.name))  # fmt: skip
+    text = (ROOT / "models" / "migration_2022.toml").read_text(encoding="utf-8")
+    text = text.replace('"centrality", "ds"]', '"centrality", "ds", "centrality_class"]')
+    (tmp_path / "toy.toml").write_text(text, encoding="utf-8")
+    spec = config.load_spec(tmp_path / "toy.toml")
+    design = build_design(compute_features(small_synthetic.panel, "municipality"), spec)
+    assert list(design.frame.columns).count("centrality_class") == 1
+    fit = model_class("migration")(design, spec).fit(PRIOR)
+    assert "centrality_class" in fit.posterior
+    places = sorted(design.frame["place"].unique())
+    eq = equation_draws(fit, places, np.arange(PRIOR.draws))
+    first = design.frame.groupby("place")["centrality_class"].first().reindex(places)
+    coef = fit.draws("centrality_class").to_numpy()
+    np.testing.assert_allclose(eq.constants, coef[:, None] * first.to_numpy()[None, :])
