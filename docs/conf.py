@@ -10,11 +10,14 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "_ext"))
 
 import cli_reference  # noqa: E402
+import notebook_pages  # noqa: E402
 
 from attrbayes import __version__  # noqa: E402
 
-# the CLI reference is written from the typer app on every build (git-ignored)
+# the CLI reference is written from the typer app on every build, the notebooks as pages
+# (git-ignored)
 cli_reference.write(HERE / "_generated" / "cli_reference.md")
+notebook_pages.write(HERE.parent / "notebooks", HERE / "_generated" / "notebooks")
 
 project = "attrbayes"
 author = "the attrbayes developers"

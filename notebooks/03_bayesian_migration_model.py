@@ -15,7 +15,7 @@
 # %% [markdown]
 # # 3. The Bayesian net-migration model: priors, fit, diagnostics, checks
 #
-# The hierarchical refit of the 2022 equation (README, "The Bayesian net-migration model"):
+# The hierarchical refit of the 2022 equation (docs/models.md, "The Bayesian net-migration model"):
 # Student-t noise shrinking with population, year, region and place effects, and a
 # centrality coefficient `c[t]` that varies as an AR(1) around an estimated level. The
 # notebook walks the workflow a methodologist would audit:

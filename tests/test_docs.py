@@ -22,6 +22,8 @@ def test_the_docs_build_with_warnings_as_errors(tmp_path):
     for command in ("attrbayes-fit", "attrbayes-project", "attrbayes-data-synth"):
         assert f'id="{command}"' in reference  # generated from the typer app
     assert "--draws" in reference
+    for notebook in (ROOT / "notebooks").glob("[0-9]*.py"):  # every notebook is a page
+        assert (tmp_path / "html" / "_generated" / "notebooks" / f"{notebook.stem}.html").is_file()
     api = (tmp_path / "html" / "api.html").read_text()
     assert "Validate and fit a Bayesian model in one call" in api  # autodoc of attrbayes.fit
 
