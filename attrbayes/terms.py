@@ -39,8 +39,9 @@ class Term:
         return f"{self.name}{CONTEXTUAL_SUFFIX}"
 
 
-# Centrality enters through its (time-varying) coefficient path, so its declaration here
-# only admits it to specs and labels its driver; its parameters are the path's.
+# Centrality is constant within a place but enters through a coefficient path over the
+# years (models.components.time_varying_coefficient): its coefficient here is that path's
+# level, and the path's other parameters are listed with the priors.
 TERMS: Final[tuple[Term, ...]] = (
     Term("vra_t", ("migration",),
          "coefficient of commuting-weighted relative job growth, same year", "VRA",
