@@ -459,8 +459,9 @@ def fit(
     from attrbayes.runs import RunLayout, prepare_fit, run_fit
 
     try:
-        if out is not None and RunLayout(out).fit.exists() and not force and not dry_run:
-            raise AttrbayesError(f"{RunLayout(out).fit} already exists; pass --force to replace it")
+        existing = None if out is None else RunLayout(out).fit
+        if existing is not None and existing.exists() and not force and not dry_run:
+            raise AttrbayesError(f"{existing} already exists; pass --force to replace it")
         if out is None and not dry_run:
             raise AttrbayesError("give --out RUN (the run directory), or --dry-run")
         with _step("Validating data, spec and priors"):

@@ -307,7 +307,8 @@ class FitResult:
     def attractiveness(
         self, *, years: tuple[int, int] | None = None, by: str = "period"
     ) -> pd.DataFrame:
-        """Residential attractiveness per place (and year), see :mod:`attrbayes.attractiveness`."""
+        """Attractiveness per place (and year): residential for a migration fit, business
+        for a jobs fit (:mod:`attrbayes.attractiveness`)."""
         from attrbayes.attractiveness import attractiveness_table
 
         return attractiveness_table(self, years=years, by=by)

@@ -35,8 +35,8 @@ PANEL_DIR, PROJECTION_DIR, REPORT_DIR = "panel", "projection", "report"  # in a 
 class RunLayout:
     """The file names inside attrbayes's folders, in one place: a fit's run folder
     (``fit``, ``summary``), a projection folder (``projection``, ``population``,
-    ``shock_effect``) and the folder ``attrbayes demo`` writes (``panel``, a run folder
-    per spec, ``projection_dir``, ``report_dir``)."""
+    ``shock_effect``) and the folder ``attrbayes demo`` writes (``panel``,
+    ``projection_dir``, ``report_dir``, and a run folder named by each spec)."""
 
     root: Path
 
@@ -71,10 +71,6 @@ class RunLayout:
     @property
     def report_dir(self) -> Path:
         return self.root / REPORT_DIR
-
-    def run(self, spec: str) -> RunLayout:
-        """The run folder of ``spec`` inside a demo's folder."""
-        return RunLayout(self.root / spec)
 
 
 @dataclass(frozen=True)

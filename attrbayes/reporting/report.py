@@ -233,8 +233,8 @@ def load_sources(
         proj_path = projection_path(projection)
         if not proj_path.is_file():
             raise DataError(f"{proj_path}: no projection here")
-    elif run.is_dir() and RunLayout(run).projection_dir.projection.is_file():
-        proj_path = RunLayout(run).projection_dir.projection
+    elif run.is_dir() and (beside := RunLayout(run).projection_dir.projection).is_file():
+        proj_path = beside
     proj = ProjectionResult.load(proj_path) if proj_path is not None else None
     ref = read_place_reference(reference) if reference is not None else None
     return ReportSources(run, runs.migration, runs.jobs, runs.panel, proj, proj_path, ref)

@@ -10,8 +10,9 @@ from attrbayes.runs import RunLayout, fit_path
 def test_the_layout_names_every_file_of_a_run_a_projection_and_a_demo(tmp_path):
     demo = RunLayout(Path("runs/demo"))
     assert demo.panel == Path("runs/demo/panel")
-    assert demo.run("migration_2022").fit == Path("runs/demo/migration_2022/fit.nc")
-    assert demo.run("jobs_2022").summary == Path("runs/demo/jobs_2022/summary.csv")
+    run = RunLayout(demo.root / "migration_2022")
+    assert (run.fit, run.summary) == (Path("runs/demo/migration_2022/fit.nc"),
+                                      Path("runs/demo/migration_2022/summary.csv"))  # fmt: skip
     projection = demo.projection_dir
     assert projection.projection == Path("runs/demo/projection/projection.nc")
     assert projection.population == Path("runs/demo/projection/population.csv")
