@@ -35,11 +35,10 @@ def attractiveness_draws(
     frame = fit.design.frame
     places = np.sort(frame["place"].unique())
     years = np.sort(frame["year"].unique())
-    post = fit.posterior
     ar1 = bool(fit.spec.attractiveness.ar1)
     if state is None and index is None and ar1:
         state = vars(fit).get("attractiveness_state")  # when already drawn
-    if "place_effect" not in post and "group_effect" not in post and not ar1:
+    if not fit.has_latent_attractiveness:
         if index is not None:
             raise ValueError("attractiveness at chosen draws needs a fit with place effects")
         resid = fit.residual_draws()

@@ -22,9 +22,10 @@ county, state, or undivided public) are data and come from the panel's jobs tabl
 Because ``y = mu + (y - mu)`` and ``mu`` is exactly the sum of the model's parts, the
 drivers add up, **per draw**, to the actual change of the period (births - deaths + net
 migration, with net migration = (y + national rate) x population; private job change =
-private growth x last year's private jobs). :func:`driver_draws` checks the rebuilt
-linear predictor against the model graph's, so a model part this module does not know
-is an error, never silently booked as noise.
+private growth x last year's private jobs). The model's parts are those of
+:func:`attrbayes.equation.equation_parts`, the mean the projection evaluates too, and
+:func:`driver_draws` checks their sum against the model graph's, so a model part the
+shared evaluation lacks is an error, never silently booked as noise.
 
 Amounts are per-year means over the period's years. Aggregates, rates and ranks are taken
 per draw before any quantile (project rule). A driver's rate is the period sum of its
@@ -55,6 +56,14 @@ from scipy.stats import rankdata
 
 from attrbayes.attractiveness import fixed_attractiveness
 from attrbayes.constants import PUBLIC_SECTORS
+from attrbayes.equation import (
+    ATTRACTIVENESS,
+    CENTRALITY,
+    INTERCEPT,
+    YEAR_EFFECT,
+    equation_draws,
+    equation_parts,
+)
 from attrbayes.exceptions import DataError
 from attrbayes.quantiles import interval_frame
 from attrbayes.terms import CONTEXTUAL_SUFFIX, TERM_LABELS
@@ -358,79 +367,80 @@ def _model_parts(
     fit, rows: pd.DataFrame, notes: list[str], index: np.ndarray, mu_graph: np.ndarray
 ) -> Iterator[tuple[str, np.ndarray, bool]]:
     """Yield the linear predictor's named parts and the noise ``y - mu`` at the stacked
-    draws ``index`` as (name, rate per row (draw, obs), common). One part is alive at a
-    time; at the end the sum of the parts is checked against ``mu_graph``, the model
-    graph's own ``mu`` for the same draws and rows."""
-    spec, post = fit.spec, fit.posterior
-    kind = fit.kind
-    rebuilt = np.zeros_like(mu_graph)
+    draws ``index`` as (name, rate per row (draw, obs), common).
 
-    def column(name: str) -> np.ndarray:
-        return rows[name].to_numpy(float)
+    The parts are :func:`attrbayes.equation.equation_parts` on the rows, the projection's
+    own evaluation of the mean, grouped into drivers: the job growth terms split into
+    own and commuting-area job growth, contextual terms joined to their driver, the
+    intercept and year effect into the common level. At the end the parts' sum is checked
+    against ``mu_graph``, the model graph's own ``mu`` for the same draws and rows."""
+    spec, kind = fit.spec, fit.kind
+    places = np.sort(rows["place"].unique())
+    place_idx = pd.Index(places).get_indexer(rows["place"])
+    eq = equation_draws(fit, list(places), index, attractiveness=False)
+    year_idx = pd.Index(eq.fitted_years).get_indexer(rows["year"])
+    fixed = fixed_attractiveness(fit, index, places).to_numpy()[:, place_idx]
+    covariates = {term: rows[term].to_numpy(float) for term in eq.slopes}
+    parts = equation_parts(eq, slice(None), covariates, eq.path[:, year_idx],
+                           eq.year_effects[:, year_idx], fixed, place_idx)  # fmt: skip
 
-    def scalar(name: str) -> np.ndarray:
-        return fit.draws(name).to_numpy()[index].reshape(-1, 1)
-
-    def select(da: xr.DataArray, dims: Sequence[str]) -> np.ndarray:
-        return _obs_select(da, rows, dims, index)
-
-    def part(name: str, rate: np.ndarray, common: bool = False):
-        rate = np.broadcast_to(rate, mu_graph.shape)
-        rebuilt[...] += rate
-        return name, rate, common
-
-    slope_terms = list(spec.slope_terms)
-    vra = [t for t in slope_terms if t in VRA_LAGS] if kind == "migration" else []
-    if vra:
-        own_cols = [VRA_LAGS[t] for t in vra]
-        if all(c in rows.columns for c in own_cols) and rows[own_cols].notna().all().all():
-            yield part("own job growth", sum(scalar(t) * column(VRA_LAGS[t]) for t in vra))
-            area = sum(scalar(t) * (column(t) - column(VRA_LAGS[t])) for t in vra)
-            yield part("commuting-area job growth", area)
-        else:
-            notes.append(
-                "the fit's design lacks the own-place VRA part (vra_own_*): job growth is "
-                "not split into own and commuting-area parts; refit with a current version"
-            )
-            both = sum(scalar(t) * column(t) for t in vra)
-            yield part("job growth (own and commuting area)", both)
-    if spec.has_centrality:
-        if "centrality_path" in post:
-            coef = select(fit.draws("centrality_path"), ["year"])
-        else:
-            coef = scalar("centrality")
-        yield part("centrality", coef * column("centrality"))
-    # contextual (place-mean) terms: a term's lasting part joins its driver; the lasting
-    # part of job growth (all lags) is a driver of its own
-    drivers: dict[str, np.ndarray] = {}
-    for term in slope_terms:
-        if term in vra:
-            continue
-        base = term.removesuffix(CONTEXTUAL_SUFFIX)
-        label = LASTING_JOB_GROWTH if base in VRA_LAGS else TERM_LABELS.get(base, base)
-        drivers[label] = drivers.get(label, 0.0) + scalar(term) * column(term)
-    for label, rate in drivers.items():
-        yield part(label, rate)
+    vra = [t for t in spec.slope_terms if t in VRA_LAGS] if kind == "migration" else []
+    own_cols = [VRA_LAGS[t] for t in vra]
+    split = (
+        bool(vra)
+        and all(c in rows.columns for c in own_cols)
+        and bool(rows[own_cols].notna().all().all())
+    )
+    if vra and not split:
+        notes.append(
+            "the fit's design lacks the own-place VRA part (vra_own_*): job growth is "
+            "not split into own and commuting-area parts; refit with a current version"
+        )
     attr_label = "residential attractiveness" if kind == "migration" else "business attractiveness"
-    residual = column("y")[None, :] - mu_graph
-    integrated_out = bool(spec.attractiveness.ar1)
-    latent = "place_effect" in post or "group_effect" in post or integrated_out
-    if latent:
-        attractiveness = select(fit.latent_attractiveness, ["place", "year"])
-        integrated = np.zeros_like(mu_graph)
-        if integrated_out:  # the AR state is not part of mu: all but the sampled effects
-            places = np.sort(rows["place"].unique())
-            fixed = fixed_attractiveness(fit, index, places)
-            at = xr.DataArray(rows["place"].to_numpy(), dims="obs")
-            integrated = attractiveness - fixed.sel(place=at).transpose("draw", "obs").to_numpy()
-        yield part(attr_label, attractiveness)
-        rebuilt -= integrated
-        residual = residual - integrated
-    common = scalar("intercept") + np.zeros((1, len(rows)))
-    if "year_effect" in post:
-        common = common + select(fit.draws("year_effect"), ["year"])
-    yield part(COMMON_LEVEL, common, True)
+    own, area = "own job growth", "commuting-area job growth"
+
+    def label_of(name: str) -> str:
+        if name in vra:
+            return own if split else "job growth (own and commuting area)"
+        if name in (INTERCEPT, YEAR_EFFECT):
+            return COMMON_LEVEL
+        if name == ATTRACTIVENESS:
+            return attr_label
+        base = name.removesuffix(CONTEXTUAL_SUFFIX)
+        return LASTING_JOB_GROWTH if base in VRA_LAGS else TERM_LABELS.get(base, base)
+
+    # the drivers in the order shown, each the sum of its parts
+    terms = [*vra, *([CENTRALITY] if spec.has_centrality else []), *spec.slope_terms]
+    drivers: dict[str, np.ndarray | float] = dict.fromkeys(
+        [*([own, area] if split else []), *map(label_of, terms)], 0.0
+    )
+    for name, values in parts:
+        if name == CENTRALITY and not spec.has_centrality:
+            continue
+        label = label_of(name)
+        drivers[label] = drivers.get(label, 0.0) + values
+        if name in vra and split:
+            part = eq.slopes[name][:, None] * rows[VRA_LAGS[name]].to_numpy(float)
+            drivers[own] = drivers[own] - values + part
+            drivers[area] = drivers[area] + values - part
+    rebuilt = np.zeros_like(mu_graph)
+    for rate in drivers.values():
+        rebuilt += rate
     _check_rebuilt(fit, rebuilt, mu_graph)
+    residual = rows["y"].to_numpy(float)[None, :] - mu_graph
+    latent = fit.has_latent_attractiveness
+    if latent and spec.attractiveness.ar1:
+        # the AR state is not part of mu: attractiveness gains it, the noise loses it
+        integrated = _obs_select(fit.latent_attractiveness, rows, ["place", "year"], index)
+        integrated = integrated - drivers[attr_label]
+        drivers[attr_label] = drivers[attr_label] + integrated
+        residual = residual - integrated
+    own_order = [label for label in drivers if label not in (attr_label, COMMON_LEVEL)]
+    for label in (*own_order, attr_label):
+        if label == attr_label and not latent:
+            continue
+        yield label, np.broadcast_to(drivers[label], mu_graph.shape), False
+    yield COMMON_LEVEL, np.broadcast_to(drivers[COMMON_LEVEL], mu_graph.shape), True
     if latent:
         yield NOISE, residual, False
     else:
@@ -454,7 +464,7 @@ def _check_rebuilt(fit, rebuilt: np.ndarray, mu_graph: np.ndarray) -> None:
         raise DataError(
             f"the decomposition's parts do not rebuild the linear predictor of spec "
             f"{fit.spec.name} (largest gap {gap:.3g}): the model has a part "
-            "attrbayes/decomposition.py does not know"
+            "attrbayes/equation.py does not know"
         )
 
 

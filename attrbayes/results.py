@@ -189,6 +189,14 @@ class FitResult:
     def timings(self) -> dict[str, float]:
         return json.loads(self.tree.attrs["timings"])
 
+    @property
+    def has_latent_attractiveness(self) -> bool:
+        """Whether attractiveness is modelled (region or place effects, or an AR(1) part)
+        rather than read off the residual ``y - mu`` (noise included)."""
+        post = self.posterior
+        return ("place_effect" in post or "group_effect" in post
+                or bool(self.spec.attractiveness.ar1))  # fmt: skip
+
     def draws(self, name: str) -> xr.DataArray:
         """Posterior draws of ``name`` with chains merged into one ``draw`` dimension."""
         if name not in self.posterior:
@@ -291,16 +299,14 @@ class FitResult:
         all draws of it already are)."""
         from attrbayes.attractiveness import attractiveness_draws, state_draws
 
-        post = self.posterior
-        residual = "place_effect" not in post and "group_effect" not in post
         state = state_draws(self, index) if self.spec.attractiveness.ar1 else None
-        if "latent_attractiveness" in self.__dict__ or (residual and state is None):
+        if "latent_attractiveness" in self.__dict__ or not self.has_latent_attractiveness:
             return self.latent_attractiveness.isel(draw=index), state
         return attractiveness_draws(self, index, state), state
 
     def centrality_table(self) -> pd.DataFrame:
         """The time-varying centrality coefficient by year with 50/80/95 % intervals."""
-        if "centrality_path" not in self.posterior:
+        if not self.spec.has_centrality:
             raise DataError(f"spec {self.spec.name} has no centrality term")
         return interval_frame(self.draws("centrality_path"))
 

@@ -7,8 +7,8 @@ whether it varies over the years within a place: time-varying terms get contextu
 place-mean terms (``{name}_mean``, Mundlak) and need values projected year by year,
 place-constant ones are carried forward as they are. The spec validation, the prior
 sets' parameter lists, the summaries and the decomposition labels are derived from here;
-the PyMC graph, the projection's mean (``projection.engine.equation_mean``) and the
-decomposition iterate over a spec's terms.
+the PyMC graph and the numpy mean that the projection and the decomposition share
+(``equation.equation_parts``) iterate over a spec's terms.
 """
 
 from __future__ import annotations

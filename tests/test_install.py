@@ -3,16 +3,56 @@ prior sets and assumption sets travel inside the package."""
 
 from __future__ import annotations
 
+import email.parser
 import os
 import subprocess
 import sys
-import sysconfig
 import venv
+import zipfile
+from importlib import metadata
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def _requirements(wheel: Path) -> list[Requirement]:
+    """The Requires-Dist of a wheel (extras' requirements left out)."""
+    with zipfile.ZipFile(wheel) as zf:
+        (meta,) = [n for n in zf.namelist() if n.endswith(".dist-info/METADATA")]
+        message = email.parser.Parser().parsestr(zf.read(meta).decode())
+    reqs = [Requirement(r) for r in message.get_all("Requires-Dist") or []]
+    return [r for r in reqs if r.marker is None or r.marker.evaluate({"extra": ""})]
+
+
+def _link_distributions(requirements: list[Requirement], into: Path) -> set[str]:
+    """Symlink the files of ``requirements``' installed distributions, with everything they
+    require in turn, into the folder ``into``; returns their normalised names."""
+    seen: set[str] = set()
+    todo = list(requirements)
+    while todo:
+        req = todo.pop()
+        name = canonicalize_name(req.name)
+        if name in seen:
+            continue
+        seen.add(name)
+        dist = metadata.distribution(req.name)
+        for text in dist.requires or []:
+            sub = Requirement(text)
+            envs = [{"extra": e} for e in ("", *req.extras)]
+            if sub.marker is None or any(sub.marker.evaluate(e) for e in envs):
+                todo.append(sub)
+        for file in dist.files or []:
+            if ".." in file.parts or file.suffix == ".pth":
+                continue  # scripts and the like outside site-packages
+            target = into / file
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if not target.exists():
+                target.symlink_to(Path(dist.locate_file(file)).resolve())
+    return seen
 
 
 @pytest.mark.slow
@@ -27,12 +67,16 @@ def test_the_wheel_installs_and_runs_from_an_empty_folder(tmp_path):
     python = env / "bin" / "python"
     subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q",
                     "--no-deps", "--no-index", str(wheel)], check=True)  # fmt: skip
-    # the dependencies come from this environment's site-packages as a plain path: its
-    # own .pth files (the editable install of the checkout) are not read from there
+    # the wheel's declared dependencies, and nothing else of this environment, on a path
+    # of their own: a missing declaration fails the commands below
     site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig"
                                 ".get_paths()['purelib'])"], check=True, capture_output=True,
                                text=True).stdout.strip())  # fmt: skip
-    (site / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    deps = tmp_path / "deps"
+    names = _link_distributions(_requirements(wheel), deps)
+    assert {"pymc", "numpy", "typer"} <= names
+    assert not {"pytest", "sphinx"} & names
+    (site / "dependencies.pth").write_text(f"{deps}\n")
     empty = tmp_path / "elsewhere"
     empty.mkdir()
     clean = {k: v for k, v in os.environ.items()

@@ -63,6 +63,7 @@ from threadpoolctl import threadpool_limits
 from attrbayes import __version__
 from attrbayes.constants import MAX_AGE
 from attrbayes.data.panel import Panel
+from attrbayes.equation import EquationDraws, equation_draws, equation_mean
 from attrbayes.exceptions import DataError, SpecError
 from attrbayes.features.demographic_supply import ds_absolute
 from attrbayes.features.design import compute_features
@@ -93,138 +94,13 @@ from attrbayes.projection.scenarios import (
     check_scenarios,
 )
 from attrbayes.quantiles import band_probabilities
-from attrbayes.results import FitResult, stack_draws, stacked_size
+from attrbayes.results import FitResult, stacked_size
 
 BOY_SHARE = 105 / 205
 INFANT_EXPOSURE = 0.5  # births are exposed to infant mortality for half a year on average
 VRA_LAGS = ("vra_t", "vra_t1", "vra_t2")
 PROCESSES = ("random_walk", "ar1", "hierarchical", "constant")
 JOB_KEYS = ("private_job_growth", "public_job_growth")
-
-
-@dataclass(frozen=True)
-class EquationDraws:
-    """Per-draw parameters of one fitted equation, subsampled to the projection's draws."""
-
-    kind: str
-    intercept: np.ndarray  # (D,)
-    slopes: dict[str, np.ndarray]  # term -> (D,)
-    constants: np.ndarray  # (D, P): place-constant terms (e.g. students share) x coef
-    path: np.ndarray  # (D, T) centrality coefficient over the fitted years (0 if none)
-    path_level: np.ndarray  # (D,) its level (long-run level of an AR(1))
-    path_sigma: np.ndarray  # (D,) its step (random walk) or deviation (ar1, hierarchical) sd
-    path_phi: np.ndarray  # (D,) persistence of an AR(1) process
-    path_kind: str
-    path_immigration: np.ndarray  # (D,) slope of the coefficient on national immigration
-    immigration_mean: float  # mean national net immigration rate over the fitted years
-    immigration_last: float  # ... in the last fitted year
-    fitted_years: np.ndarray  # the fit's window: the path's years, gap years included
-    sigma_year: np.ndarray  # (D,)
-    noise_scale: np.ndarray
-    noise_floor: np.ndarray
-    noise_exponent: np.ndarray
-    nu: np.ndarray | None  # None: normal likelihood
-    noise_kind: str
-    latent: np.ndarray  # (D, P, T) attractiveness over the fitted years
-    ar: np.ndarray | None  # (D, P, T) its time-varying AR(1) part
-    phi: np.ndarray | None  # (D,) the AR part's persistence
-    ar_sigma: np.ndarray | None  # (D,) the AR part's stationary sd
-    centrality: np.ndarray  # (P,) scaled centrality used by the fit (0 if none)
-
-
-def _draws(fit: FitResult, name: str, index: np.ndarray) -> np.ndarray:
-    return stack_draws(fit.posterior[name]).isel(draw=index).to_numpy()
-
-
-def equation_draws(fit: FitResult, places: list[str], index: np.ndarray) -> EquationDraws:
-    """The parameters of ``fit`` at posterior draws ``index``, over ``places``."""
-    post = fit.posterior
-    spec = fit.spec
-    frame = fit.design.frame
-    first = frame.groupby("place").first().reindex(places)
-    n = len(index)
-
-    def get(name: str, default: float = 0.0) -> np.ndarray:
-        return _draws(fit, name, index) if name in post else np.full(n, default)
-
-    constant_terms = [t for t in spec.slope_terms if first[t].notna().all()
-                      and frame.groupby("place")[t].nunique().max() == 1]  # fmt: skip
-    slopes = {t: get(t) for t in spec.slope_terms if t not in constant_terms}
-    constants = np.zeros((n, len(places)))
-    for term in constant_terms:
-        constants += get(term)[:, None] * first[term].to_numpy(dtype=float)[None, :]
-    years = fit.design.window  # the coefficient's years, gap years included
-    immigration = np.zeros(len(years))
-    if "centrality_immigration" in post:  # the covariate the fit centred
-        immigration = fit.model().national_immigration()
-    if "centrality_path" in post:
-        path = _draws(fit, "centrality_path", index).reshape(n, len(years))
-        centrality = first["centrality"].to_numpy(dtype=float)
-    else:
-        path = np.zeros((n, len(years)))
-        centrality = np.zeros(len(places))
-    latent, state = fit.attractiveness_at(index)
-    latent = latent.sel(place=places)
-    ar = None
-    if state is not None:
-        ar = state["ar"].sel(place=places, year=latent.year)
-        ar = ar.transpose("draw", "place", "year").to_numpy()
-    return EquationDraws(
-        kind=fit.kind,
-        intercept=get("intercept"),
-        slopes=slopes,
-        constants=constants,
-        path=path,
-        path_level=get("centrality"),
-        path_sigma=get("centrality_sigma"),
-        path_phi=get("centrality_phi"),
-        path_kind=spec.time_varying.centrality if "centrality_path" in post else "none",
-        path_immigration=get("centrality_immigration"),
-        immigration_mean=float(immigration.mean()),
-        immigration_last=float(immigration[-1]),
-        fitted_years=years,
-        sigma_year=get("sigma_year"),
-        noise_scale=get("noise_scale"),
-        noise_floor=get("noise_floor"),
-        noise_exponent=get("noise_exponent", 0.5),
-        nu=get("nu") if spec.likelihood.family == "student_t" else None,
-        noise_kind=spec.likelihood.noise,
-        latent=latent.transpose("draw", "place", "year").to_numpy(),
-        ar=ar,
-        phi=get("ar_phi") if ar is not None else None,
-        ar_sigma=get("sigma_ar") if ar is not None else None,
-        centrality=centrality,
-    )
-
-
-def equation_mean(
-    eq: EquationDraws,
-    idx: slice | np.ndarray,
-    covariates: Mapping[str, np.ndarray],
-    coefficient: np.ndarray,
-    year_effect: np.ndarray,
-    attractiveness: np.ndarray | float,
-    places: slice | np.ndarray = slice(None),
-) -> np.ndarray:
-    """An equation's mean (draws ``idx``, columns): the intercept, the place-constant terms,
-    each time-varying term's slope times its covariate, the centrality coefficient times
-    centrality, the year effect and attractiveness, what the fitted graph's ``mu`` adds
-    up (tests/models/test_equation_mean.py checks them against each other for every
-    shipped spec).
-
-    ``covariates`` holds every time-varying term's values (columns, or draws x columns);
-    ``coefficient`` and ``year_effect`` are (draws, 1) or (draws, columns); ``places``
-    maps the columns to the equation's places (all, in order, in a projection; a design's
-    rows in the test).
-    """
-    mean = (eq.intercept[idx, None] + eq.constants[idx][:, places]
-            + coefficient * eq.centrality[places] + year_effect + attractiveness)  # fmt: skip
-    for term, slope in eq.slopes.items():
-        if term not in covariates:
-            raise SpecError(f"the {eq.kind} equation's term {term!r} has no values to project "
-                            f"with (have {sorted(covariates)})")  # fmt: skip
-        mean = mean + slope[idx, None] * covariates[term]
-    return mean
 
 
 class _Noise:
@@ -349,7 +225,7 @@ def coefficient_outlook(
     its process exactly as :func:`project` carries it, without projecting anything else;
     ``immigration(year)`` is the national net immigration rate where the spec links the
     coefficient to it."""
-    if "centrality_path" not in fit.posterior:
+    if not fit.spec.has_centrality:
         raise SpecError(f"spec {fit.spec.name} has no centrality term")
     if fit.spec.time_varying.immigration and immigration is None:
         raise SpecError(f"spec {fit.spec.name} links the coefficient to immigration: give the "

@@ -1,8 +1,8 @@
-"""The projection evaluates each equation's mean with one numpy function
-(:func:`attrbayes.projection.engine.equation_mean`, from the draws the projection takes
-of a fit); at posterior draws and on the design's own rows it must equal the fitted PyMC
-graph's ``mu`` (the mean without the time-varying attractiveness the likelihood
-integrates out), for every shipped spec."""
+"""The projection and the decomposition evaluate each equation's mean with one numpy
+function (:func:`attrbayes.equation.equation_mean`, the sum of
+:func:`~attrbayes.equation.equation_parts`); at posterior draws and on the design's own
+rows it must equal the fitted PyMC graph's ``mu`` (the mean without the time-varying
+attractiveness the likelihood integrates out), for every shipped spec."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 
 from attrbayes.attractiveness import fixed_attractiveness
 from attrbayes.config import SamplerConfig, available_specs
-from attrbayes.projection.engine import equation_draws, equation_mean
+from attrbayes.equation import equation_draws, equation_mean
 from attrbayes.runs import prepare_fit
 
 PRIOR = SamplerConfig(sampler="prior", chains=1, draws=6, seed=3)
@@ -31,10 +31,10 @@ def test_the_projection_mean_is_the_graph_mean(name, small_synthetic):
     place_idx = pd.Index(places).get_indexer(frame["place"])
     year_idx = pd.Index(eq.fitted_years).get_indexer(frame["year"])
     covariates = {term: frame[term].to_numpy(dtype=float) for term in eq.slopes}
-    year_effect = 0.0
+    year_effect = eq.year_effects[:, year_idx]
     if "year_effect" in fit.posterior:
         draws = fit.draws("year_effect").isel(draw=index).transpose("draw", "year")
-        year_effect = draws.to_numpy()[:, year_idx]
+        np.testing.assert_array_equal(year_effect, draws.to_numpy()[:, year_idx])
     attractiveness = fixed_attractiveness(fit, index, places).to_numpy()[:, place_idx]
     got = equation_mean(eq, index, covariates, eq.path[:, year_idx], year_effect,
                         attractiveness, places=place_idx)  # fmt: skip
@@ -81,4 +81,5 @@ def test_a_new_term_needs_only_its_declaration(small_synthetic, tmp_path, monkey
     eq = equation_draws(fit, places, np.arange(PRIOR.draws))
     first = design.frame.groupby("place")["centrality_class"].first().reindex(places)
     coef = fit.draws("centrality_class").to_numpy()
-    np.testing.assert_allclose(eq.constants, coef[:, None] * first.to_numpy()[None, :])
+    np.testing.assert_allclose(eq.constants["centrality_class"],
+                               coef[:, None] * first.to_numpy()[None, :])  # fmt: skip
