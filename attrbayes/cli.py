@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,10 +17,10 @@ from rich.markup import escape
 
 from attrbayes import __version__
 from attrbayes.config import SamplerConfig, load_spec, parse_years
-from attrbayes.data.panel import read_panel
-from attrbayes.exceptions import AttrbayesError, SpecError
+from attrbayes.data.panel import panel_names, read_panel
+from attrbayes.exceptions import AttrbayesError, Interrupted, SpecError
 from attrbayes.features.design import compute_features
-from attrbayes.io_utils import atomic_write_bytes, atomic_write_text
+from attrbayes.io_utils import atomic_write_bytes, atomic_write_text, claim_dir, csv_text
 from attrbayes.synthetic import TRUTH_DIR, SynthConfig, read_truth
 
 app = typer.Typer(
@@ -61,24 +62,46 @@ def _echo(text: str) -> None:
 
 
 def _fail(exc: Exception) -> None:
+    if isinstance(exc, Interrupted):
+        raise exc  # main() says so once and exits with 130 or 143
     err.print(f"[bold red]error:[/bold red] {escape(str(exc))}", soft_wrap=True)
     raise typer.Exit(code=1)
 
 
-@app.callback()
-def _main(
-    version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
-) -> None:
-    if version:
+INTERRUPTED = 130  # what typer makes of Ctrl-C (KeyboardInterrupt)
+
+
+_DEBUG = {"on": bool(os.environ.get("ATTRBAYES_DEBUG"))}
+
+
+def _print_version(value: bool) -> None:
+    if value:
         console.print(__version__)
         raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version.", is_eager=True, callback=_print_version
+        ),
+    ] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show Python's traceback of an unexpected error.")
+    ] = False,
+) -> None:
+    _DEBUG["on"] = _DEBUG["on"] or debug
 
 
 @data_app.command("synth")
 def data_synth(
     out: Annotated[Path, typer.Option("--out", help="Directory to write the panel to.")],
-    seed: Annotated[int, typer.Option(help="Random seed.")] = SynthConfig.seed,
-    places: Annotated[int, typer.Option(help="Number of municipalities.")] = SynthConfig.n_places,
+    seed: Annotated[int, typer.Option(help="Random seed.", min=0)] = SynthConfig.seed,
+    places: Annotated[
+        int, typer.Option(help="Number of municipalities.", min=1)
+    ] = SynthConfig.n_places,
     years: Annotated[str, typer.Option(help="First:last year.")] = (
         f"{SynthConfig.first_year}:{SynthConfig.last_year}"
     ),
@@ -137,8 +160,7 @@ def _ssb_inputs(out: Path, force: bool, years, crosswalk, structure, places):
     """Check the shared options of fetch-ssb and import before any work is done."""
     from attrbayes.data import ssb_panel
 
-    if out.exists() and not force:
-        raise AttrbayesError(f"{out} already exists; pass --force to replace it")
+    claim_dir(out, force=force, known=panel_names())
     span = parse_years(years)
     cw = ssb_panel.load_crosswalk(crosswalk, structure)
     place_table = ssb_panel.read_places(places) if places is not None else None
@@ -341,7 +363,7 @@ def replicate(
         _fail(exc)
     _echo(result.to_text())
     if csv is not None:
-        atomic_write_text(csv, result.table.to_csv(index=False))
+        atomic_write_text(csv, csv_text(result.table))
         console.print(f"Table written to {csv}")
 
 
@@ -365,7 +387,9 @@ def ols(
         Path | None,
         typer.Option("--csv", help="Write the coefficient table (of the first series asked)."),
     ] = None,
-    top: Annotated[int, typer.Option(help="Show the N most and least attractive units.")] = 5,
+    top: Annotated[
+        int, typer.Option(help="Show the N most and least attractive units.", min=1)
+    ] = 5,
 ) -> None:
     """Fit the OLS version of a net-migration spec and print it R-style."""
     from attrbayes.pipeline import run_ols
@@ -394,7 +418,7 @@ def ols(
     if top > 0:
         _print_attractiveness(result.pooled.attractiveness(), top, result.spec.kind)
     if csv is not None:
-        atomic_write_text(csv, result.csv_table().to_csv(index=False))
+        atomic_write_text(csv, csv_text(result.csv_table()))
         console.print(f"Coefficient table written to {csv}")
 
 
@@ -445,10 +469,10 @@ def fit(
         ),
     ] = None,
     sampler: Annotated[str, typer.Option(help="nutpie (default) or pymc.")] = "nutpie",
-    chains: Annotated[int, typer.Option(help="Chains.")] = 4,
-    draws: Annotated[int, typer.Option(help="Draws per chain after tuning.")] = 1000,
-    tune: Annotated[int, typer.Option(help="Tuning steps per chain.")] = 1000,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = SamplerConfig().seed,
+    chains: Annotated[int, typer.Option(help="Chains.", min=1)] = 4,
+    draws: Annotated[int, typer.Option(help="Draws per chain after tuning.", min=1)] = 1000,
+    tune: Annotated[int, typer.Option(help="Tuning steps per chain.", min=0)] = 1000,
+    seed: Annotated[int, typer.Option(help="Random seed.", min=0)] = SamplerConfig().seed,
     strict: Annotated[bool, typer.Option(help="Fail (exit 3) if the gate fails.")] = False,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Validate data, spec and priors only.")
@@ -456,14 +480,13 @@ def fit(
     force: Annotated[bool, typer.Option(help="Replace an existing run directory.")] = False,
 ) -> None:
     """Fit a Bayesian model; writes RUN/fit.nc (NetCDF) and RUN/summary.csv."""
-    from attrbayes.runs import RunLayout, prepare_fit, run_fit
+    from attrbayes.runs import RUN_NAMES, prepare_fit, run_fit
 
     try:
-        existing = None if out is None else RunLayout(out).fit
-        if existing is not None and existing.exists() and not force and not dry_run:
-            raise AttrbayesError(f"{existing} already exists; pass --force to replace it")
         if out is None and not dry_run:
             raise AttrbayesError("give --out RUN (the run directory), or --dry-run")
+        if out is not None and not dry_run:  # before any work: where the fit will go
+            claim_dir(out, force=force, known=RUN_NAMES)
         with _step("Validating data, spec and priors"):
             prepared = prepare_fit(
                 read_panel(data), spec, level=level, years=parse_years(years), priors=priors
@@ -477,7 +500,7 @@ def fit(
             progress=_interactive(),
         )  # fmt: skip
         with _step(f"Sampling ({config.describe()})"):
-            result = run_fit(prepared, config, out)
+            result = run_fit(prepared, config, out, overwrite=force)
     except (AttrbayesError, ValueError) as exc:
         _fail(exc)
     t = result.timings
@@ -491,7 +514,7 @@ def fit(
 def attractiveness(
     run: Annotated[Path, typer.Argument(help="Run directory (or fit.nc).")],
     years: Annotated[str | None, typer.Option(help="First:last year of the period.")] = None,
-    top: Annotated[int, typer.Option(help="Show the N most and least attractive.")] = 10,
+    top: Annotated[int, typer.Option(help="Show the N most and least attractive.", min=1)] = 10,
     csv: Annotated[Path | None, typer.Option("--csv", help="Write the full table.")] = None,
 ) -> None:
     """Residential (migration fit) or business (jobs fit) attractiveness per place with
@@ -528,7 +551,7 @@ def attractiveness(
         index=False, float_format=lambda v: f"{v:.3g}"
     ))  # fmt: skip
     if csv is not None:
-        atomic_write_text(csv, merged.to_csv(index=False))
+        atomic_write_text(csv, csv_text(merged))
         console.print(f"Full table written to {csv}")
 
 
@@ -621,7 +644,7 @@ def decompose(
     elif data is not None and result.kind == "jobs" and jobs is None:
         console.print(f"{data} has no jobs table: no public-sector rows")
     if csv is not None:
-        atomic_write_text(csv, dec.table.to_csv(index=False))
+        atomic_write_text(csv, csv_text(dec.table))
         console.print(f"Table written to {csv}")
     if plot is not None:
         console.print(f"Chart written to {plot}")
@@ -706,7 +729,7 @@ def compare(
         if table is not None:
             stacked = pd.concat([c.table.assign(kind=c.kind) for c, _ in comparisons])
             stacked = stacked[["kind", *[c for c in stacked.columns if c != "kind"]]]
-            atomic_write_text(table, stacked.to_csv(index=False))
+            atomic_write_text(table, csv_text(stacked))
     except (AttrbayesError, ValueError) as exc:
         _fail(exc)
     console.print(f"OLS vs posterior, {result.spec.name} ({result.design.level}), 95 % intervals",
@@ -769,7 +792,7 @@ def _three_decimals(value: float) -> str:
 @app.command("diagnose")
 def diagnose(
     run: Annotated[Path, typer.Argument(help="Run directory (or fit.nc).")],
-    draws: Annotated[int, typer.Option(help="Posterior draws used for the PPC.")] = 500,
+    draws: Annotated[int, typer.Option(help="Posterior draws used for the PPC.", min=1)] = 500,
 ) -> None:
     """The diagnostics gate and a posterior predictive check of a saved fit."""
     from attrbayes.diagnostics.checks import posterior_predictive_check
@@ -812,7 +835,9 @@ def loo(
 @app.command("demo")
 def demo(
     out: Annotated[Path, typer.Option(help="Output directory.")] = Path("runs/demo"),
-    seed: Annotated[int, typer.Option(help="Seed of the synthetic panel.")] = SynthConfig.seed,
+    seed: Annotated[
+        int, typer.Option(help="Seed of the synthetic panel.", min=0)
+    ] = SynthConfig.seed,
     quick: Annotated[
         bool, typer.Option(help="Tiny MCMC settings (a smoke run; not for inference).")
     ] = False,
@@ -858,7 +883,7 @@ def demo(
     _echo(comparison_table(result.region_fits).to_string(float_format=lambda v: f"{v:.4f}"))
     csv = out / "ols_coefficients.csv"
     frames = [f.coefficient_table().assign(spec=n) for n, f in result.region_fits.items()]
-    atomic_write_text(csv, pd.concat(frames).to_csv(index=False))
+    atomic_write_text(csv, csv_text(pd.concat(frames)))
 
     bayes = result.bayes
     console.rule("Bayesian migration_2022, municipality level: OLS vs posterior vs truth")
@@ -960,7 +985,7 @@ def _demo_real(raw: Path, out: Path, structure: str, sampler: SamplerConfig) -> 
     _print_build_report(panel, result.report, result.panel_dir)
     console.rule("The published OLS versions refitted on the real panel")
     _echo(result.replication.to_text())
-    atomic_write_text(out / "replication.csv", result.replication.table.to_csv(index=False))
+    atomic_write_text(out / "replication.csv", csv_text(result.replication.table))
     bayes = result.bayes
     console.rule(f"Bayesian {bayes.spec.name}, municipality level")
     _echo(bayes.summary().to_string(index=False, float_format=lambda v: f"{v:.4g}"))
@@ -1159,8 +1184,8 @@ def project_command(
         str, typer.Option(help="National assumption set (name or TOML path).")
     ] = "synthetic",
     alternative: Annotated[str, typer.Option(help="low, main or high.")] = "main",
-    draws: Annotated[int, typer.Option(help="Posterior draws to project.")] = 1000,
-    seed: Annotated[int, typer.Option(help="Seed of the process noise.")] = 20261128,
+    draws: Annotated[int, typer.Option(help="Posterior draws to project.", min=1)] = 1000,
+    seed: Annotated[int, typer.Option(help="Seed of the process noise.", min=0)] = 20261128,
     noise: Annotated[bool, typer.Option(help="Yearly process noise.")] = True,
     centrality_noise: Annotated[
         bool,
@@ -1231,9 +1256,10 @@ def project_command(
     from attrbayes.pipeline import run_projection
     from attrbayes.projection.engine import JobShock
     from attrbayes.projection.scenarios import SCENARIOS
-    from attrbayes.runs import RunLayout, resolve_projection_runs
+    from attrbayes.runs import PROJECTION_NAMES, RunLayout, resolve_projection_runs
 
     try:
+        claim_dir(out, force=force, known=PROJECTION_NAMES)  # before any work
         custom = _custom_scenario(
             attractiveness,
             attractiveness_percentile,
@@ -1384,7 +1410,9 @@ def target_command(
     ] = None,
     draws: Annotated[
         int | None,
-        typer.Option(help="Posterior draws (default: the projection's, at most 400; else 200)."),
+        typer.Option(
+            help="Posterior draws (default: the projection's, at most 400; else 200).", min=1
+        ),
     ] = None,
     assumptions: Annotated[
         str | None, typer.Option(help="National assumption set (default: the projection's).")
@@ -1474,19 +1502,22 @@ def backtest_command(
     assumptions: Annotated[
         str, typer.Option(help="Fallback assumption set for unobserved national paths.")
     ] = "synthetic",
-    draws: Annotated[int, typer.Option(help="Posterior draws to project.")] = 200,
-    chains: Annotated[int, typer.Option(help="MCMC chains.")] = 4,
-    mcmc_draws: Annotated[int, typer.Option("--mcmc-draws", help="Draws per chain.")] = 1000,
-    tune: Annotated[int, typer.Option(help="Tuning steps per chain.")] = 1000,
+    draws: Annotated[int, typer.Option(help="Posterior draws to project.", min=1)] = 200,
+    chains: Annotated[int, typer.Option(help="MCMC chains.", min=1)] = 4,
+    mcmc_draws: Annotated[int, typer.Option("--mcmc-draws", help="Draws per chain.", min=1)] = 1000,
+    tune: Annotated[int, typer.Option(help="Tuning steps per chain.", min=0)] = 1000,
     baseline: Annotated[bool, typer.Option(help="Also score the OLS baseline.")] = True,
     out: Annotated[Path | None, typer.Option("--out", help="Directory for the scores.")] = None,
+    force: Annotated[bool, typer.Option(help="Replace the scores in OUT.")] = False,
 ) -> None:
     """Rolling-origin backtest: fit on data up to each origin, project, and score coverage,
     CRPS, MAPE and bias against the observed population (beside the OLS baseline). On a
     synthetic panel (with truth) the projected centrality coefficient is scored too."""
-    from attrbayes.diagnostics.backtest import backtest
+    from attrbayes.diagnostics.backtest import BACKTEST_NAMES, backtest
 
     try:
+        if out is not None:  # before any work
+            claim_dir(out, force=force, known=BACKTEST_NAMES)
         panel = read_panel(data)
         specs = migration_spec or ["migration_2022"]
         truth = _true_coefficient(data, specs)
@@ -1562,7 +1593,8 @@ def report_command(
         int,
         typer.Option(
             help="With --all: processes drawing reports in parallel (each gets the shared "
-            "tables once)."
+            "tables once).",
+            min=1,
         ),
     ] = 2,
     target_draws: Annotated[
@@ -1571,6 +1603,7 @@ def report_command(
             "--target-draws",
             help="Draws for 'What must happen' (0: leave the section out; default 100, and "
             "with --all 0: about half a minute a place on the real panel).",
+            min=0,
         ),
     ] = None,
     force: Annotated[bool, typer.Option(help="Replace existing files.")] = False,
@@ -1758,5 +1791,42 @@ def map_command(
     console.print(f"Written {out}")
 
 
-def main() -> None:  # pragma: no cover - console entry
-    app()
+def _terminate(signum: int, _frame: object) -> None:
+    raise Interrupted("terminated (SIGTERM)", exit_code=128 + signum)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The console entry: every error is one ``error:`` line (a traceback only with
+    ``--debug``); Ctrl-C exits with 130 and SIGTERM with 143, after the running command
+    has left every previous result as it was (writes are atomic)."""
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        code = app(args=argv, prog_name="attrbayes", standalone_mode=False)
+        code = code if isinstance(code, int) else 0
+    except typer.Exit as exc:
+        code = int(getattr(exc, "exit_code", 0))
+    except typer.TyperException as exc:  # usage errors: the message, then exit 2
+        exc.show()  # type: ignore[attr-defined]
+        return int(getattr(exc, "exit_code", 2))
+    except (typer.Abort, KeyboardInterrupt):
+        code = INTERRUPTED
+    except Interrupted as exc:
+        err.print(f"[bold red]interrupted:[/bold red] {escape(str(exc))}", soft_wrap=True)
+        return exc.exit_code
+    except Exception as exc:
+        if _DEBUG["on"]:
+            raise
+        what = escape(f"{type(exc).__name__}: {exc}")
+        err.print(f"[bold red]error:[/bold red] {what} (rerun with --debug for the traceback)",
+                  soft_wrap=True)  # fmt: skip
+        return 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if code == INTERRUPTED:
+        err.print("[bold red]interrupted:[/bold red] nothing was saved; earlier results are as "
+                  "they were")  # fmt: skip
+    return code
+
+
+def run() -> None:  # pragma: no cover - the installed ``attrbayes`` script
+    raise SystemExit(main())

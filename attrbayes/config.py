@@ -47,6 +47,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, mo
 
 from attrbayes.constants import LEVELS
 from attrbayes.exceptions import SpecError
+from attrbayes.io_utils import read_text
 from attrbayes.resources import shipped_dir
 from attrbayes.terms import CONTEXTUAL_SUFFIX, KIND_TERMS, TIME_VARYING_TERMS
 
@@ -212,7 +213,7 @@ def load_spec(name_or_path: str | Path) -> ModelSpec:
         For an unknown name, invalid TOML or an unknown key (naming the file and key).
     """
     path = resolve_toml(name_or_path, models_dir(), "model spec", SpecError)
-    return parse_spec(path.read_text(encoding="utf-8"), name=path.stem, where=str(path))
+    return parse_spec(read_text(path, "model specification"), name=path.stem, where=str(path))
 
 
 def parse_spec(text: str, *, name: str, where: str) -> ModelSpec:

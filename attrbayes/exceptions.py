@@ -35,3 +35,11 @@ class ConvergenceError(AttrbayesError):
 
 class ConvergenceWarning(UserWarning):
     """The diagnostics gate failed: estimates may not be trustworthy."""
+
+
+class Interrupted(AttrbayesError):
+    """Work was stopped (Ctrl-C, SIGTERM) before it finished; nothing was saved."""
+
+    def __init__(self, message: str, exit_code: int = 130) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code

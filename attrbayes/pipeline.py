@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from attrbayes import __version__
 from attrbayes.config import ModelSpec, SamplerConfig, check_level, load_spec
-from attrbayes.data.panel import Panel, read_panel
+from attrbayes.data.panel import Panel, panel_names, read_panel
 from attrbayes.data.real import BuildReport, build_real_panel, report_files
-from attrbayes.exceptions import DataError
 from attrbayes.features.design import Features, build_design, compute_features
-from attrbayes.io_utils import atomic_write_text
+from attrbayes.io_utils import atomic_write_text, claim_dir, csv_text, mark_owned
 from attrbayes.models.ols import (
     CovType,
     OLSResult,
@@ -34,6 +34,8 @@ from attrbayes.reference import PUBLISHED
 from attrbayes.reporting.replication import Replication, replication_table
 from attrbayes.results import FitResult
 from attrbayes.runs import (
+    DEMO_NAMES,
+    PROJECTION_NAMES,
     SOURCE_ATTRS,
     ProjectionRuns,
     RunLayout,
@@ -132,6 +134,7 @@ class DemoResult:
 
 
 def synthesize_to(out: Path, config: SynthConfig, *, overwrite: bool) -> SyntheticPanel:
+    claim_dir(out, force=overwrite, known=panel_names())
     synthetic = synthesize_panel(config)
     synthetic.write(out, overwrite=overwrite)
     return synthetic
@@ -153,6 +156,9 @@ def run_demo(
     ``out/migration_2022`` and ``out/jobs_2022``) and project both to 2050 in every
     scenario (``out/projection``)."""
     say = progress or (lambda _msg: None)
+    claim_dir(out, force=True, known=DEMO_NAMES)  # the demo replaces its own results
+    out.mkdir(parents=True, exist_ok=True)
+    mark_owned(out, "demo", __version__)
     panel_dir = RunLayout(out).panel
     say("synthesising the default panel")
     synthetic = synthesize_to(panel_dir, SynthConfig(seed=seed), overwrite=True)
@@ -167,10 +173,10 @@ def run_demo(
     truth["intercept"] = float(params["intercept_pooled"])
     say("Bayesian migration_2022 (compiling and sampling)")
     prepared = prepare_fit(municipal, "migration_2022", level="municipality")
-    bayes = run_fit(prepared, sampler or SamplerConfig(), out / "migration_2022")
+    bayes = run_fit(prepared, sampler or SamplerConfig(), out / "migration_2022", overwrite=True)
     say("Bayesian jobs_2022 (compiling and sampling)")
     jobs = run_fit(prepare_fit(municipal, "jobs_2022"), sampler or SamplerConfig(),
-                   out / "jobs_2022")  # fmt: skip
+                   out / "jobs_2022", overwrite=True)  # fmt: skip
     runs = ProjectionRuns(bayes, jobs, panel)  # the fits in memory, not read again
     layout = RunLayout(out)
     run_projection(runs, layout.projection_dir.root, overwrite=True, draws=projection_draws,
@@ -186,6 +192,7 @@ def build_real_to(
     raw: Path, out: Path, structure: str = "2020", *, overwrite: bool = False, progress=None
 ) -> tuple[Panel, BuildReport]:
     """Build the real panel from the raw folder and write it, with its build report."""
+    claim_dir(out, force=overwrite, known=panel_names())
     panel, report = build_real_panel(raw, structure, progress=progress)
     panel.write(out, overwrite=overwrite, extra_files=report_files(report))
     return panel, report
@@ -219,13 +226,14 @@ def run_real_demo(
 ) -> RealDemoResult:
     """Build the real panel into ``out/panel``, refit the published OLS versions at region
     and municipality level, and fit the Bayesian model at municipality level."""
+    claim_dir(out, force=True, known=DEMO_NAMES)  # the demo replaces its own results
     panel_dir = RunLayout(out).panel
     _, report = build_real_to(raw, panel_dir, structure, overwrite=True, progress=progress)
     panel = read_panel(panel_dir)
     municipal = compute_features(panel, "municipality")
     replication = replication_table([compute_features(panel, "region"), municipal])
     prepared = prepare_fit(municipal, REAL_SPEC, level="municipality")
-    bayes = run_fit(prepared, sampler or SamplerConfig(), out / REAL_SPEC)
+    bayes = run_fit(prepared, sampler or SamplerConfig(), out / REAL_SPEC, overwrite=True)
     return RealDemoResult(panel_dir, report, replication, bayes)
 
 
@@ -236,14 +244,15 @@ def run_projection(
     population per place, year and scenario) and, with job shocks, ``out/shock_effect.csv``
     (their effect on the places and their commuting neighbours)."""
     layout = RunLayout(out)
-    if layout.projection.exists() and not overwrite:
-        raise DataError(f"{layout.projection} already exists; pass --force to replace it")
+    claim_dir(out, force=overwrite, known=PROJECTION_NAMES)
     result = project(runs.migration, runs.jobs, runs.panel, **options)
+    out.mkdir(parents=True, exist_ok=True)
+    mark_owned(out, "projection", __version__)
     result.ds.attrs.update({SOURCE_ATTRS[k]: v for k, v in runs.sources.items()})
     result.save(layout.projection, overwrite=overwrite)
     table = quantile_table(result, variables=["population"])
-    atomic_write_text(layout.population, table.to_csv(index=False))
+    atomic_write_text(layout.population, csv_text(table))
     if "shock_population_effect" in result.ds:
         effect = shock_effect_table(result)
-        atomic_write_text(layout.shock_effect, effect.to_csv(index=False))
+        atomic_write_text(layout.shock_effect, csv_text(effect))
     return result

@@ -30,6 +30,7 @@ import pymc as pm
 
 from attrbayes.config import resolve_toml
 from attrbayes.exceptions import PriorError
+from attrbayes.io_utils import read_text
 from attrbayes.resources import shipped_dir
 from attrbayes.terms import CONTEXTUAL_TERMS, default_prior, slope_parameters
 
@@ -173,7 +174,7 @@ def load_prior_set(name_or_path: str | Path | None = None, *, kind: str = "migra
     """
     path = resolve_toml(name_or_path or DEFAULT_PRIORS[kind], priors_dir(), "prior set",
                         PriorError)  # fmt: skip
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path, "prior set")
     return parse_prior_set(text, name=path.stem, where=str(path))
 
 

@@ -58,6 +58,23 @@ def design_hash(design: Design) -> str:
     return digest.hexdigest()
 
 
+def draws_hash(tree: xr.DataTree) -> str:
+    """SHA-256 of the posterior's and sample statistics' values (names, types, shapes,
+    bytes): an edited draw changes it, so a saved fit whose draws were altered is refused."""
+    digest = hashlib.sha256()
+    for group in ("posterior", "sample_stats"):
+        if group not in tree:
+            continue
+        ds = tree[group].to_dataset()
+        for name in sorted(ds.data_vars):
+            values = np.ascontiguousarray(ds[name].values)
+            if values.dtype.kind not in "fiub":
+                continue  # messages and the like
+            digest.update(f"{group}/{name}:{values.dtype.str}:{values.shape}".encode())
+            digest.update(values.tobytes())
+    return digest.hexdigest()
+
+
 def stack_draws(da: xr.DataArray) -> xr.DataArray:
     """Merge ``chain`` and ``draw`` into one ``draw`` dimension numbered 0..S-1."""
     stacked = da.stack(_sample=("chain", "draw"))
@@ -340,6 +357,7 @@ class FitResult:
         if target.exists() and not overwrite:
             raise DataError(f"{target} already exists; pass overwrite=True (CLI: --force)")
         tree = _serialisable(self.tree)
+        tree.attrs["draws_hash"] = draws_hash(tree)
         return atomic_write_with(target, lambda tmp: tree.to_netcdf(tmp, engine="h5netcdf"))
 
     @staticmethod
@@ -354,6 +372,12 @@ class FitResult:
             raise DataError(
                 f"{source}: result schema {schema} is not supported (expected {RESULT_SCHEMA})"
             )
+        lacking = [key for key in ("model_kind", "spec_toml", "spec_name", "prior_toml",
+                                   "prior_name", "data_hash", "sampler", "package_versions")
+                   if key not in attrs]  # fmt: skip
+        if lacking or "fit_data" not in tree or "posterior" not in tree:
+            what = ", ".join(lacking) or "its posterior or design"
+            raise DataError(f"{source}: not a complete attrbayes fit (it lacks {what})")
         kind = str(attrs["model_kind"])
         if kind not in RESULT_CLASSES:
             raise DataError(f"{source}: unknown model kind {kind!r}; known: "
@@ -367,6 +391,13 @@ class FitResult:
         design = _design_from_dataset(tree["fit_data"].to_dataset())
         if design_hash(design) != attrs["data_hash"]:
             raise DataError(f"{source}: the stored design does not match its hash; file altered?")
+        if "draws_hash" not in attrs:
+            warnings.warn(f"{source} was saved without a checksum of its draws (before "
+                          "attrbayes checked them): they cannot be verified", UserWarning,
+                          stacklevel=2)  # fmt: skip
+        elif draws_hash(tree) != attrs["draws_hash"]:
+            raise DataError(f"{source}: the posterior draws do not match their checksum; the "
+                            "file was altered after it was saved")  # fmt: skip
         sampler = SamplerConfig(**json.loads(str(attrs["sampler"])))
         stored = json.loads(str(attrs["package_versions"]))
         changed = {k: (v, package_versions().get(k)) for k, v in stored.items()

@@ -8,27 +8,36 @@ CLI, the pipeline, backtests, reports) find fits and projections through these f
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import xarray as xr
 
+from attrbayes import __version__
 from attrbayes.config import SamplerConfig, check_level, load_spec
 from attrbayes.data.panel import Panel, read_panel
 from attrbayes.exceptions import DataError, SpecError
 from attrbayes.features.design import Features, build_design, compute_features
-from attrbayes.io_utils import atomic_write_text, open_saved
+from attrbayes.io_utils import atomic_write_text, claim_dir, csv_text, mark_owned, open_saved
 from attrbayes.models.base import BayesModel
 from attrbayes.models.registry import model_class
 from attrbayes.priors import load_prior_set
 from attrbayes.projection.result import PROJECTION_FILE
-from attrbayes.results import FitResult
+from attrbayes.results import FitResult, design_hash
 
 FIT_FILE = "fit.nc"
 SUMMARY_FILE = "summary.csv"
 POPULATION_FILE = "population.csv"  # beside a projection: population quantiles
 SHOCK_EFFECT_FILE = "shock_effect.csv"  # beside a projection made with job shocks
 PANEL_DIR, PROJECTION_DIR, REPORT_DIR = "panel", "projection", "report"  # in a demo's folder
+# What attrbayes writes into each kind of folder (beside its marker and its own
+# subfolders): --force replaces a folder holding these and nothing else.
+RUN_NAMES = frozenset({FIT_FILE, SUMMARY_FILE, "centrality_path.png"})
+PROJECTION_NAMES = frozenset({PROJECTION_FILE, POPULATION_FILE, SHOCK_EFFECT_FILE,
+                              "fan_nation.png", "fan_class6.png", "fan_0301.png"})  # fmt: skip
+DEMO_NAMES = frozenset({PANEL_DIR, PROJECTION_DIR, REPORT_DIR, "ols_coefficients.csv",
+                        "replication.csv", "migration_2022", "jobs_2022"})  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -125,7 +134,13 @@ def prepare_fit(
     return PreparedFit(model, features)
 
 
-def run_fit(prepared: PreparedFit, sampler: SamplerConfig, out: Path | None = None) -> FitResult:
+def run_fit(
+    prepared: PreparedFit,
+    sampler: SamplerConfig,
+    out: Path | None = None,
+    *,
+    overwrite: bool = False,
+) -> FitResult:
     """Sample a prepared model.
 
     Parameters
@@ -135,19 +150,25 @@ def run_fit(prepared: PreparedFit, sampler: SamplerConfig, out: Path | None = No
     sampler
         How to sample (chains, draws, tuning, seed, nutpie or PyMC).
     out
-        A run folder to save ``fit.nc`` and ``summary.csv`` in, or None.
+        A run folder to save ``fit.nc`` and ``summary.csv`` in, or None. It is checked
+        before sampling: new or empty, or (with ``overwrite``) a run folder of ours.
+    overwrite
+        Replace the fit in an existing run folder.
 
     Returns
     -------
     FitResult
         The posterior with its design and provenance.
     """
+    if out is not None:
+        claim_dir(out, force=overwrite, known=RUN_NAMES)
     fit = prepared.model.fit(sampler)
     if out is not None:
         layout = RunLayout(out)
         out.mkdir(parents=True, exist_ok=True)
+        mark_owned(out, "run", __version__)
         fit.save(layout.fit, overwrite=True)
-        atomic_write_text(layout.summary, fit.summary().to_csv(index=False))
+        atomic_write_text(layout.summary, csv_text(fit.summary()))
     return fit
 
 
@@ -160,6 +181,7 @@ def fit(
     priors: str | None = None,
     sampler: SamplerConfig | None = None,
     out: Path | None = None,
+    overwrite: bool = False,
 ) -> FitResult:
     """Validate and fit a Bayesian model in one call.
 
@@ -179,6 +201,8 @@ def fit(
         How to sample; 4 chains x 1,000 draws with nutpie when None.
     out
         A run folder to save ``fit.nc`` and ``summary.csv`` in, or None.
+    overwrite
+        Replace the fit in an existing run folder of ours.
 
     Returns
     -------
@@ -186,7 +210,7 @@ def fit(
         The posterior with its design and provenance (``MigrationFit`` or ``JobsFit``).
     """
     prepared = prepare_fit(panel, spec, level=level, years=years, priors=priors)
-    return run_fit(prepared, sampler or SamplerConfig(), out)
+    return run_fit(prepared, sampler or SamplerConfig(), out, overwrite=overwrite)
 
 
 def fit_path(run: Path) -> Path:
@@ -250,10 +274,38 @@ def resolve_projection_runs(run: Path, jobs: Path | None, data: Path | None) -> 
 
 def _runs(migration: Path, jobs: Path, panel: Path) -> ProjectionRuns:
     sources = {"migration": migration, "jobs": jobs, "panel": panel}
-    return ProjectionRuns(
-        load_fit(migration), load_fit(jobs), read_panel(panel),
-        {k: str(v.resolve()) for k, v in sources.items()},
-    )  # fmt: skip
+    fits = {"migration": load_fit(migration), "jobs": load_fit(jobs)}
+    for kind, fit in fits.items():
+        if fit.kind != kind:
+            raise SpecError(f"{sources[kind]} is a {fit.kind} fit where the {kind} fit belongs "
+                            "(the migration run first, the jobs run with --jobs)")  # fmt: skip
+    data = read_panel(panel)
+    check_fits_match_panel(fits.values(), data, panel)
+    return ProjectionRuns(fits["migration"], fits["jobs"], data,
+                          {k: str(v.resolve()) for k, v in sources.items()})  # fmt: skip
+
+
+def check_fits_match_panel(fits: Iterable[FitResult], panel: Panel, where: Path | str) -> None:
+    """Each fit's design, rebuilt from ``panel`` over the fit's years, must be the design
+    the fit was made from (its data hash): a projection or report then starts from the
+    data the fit saw. A panel extended by later years passes; one with other values in
+    the fitted years does not."""
+    features: dict[str, Features] = {}
+    for fit in fits:
+        level = fit.design.level
+        if level not in features:
+            features[level] = compute_features(panel, level)
+        try:
+            design = build_design(features[level], fit.spec, years=fit.design.years)
+        except (DataError, SpecError) as exc:
+            raise DataError(f"the {fit.kind} fit of {fit.spec.name} cannot be used with the "
+                            f"panel {where}: {exc}") from exc  # fmt: skip
+        if design_hash(design) != fit.tree.attrs["data_hash"]:
+            raise DataError(
+                f"the {fit.kind} fit of {fit.spec.name} was made on other data than the panel "
+                f"{where} (its design over {fit.design.years_text()}, rebuilt from this panel, "
+                "differs from the fit's): give the panel the fit was made from, or refit"
+            )
 
 
 def _projection_sources(proj: Path, jobs: Path | None, data: Path | None) -> ProjectionRuns:

@@ -30,7 +30,7 @@ from attrbayes.data.schema import (
     Table,
 )
 from attrbayes.exceptions import DataError, MissingTableError
-from attrbayes.io_utils import replace_dir, toml_value
+from attrbayes.io_utils import claim_dir, mark_owned, read_text, replace_dir, toml_value
 
 MANIFEST = "manifest.toml"
 _MAX_SHOWN = 5
@@ -189,6 +189,16 @@ def read_panel(path: str | Path) -> Panel:
     return panel
 
 
+# what panel writers add beside the tables: the real and SSB builds' reports, the
+# synthetic panel's truth
+PANEL_EXTRAS = ("BUILD_REPORT.md", "build_report.json", "ssb_report.txt", "truth")
+
+
+def panel_names(extra: Iterable[str] = ()) -> set[str]:
+    """The names attrbayes writes into a panel folder."""
+    return {t.file for t in TABLES.values()} | {MANIFEST, *PANEL_EXTRAS, *extra}
+
+
 def write_panel(
     panel: Panel,
     path: str | Path,
@@ -219,14 +229,11 @@ def write_panel(
     clash = [n for n in extra if n.endswith(".parquet") or n == MANIFEST or "/" in n]
     if clash:
         raise DataError(f"extra panel files {clash} would clash with the panel's own files")
-    target = Path(path)
-    if target.exists() and not overwrite:
-        raise DataError(
-            f"{target} already exists; pass overwrite=True (CLI: --force) to replace it"
-        )
+    target = claim_dir(path, force=overwrite, known=panel_names(extra))
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
+        mark_owned(tmp, "panel", __version__)
         for name, df in panel.tables.items():
             df.to_parquet(tmp / TABLES[name].file, index=False)
         (tmp / MANIFEST).write_text(_manifest_toml(panel.manifest), encoding="utf-8")
@@ -241,7 +248,7 @@ def write_panel(
 
 def _read_manifest(path: Path) -> Manifest:
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = tomllib.loads(read_text(path, "panel manifest"))
     except tomllib.TOMLDecodeError as exc:
         raise DataError(f"{path}: not valid TOML ({exc})") from exc
     allowed = {

@@ -52,6 +52,11 @@ class StatbankTable:
 
 
 def _decode(raw: bytes, where: str) -> str:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text" is UTF-16
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise DataError(f"{where}: broken UTF-16 text ({exc.reason})") from None
     for encoding in ("utf-8-sig", "latin-1"):
         try:
             text = raw.decode(encoding)

@@ -726,7 +726,15 @@ def convert_components(
     out = {"components": components}
     nat = national.pivot_table(index="year", columns="variable", values="value", aggfunc="sum")
     if {"net_migration", "population_start"} <= set(nat.columns):
-        nat = nat.dropna(subset=["net_migration", "population_start"])
+        lacking = nat[["net_migration", "population_start"]].isna().any(axis=1)
+        if lacking.any():
+            report.add(
+                table.id,
+                f"national net immigration not derived for {int(lacking.sum())} year(s) "
+                f"lacking the whole country's net migration or population: "
+                f"{[int(y) for y in nat.index[lacking]]}",
+            )
+        nat = nat[~lacking]
         out["immigration"] = pd.DataFrame(
             {
                 "year": nat.index.astype(np.int64),

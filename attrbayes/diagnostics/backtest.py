@@ -64,12 +64,13 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from attrbayes import __version__
 from attrbayes.config import SamplerConfig, load_spec
 from attrbayes.data.panel import Panel
 from attrbayes.diagnostics.convergence import gate
 from attrbayes.exceptions import DataError, SpecError
 from attrbayes.features.design import build_design, compute_features
-from attrbayes.io_utils import atomic_write_text, atomic_write_with
+from attrbayes.io_utils import atomic_write_text, atomic_write_with, csv_text, mark_owned
 from attrbayes.models.ols import fit_ols
 from attrbayes.projection.assumptions import PATHS, SCALARS, load_assumptions, parse_assumptions
 from attrbayes.projection.engine import project
@@ -88,6 +89,11 @@ FLOW_TABLES = (
     "components", "jobs", "jobs_industry", "industry_effect", "mortality", "fertility",
     "immigration", "migration_groups",
 )  # fmt: skip
+
+# what BacktestResult.save writes into its folder (docs/safety.md)
+BACKTEST_NAMES = frozenset({"scores.csv", "scores.parquet", "summary.csv",
+                            "coefficient_scores.csv", "coefficient_summary.csv",
+                            "assumptions_*.toml"})  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------
@@ -374,14 +380,15 @@ class BacktestResult:
         (``assumptions_ORIGIN.toml``) into directory ``out``."""
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
+        mark_owned(out, "backtest", __version__)
         paths = [out / "scores.csv", out / "scores.parquet", out / "summary.csv"]
-        atomic_write_text(paths[0], self.scores.to_csv(index=False))
+        atomic_write_text(paths[0], csv_text(self.scores))
         atomic_write_with(paths[1], lambda tmp: self.scores.to_parquet(tmp, index=False))
-        atomic_write_text(paths[2], self.summary().to_csv(index=False))
+        atomic_write_text(paths[2], csv_text(self.summary()))
         if not self.coefficient.empty:
             extra = [out / "coefficient_scores.csv", out / "coefficient_summary.csv"]
-            atomic_write_text(extra[0], self.coefficient.to_csv(index=False))
-            atomic_write_text(extra[1], self.coefficient_summary().to_csv(index=False))
+            atomic_write_text(extra[0], csv_text(self.coefficient))
+            atomic_write_text(extra[1], csv_text(self.coefficient_summary()))
             paths += extra
         for origin, text in self.assumptions.items():
             path = out / f"assumptions_{origin}.toml"

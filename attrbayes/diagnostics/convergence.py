@@ -89,6 +89,16 @@ def gate(tree: xr.DataTree) -> GateReport:
     table = convergence_table(tree).dropna(how="all")
     draws = posterior.sizes["chain"] * posterior.sizes["draw"]
     problems = []
+    values = [da.values for da in posterior.to_dataset().data_vars.values()
+              if da.dtype.kind == "f"]  # fmt: skip
+    if any(not np.isfinite(v).all() for v in values):
+        problems.append("the draws hold NaN or infinite values (an interrupted or failed run)")
+    if table.empty:
+        problems.append("no convergence statistics could be computed")
+    missing = table[table.isna().any(axis=1)]
+    if len(missing):
+        problems.append(f"{len(missing)} parameter(s) without R-hat or ESS: "
+                        f"{', '.join(map(str, missing.index[:5]))}")  # fmt: skip
     bad_rhat = table[table["rhat"] > RHAT_MAX]
     if len(bad_rhat):
         problems.append(f"{len(bad_rhat)} parameter(s) with R-hat > {RHAT_MAX}")
@@ -102,7 +112,9 @@ def gate(tree: xr.DataTree) -> GateReport:
         if divergences:
             problems.append(f"{divergences} divergent transition(s)")
         energy = bfmi(tree)
-        if np.any(energy < BFMI_MIN):
+        if not np.isfinite(energy).all():
+            problems.append("E-BFMI could not be computed in every chain")
+        elif np.any(energy < BFMI_MIN):
             problems.append(
                 f"E-BFMI below {BFMI_MIN} in chain(s) {np.flatnonzero(energy < BFMI_MIN).tolist()}"
             )

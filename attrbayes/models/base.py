@@ -17,7 +17,7 @@ import pymc as pm
 import xarray as xr
 
 from attrbayes.config import ModelSpec, SamplerConfig
-from attrbayes.exceptions import SpecError
+from attrbayes.exceptions import Interrupted, SpecError
 from attrbayes.features.design import Design
 from attrbayes.models.components import FILTER_NOISE
 from attrbayes.priors import PriorSet, load_prior_set
@@ -134,7 +134,23 @@ def sample(
         tree = _prior_as_posterior(model, config, keep)
         timings["compile_s"] = 0.0
     timings["sampling_s"] = time.perf_counter() - start
+    _check_complete(tree, config)
     return tree, timings
+
+
+def _check_complete(tree: xr.DataTree, config: SamplerConfig) -> None:
+    """A sampler stopped early (nutpie returns what it has on Ctrl-C) or draws that are
+    not numbers: an error, so that no partial posterior is taken for a finished one."""
+    post = tree["posterior"].to_dataset()
+    sizes = (post.sizes.get("chain", 0), post.sizes.get("draw", 0))
+    if sizes != (config.chains, config.draws):
+        raise Interrupted(f"sampling stopped early ({sizes[0]} chains x {sizes[1]} draws of "
+                          f"{config.chains} x {config.draws}); nothing was saved")  # fmt: skip
+    bad = [name for name, da in post.data_vars.items()
+           if da.dtype.kind == "f" and not np.isfinite(da.values).all()]  # fmt: skip
+    if bad:
+        raise Interrupted(f"sampling stopped early or failed: draws of {', '.join(bad[:5])} are "
+                          "not all finite numbers; nothing was saved")  # fmt: skip
 
 
 def _prior_as_posterior(model: pm.Model, config: SamplerConfig, keep: list[str]) -> xr.DataTree:

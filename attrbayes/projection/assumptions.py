@@ -55,6 +55,7 @@ import numpy as np
 from attrbayes.config import resolve_toml
 from attrbayes.constants import INDUSTRIES
 from attrbayes.exceptions import SpecError
+from attrbayes.io_utils import read_text
 from attrbayes.resources import shipped_dir
 
 PATHS: dict[str, str] = {
@@ -183,7 +184,7 @@ def load_assumptions(name_or_path: str | Path = "synthetic") -> AssumptionSet:
         immigration and job growth (docs/projection_assumptions.md).
     """
     path = resolve_toml(name_or_path, assumptions_dir(), "assumption set", SpecError)
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path, "assumption set")
     return parse_assumptions(text, name=path.stem, where=str(path))
 
 

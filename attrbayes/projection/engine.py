@@ -408,6 +408,10 @@ class Projector:
         self.say("posterior draws")
         sizes = [stacked_size(f.posterior) for f in (migration, jobs)]
         self.n = n = min(draws, *sizes)
+        self.notes: list[str] = []
+        if n < draws:
+            self.notes.append(f"{draws} draws were asked for, but the fits hold {min(sizes)}: "
+                              f"projected with {n}")  # fmt: skip
         self.mig, self.job = (
             equation_draws(fit, places, np.linspace(0, size - 1, n).round().astype(int))
             for fit, size in zip((migration, jobs), sizes, strict=True)
@@ -1060,7 +1064,7 @@ def _result(
             "jobs_spec": jobs.spec.name,
             "jobs_data_hash": jobs.tree.attrs["data_hash"],
             "attrbayes_version": __version__,
-            "notes": "; ".join((*inputs.notes, *projector.industry.notes)),
+            "notes": "; ".join((*projector.notes, *inputs.notes, *projector.industry.notes)),
             "industry_growth": projector.industry.method,
             "national_control": int(projector.alt.span("national_population") is not None),
             "private_job_growth": projector.alt.rule("private_job_growth") or "assumed path",

@@ -31,7 +31,12 @@ import xarray as xr
 
 from attrbayes.constants import INTERVALS
 from attrbayes.exceptions import DataError
-from attrbayes.io_utils import atomic_write_bytes, atomic_write_text
+from attrbayes.io_utils import (
+    atomic_write_bytes,
+    atomic_write_text,
+    csv_text,
+    neutralise_formulas,
+)
 from attrbayes.projection.result import AGE_GROUPS_PROJECTION, FLOWS, ProjectionResult, unit_key
 from attrbayes.quantiles import band_columns, band_probabilities, quantiles
 
@@ -352,7 +357,7 @@ def write_table(
         raise DataError(f"{target} already exists")
     suffix = target.suffix.lower()
     if suffix == ".csv":
-        return atomic_write_text(target, table.to_csv(index=False))
+        return atomic_write_text(target, csv_text(table))
     if suffix == ".parquet":
         return atomic_write_bytes(target, _parquet_bytes(table))
     if suffix == ".xlsx":
@@ -399,6 +404,7 @@ def excel_bytes(table: pd.DataFrame, *, norwegian: bool = False, decimals: int =
     add_excel_sheets(workbook, table, norwegian=norwegian, decimals=decimals)
     if not workbook.sheetnames:
         workbook.create_sheet("empty")
+    neutralise_formulas(workbook)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

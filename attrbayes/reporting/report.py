@@ -45,7 +45,7 @@ from attrbayes.constants import INTERVALS
 from attrbayes.data.panel import Panel
 from attrbayes.decomposition import Decomposer, Decomposition, check_period
 from attrbayes.exceptions import AttrbayesError, DataError
-from attrbayes.io_utils import atomic_write_bytes, atomic_write_text
+from attrbayes.io_utils import atomic_write_bytes, atomic_write_text, neutralise_formulas
 from attrbayes.plots import agg_canvas, figure_png
 from attrbayes.plots.attractiveness import (
     ChartLabels,
@@ -236,6 +236,11 @@ def load_sources(
     elif run.is_dir() and (beside := RunLayout(run).projection_dir.projection).is_file():
         proj_path = beside
     proj = ProjectionResult.load(proj_path) if proj_path is not None else None
+    for kind, fit in (("migration", runs.migration), ("jobs", runs.jobs)):
+        made_from = None if proj is None else proj.ds.attrs.get(f"{kind}_data_hash")
+        if made_from is not None and made_from != fit.tree.attrs["data_hash"]:
+            raise DataError(f"{proj_path} was projected from another {kind} fit than "
+                            f"{runs.sources[kind]} (their data hashes differ)")  # fmt: skip
     ref = read_place_reference(reference) if reference is not None else None
     return ReportSources(run, runs.migration, runs.jobs, runs.panel, proj, proj_path, ref)
 
@@ -1788,6 +1793,7 @@ def workbook_bytes(report: PlaceReport) -> bytes:
                lang=report.lang, decimals=decimals)  # fmt: skip
         workbook.move_sheet(workbook[title[:31]], offset=-(len(workbook.sheetnames) - 1)
                             + position)  # fmt: skip
+    neutralise_formulas(workbook)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

@@ -23,6 +23,7 @@ from attrbayes.data.panel import (
 )
 from attrbayes.data.schema import TABLES
 from attrbayes.exceptions import DataError, MissingTableError
+from attrbayes.io_utils import OWNER_FILE
 from attrbayes.synthetic import SyntheticPanel, synthesize_panel
 
 # Synthetic panels carry every table but the supplied industry effect (they have jobs by
@@ -152,13 +153,23 @@ def test_place_codes_stay_four_character_strings(base_dir: Path, valid: Panel):
 
 
 def test_write_refuses_an_existing_directory(tmp_path: Path, valid: Panel):
-    target = tmp_path / "exists"
+    target = write_panel(valid, tmp_path / "exists")
+    before = sorted(p.name for p in target.iterdir())
+    with pytest.raises(DataError, match=msg(str(target), "already exists", "--force")):
+        write_panel(valid, target)
+    assert sorted(p.name for p in target.iterdir()) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exists"]
+
+
+def test_a_folder_with_foreign_files_is_never_replaced(tmp_path: Path, valid: Panel):
+    target = tmp_path / "mine"
     target.mkdir()
     (target / "keep.txt").write_text("mine")
-    with pytest.raises(DataError, match=msg(str(target), "already exists", "overwrite=True")):
-        write_panel(valid, target)
+    for overwrite in (False, True):
+        with pytest.raises(DataError, match=msg(str(target), "did not write (keep.txt)")):
+            write_panel(valid, target, overwrite=overwrite)
     assert [p.name for p in target.iterdir()] == ["keep.txt"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["exists"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
 
 
 def test_overwrite_replaces_the_content(tmp_path: Path, valid: Panel):
@@ -167,9 +178,9 @@ def test_overwrite_replaces_the_content(tmp_path: Path, valid: Panel):
         dataclasses.replace(valid.manifest, name="small"),
         {k: valid.tables[k] for k in ("places", "population")},
     )
-    (target / "stray.txt").write_text("left over")
     assert small.write(target, overwrite=True) == target
     assert sorted(p.name for p in target.iterdir()) == [
+        OWNER_FILE,
         MANIFEST,
         "places.parquet",
         "population.parquet",
@@ -178,6 +189,10 @@ def test_overwrite_replaces_the_content(tmp_path: Path, valid: Panel):
     assert back.manifest.name == "small"
     assert not back.has("jobs")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p"]  # no .p.old, no temp dir
+    (target / "stray.txt").write_text("a user's file")  # no longer only ours: kept
+    with pytest.raises(DataError, match="did not write"):
+        valid.write(target, overwrite=True)
+    assert read_panel(target).manifest.name == "small"
 
 
 def test_write_leaves_no_temporary_directories(tmp_path: Path, valid: Panel):
@@ -185,7 +200,7 @@ def test_write_leaves_no_temporary_directories(tmp_path: Path, valid: Panel):
     target = write_panel(valid, parent / "panel")
     assert [p.name for p in parent.iterdir()] == ["panel"]
     assert sorted(p.name for p in target.iterdir()) == sorted(
-        [MANIFEST, *(TABLES[t].file for t in SYNTHETIC_TABLES)]
+        [OWNER_FILE, MANIFEST, *(TABLES[t].file for t in SYNTHETIC_TABLES)]
     )
 
 
