@@ -170,18 +170,8 @@ def equation_parts(
     yield ATTRACTIVENESS, attractiveness
 
 
-def equation_mean(
-    eq: EquationDraws,
-    idx: slice | np.ndarray,
-    covariates: Mapping[str, np.ndarray],
-    coefficient: np.ndarray,
-    year_effect: np.ndarray | float,
-    attractiveness: np.ndarray | float,
-    places: slice | np.ndarray = slice(None),
-) -> np.ndarray:
-    """The sum of :func:`equation_parts` (same arguments): the fitted graph's ``mu``."""
-    parts = equation_parts(eq, idx, covariates, coefficient, year_effect, attractiveness,
-                           places)  # fmt: skip
+def equation_mean(parts: Iterator[tuple[str, np.ndarray]]) -> np.ndarray:
+    """The sum of an equation's parts (:func:`equation_parts`): the fitted graph's ``mu``."""
     mean = next(parts)[1]
     for _, values in parts:
         mean = mean + values

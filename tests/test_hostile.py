@@ -63,6 +63,13 @@ def run(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str
     return code, " ".join((out.out + out.err).split())  # rich wraps long lines
 
 
+def project_cli(capsys, world, out: Path, *extra: str, mig: str = "mig", jobs: str = "jobs",
+                panel: str = "panel") -> tuple[int, str]:  # fmt: skip
+    """``attrbayes project`` of the world's fits (or others of its paths) to 2013."""
+    return run(capsys, "project", world[mig], "--jobs", world[jobs], "--data", world[panel],
+               "--to", "2013", "--out", out, *extra)  # fmt: skip
+
+
 def snapshot(folder: Path) -> dict[str, str]:
     """Every file under ``folder`` with its content's hash."""
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
@@ -235,33 +242,28 @@ def test_an_unknown_command_is_a_usage_error(capsys):
 
 
 def test_projecting_to_before_the_base_year_is_refused(capsys, world, tmp_path):
-    code, text = run(capsys, "project", world["mig"], "--jobs", world["jobs"], "--data",
-                     world["panel"], "--to", "2005", "--out", tmp_path / "p")  # fmt: skip
+    code, text = project_cli(capsys, world, tmp_path / "p", "--to", "2005")
     assert code == 1
     assert "--to 2005 must be after the base year" in text
     assert not (tmp_path / "p").exists()
 
 
 def test_more_draws_than_the_fits_hold_are_reported(capsys, world, tmp_path):
-    code, text = run(capsys, "project", world["mig"], "--jobs", world["jobs"], "--data",
-                     world["panel"], "--to", "2013", "--draws", "100000", "--out",
-                     tmp_path / "p")  # fmt: skip
+    code, text = project_cli(capsys, world, tmp_path / "p", "--draws", "100000")
     assert code == 0, text
     assert "100000 draws were asked for, but the fits hold 40: projected with 40" in text
 
 
 # -- fits with the wrong panel, the wrong way round ------------------------------------------
 def test_a_fit_with_another_panel_is_refused(capsys, world, tmp_path):
-    code, text = run(capsys, "project", world["mig"], "--jobs", world["jobs"], "--data",
-                     world["other_panel"], "--to", "2013", "--out", tmp_path / "p")  # fmt: skip
+    code, text = project_cli(capsys, world, tmp_path / "p", panel="other_panel")
     assert code == 1
     assert "was made on other data than the panel" in text
     assert not (tmp_path / "p").exists()
 
 
 def test_fits_the_wrong_way_round_are_refused(capsys, world, tmp_path):
-    code, text = run(capsys, "project", world["jobs"], "--jobs", world["mig"], "--data",
-                     world["panel"], "--to", "2013", "--out", tmp_path / "p")  # fmt: skip
+    code, text = project_cli(capsys, world, tmp_path / "p", mig="jobs", jobs="mig")
     assert code == 1
     assert "is a jobs fit where the migration fit belongs" in text
 
@@ -389,24 +391,31 @@ def test_a_sampler_that_stopped_early_is_an_interruption(world):
     _check_complete(tree, PRIOR)  # complete and finite: no error
 
 
-def test_ctrl_c_while_sampling_keeps_the_previous_fit(capsys, world, tmp_path, monkeypatch):
+def _ctrl_c(*args, **kwargs):
+    raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("stage", ["sampling", "projecting"])
+def test_ctrl_c_keeps_the_previous_result(capsys, world, tmp_path, monkeypatch, stage):
     import shutil
 
     import attrbayes.models.base as base
+    import attrbayes.pipeline as pipeline
 
-    run_dir = tmp_path / "run"
-    shutil.copytree(world["mig"], run_dir)
-    before = snapshot(run_dir)
-
-    def interrupted(*args, **kwargs):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(base, "sample", interrupted)
-    code, text = run(capsys, "fit", "--data", world["panel"], "--spec", "migration_2022",
-                     "--level", "municipality", "--out", run_dir, "--force")  # fmt: skip
+    source, module, name = {"sampling": ("mig", base, "sample"),
+                            "projecting": ("proj", pipeline, "project")}[stage]  # fmt: skip
+    out = tmp_path / "out"
+    shutil.copytree(world[source], out)
+    before = snapshot(out)
+    monkeypatch.setattr(module, name, _ctrl_c)
+    if stage == "sampling":
+        code, text = run(capsys, "fit", "--data", world["panel"], "--spec", "migration_2022",
+                         "--level", "municipality", "--out", out, "--force")  # fmt: skip
+    else:
+        code, text = project_cli(capsys, world, out, "--force")
     assert code == 130
-    assert "interrupted" in text
-    assert snapshot(run_dir) == before
+    assert "interrupted: nothing was saved" in text
+    assert snapshot(out) == before
 
 
 def test_a_partial_posterior_is_not_saved(capsys, world, tmp_path, monkeypatch):
@@ -427,27 +436,6 @@ def test_a_partial_posterior_is_not_saved(capsys, world, tmp_path, monkeypatch):
     assert code == 130
     assert "sampling stopped early" in text
     assert not (tmp_path / "run" / "fit.nc").exists()
-
-
-def test_ctrl_c_while_projecting_keeps_the_previous_projection(capsys, world, tmp_path,
-                                                              monkeypatch):  # fmt: skip
-    import shutil
-
-    import attrbayes.pipeline as pipeline
-
-    out = tmp_path / "proj"
-    shutil.copytree(world["proj"], out)
-    before = snapshot(out)
-
-    def interrupted(*args, **kwargs):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(pipeline, "project", interrupted)
-    code, text = run(capsys, "project", world["mig"], "--jobs", world["jobs"], "--data",
-                     world["panel"], "--to", "2013", "--out", out, "--force")  # fmt: skip
-    assert code == 130
-    assert "nothing was saved" in text
-    assert snapshot(out) == before
 
 
 def test_sigterm_exits_with_143(capsys, world, monkeypatch):

@@ -63,7 +63,7 @@ from threadpoolctl import threadpool_limits
 from attrbayes import __version__
 from attrbayes.constants import MAX_AGE
 from attrbayes.data.panel import Panel
-from attrbayes.equation import EquationDraws, equation_draws, equation_mean
+from attrbayes.equation import EquationDraws, equation_draws, equation_mean, equation_parts
 from attrbayes.exceptions import DataError, SpecError
 from attrbayes.features.demographic_supply import ds_absolute
 from attrbayes.features.design import compute_features
@@ -658,8 +658,9 @@ class Projector:
                 coef, year_effect = job_paths.step(year)
                 covariates = {"industry_effect": self.industry.at(year)[None, :],
                               "pop_growth_lag": pg}  # fmt: skip
-                rel = equation_mean(job, idx, covariates, coef[:, None], year_effect[:, None],
-                                    controlled * bus_att[year])  # fmt: skip
+                rel = equation_mean(equation_parts(job, idx, covariates, coef[:, None],
+                                                   year_effect[:, None],
+                                                   controlled * bus_att[year]))  # fmt: skip
                 if noise:
                     rel = rel + job_noise.draw(private[year - 1], year)
                 prev = private[year - 1]
@@ -703,8 +704,9 @@ class Projector:
                 jobs_now = private[year] + public[year]
                 ratio = ds_abs.sum(axis=1, keepdims=True) / jobs_now.sum(axis=1, keepdims=True)
                 covariates["ds"] = ds_abs / jobs_now - national("ds", year, ratio)
-            rate = equation_mean(mig, idx, covariates, coef[:, None], year_effect[:, None],
-                                 controlled * res_att[year])  # fmt: skip
+            rate = equation_mean(equation_parts(mig, idx, covariates, coef[:, None],
+                                                year_effect[:, None],
+                                                controlled * res_att[year]))  # fmt: skip
             if noise:
                 rate = rate + mig_noise.draw(size, year)
             # 3. births and deaths of `year` (full-size arrays are touched as few times as

@@ -14,7 +14,7 @@ import pytest
 
 from attrbayes.attractiveness import fixed_attractiveness
 from attrbayes.config import SamplerConfig, available_specs
-from attrbayes.equation import equation_draws, equation_mean
+from attrbayes.equation import equation_draws, equation_mean, equation_parts
 from attrbayes.runs import prepare_fit
 
 PRIOR = SamplerConfig(sampler="prior", chains=1, draws=6, seed=3)
@@ -36,8 +36,8 @@ def test_the_projection_mean_is_the_graph_mean(name, small_synthetic):
         draws = fit.draws("year_effect").isel(draw=index).transpose("draw", "year")
         np.testing.assert_array_equal(year_effect, draws.to_numpy()[:, year_idx])
     attractiveness = fixed_attractiveness(fit, index, places).to_numpy()[:, place_idx]
-    got = equation_mean(eq, index, covariates, eq.path[:, year_idx], year_effect,
-                        attractiveness, places=place_idx)  # fmt: skip
+    got = equation_mean(equation_parts(eq, index, covariates, eq.path[:, year_idx],
+                                       year_effect, attractiveness, places=place_idx))  # fmt: skip
     ((_, (mu,)),) = list(fit.deterministic_draws(("mu",), index))
     assert np.abs(mu).max() > 0
     np.testing.assert_allclose(got, mu, rtol=1e-9, atol=1e-12)
@@ -51,7 +51,8 @@ def test_a_term_without_projected_values_is_an_error(small_synthetic):
     eq = equation_draws(fit, sorted(fit.design.frame["place"].unique()), np.arange(2))
     zeros = np.zeros((2, 1))
     with pytest.raises(SpecError, match="'vra_t1' has no values to project"):
-        equation_mean(eq, np.arange(2), {"vra_t": 0.0, "vra_t2": 0.0}, zeros, zeros, 0.0)
+        equation_mean(equation_parts(eq, np.arange(2), {"vra_t": 0.0, "vra_t2": 0.0}, zeros,
+                                     zeros, 0.0))  # fmt: skip
 
 
 def test_a_new_term_needs_only_its_declaration(small_synthetic, tmp_path, monkeypatch):
