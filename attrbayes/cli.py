@@ -6,6 +6,7 @@ import contextlib
 import os
 import signal
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated
@@ -1791,6 +1792,13 @@ def map_command(
     console.print(f"Written {out}")
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning as one line (``warning: ...``); the source line only with --debug."""
+    if _DEBUG["on"]:
+        err.print(f"{filename}:{lineno}: {category.__name__}", style="dim", markup=False)
+    err.print(f"warning: {message}", style="yellow", markup=False, soft_wrap=True)
+
+
 def _terminate(signum: int, _frame: object) -> None:
     raise Interrupted("terminated (SIGTERM)", exit_code=128 + signum)
 
@@ -1800,6 +1808,8 @@ def main(argv: list[str] | None = None) -> int:
     ``--debug``); Ctrl-C exits with 130 and SIGTERM with 143, after the running command
     has left every previous result as it was (writes are atomic)."""
     previous = signal.signal(signal.SIGTERM, _terminate)
+    shown = warnings.showwarning
+    warnings.showwarning = _show_warning
     try:
         code = app(args=argv, prog_name="attrbayes", standalone_mode=False)
         code = code if isinstance(code, int) else 0
@@ -1822,6 +1832,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         signal.signal(signal.SIGTERM, previous)
+        warnings.showwarning = shown
     if code == INTERRUPTED:
         err.print("[bold red]interrupted:[/bold red] nothing was saved; earlier results are as "
                   "they were")  # fmt: skip

@@ -398,6 +398,11 @@ class FitResult:
         elif draws_hash(tree) != attrs["draws_hash"]:
             raise DataError(f"{source}: the posterior draws do not match their checksum; the "
                             "file was altered after it was saved")  # fmt: skip
+        post = tree["posterior"].to_dataset()
+        if any(da.dtype.kind == "f" and not np.isfinite(da.values).all()
+               for da in post.data_vars.values()):  # fmt: skip
+            raise DataError(f"{source}: the posterior holds draws that are not numbers (saved "
+                            "from an interrupted or failed run); refit")  # fmt: skip
         sampler = SamplerConfig(**json.loads(str(attrs["sampler"])))
         stored = json.loads(str(attrs["package_versions"]))
         changed = {k: (v, package_versions().get(k)) for k, v in stored.items()

@@ -311,6 +311,14 @@ def _shift_group_effects(tree: xr.DataTree) -> None:
     tree["posterior"] = xr.DataTree(post)
 
 
+def _nan_draws_without_checksum(tree: xr.DataTree) -> None:
+    """What an interrupted fit saved by an earlier version held."""
+    post = tree["posterior"].to_dataset()
+    post["intercept"] = post["intercept"].where(post["draw"] < 10)
+    tree["posterior"] = xr.DataTree(post)
+    tree.attrs.pop("draws_hash")
+
+
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
@@ -319,8 +327,9 @@ def _shift_group_effects(tree: xr.DataTree) -> None:
         (lambda tree: tree.attrs.pop("spec_toml"), "lacks spec_toml"),
         (lambda tree: tree.attrs.update(model_kind="weather"), "unknown model kind 'weather'"),
         (lambda tree: tree.attrs.update(attrbayes_result_schema=99), "result schema 99"),
+        (_nan_draws_without_checksum, "draws that are not numbers"),
     ],
-    ids=["edited-draws", "no-kind", "no-spec", "odd-kind", "future-schema"],
+    ids=["edited-draws", "no-kind", "no-spec", "odd-kind", "future-schema", "nan-draws"],
 )
 def test_altered_fits_are_refused(capsys, world, tmp_path, edit, message):
     run_dir = _copy_fit(world, tmp_path, edit)
