@@ -391,11 +391,8 @@ class FitResult:
         design = _design_from_dataset(tree["fit_data"].to_dataset())
         if design_hash(design) != attrs["data_hash"]:
             raise DataError(f"{source}: the stored design does not match its hash; file altered?")
-        if "draws_hash" not in attrs:
-            warnings.warn(f"{source} was saved without a checksum of its draws (before "
-                          "attrbayes checked them): they cannot be verified", UserWarning,
-                          stacklevel=2)  # fmt: skip
-        elif draws_hash(tree) != attrs["draws_hash"]:
+        stored = attrs.get("draws_hash")
+        if stored is not None and draws_hash(tree) != stored:
             raise DataError(f"{source}: the posterior draws do not match their checksum; the "
                             "file was altered after it was saved")  # fmt: skip
         post = tree["posterior"].to_dataset()
@@ -403,6 +400,10 @@ class FitResult:
                for da in post.data_vars.values()):  # fmt: skip
             raise DataError(f"{source}: the posterior holds draws that are not numbers (saved "
                             "from an interrupted or failed run); refit")  # fmt: skip
+        if stored is None:
+            warnings.warn(f"{source} was saved without a checksum of its draws (before "
+                          "attrbayes checked them): they cannot be verified", UserWarning,
+                          stacklevel=2)  # fmt: skip
         sampler = SamplerConfig(**json.loads(str(attrs["sampler"])))
         stored = json.loads(str(attrs["package_versions"]))
         changed = {k: (v, package_versions().get(k)) for k, v in stored.items()
