@@ -578,3 +578,32 @@ def test_the_same_seed_gives_the_same_draws_on_any_number_of_threads(world):
     other = model.fit(config.model_copy(update={"seed": 43})).posterior
     xr.testing.assert_equal(first, again)
     assert float(np.abs(first["intercept"] - other["intercept"]).max()) > 0
+
+
+def test_a_full_disk_while_writing_a_panel_leaves_nothing(capsys, tmp_path, monkeypatch):
+    import errno
+
+    def full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", full)
+    code, text = run(capsys, *SYNTH, "--out", tmp_path / "panel")
+    assert code == 1
+    assert "No space left on device" in text
+    assert "Traceback" not in text
+    assert list(tmp_path.iterdir()) == []  # no panel, no temporary folder
+
+
+def test_every_workbook_cell_that_would_be_a_formula_is_stored_as_text():
+    from openpyxl import Workbook, load_workbook
+
+    from attrbayes.io_utils import neutralise_formulas
+
+    workbook = Workbook()
+    workbook.active.append(["9999", HOSTILE_NAME, 1.5, "=1+1"])
+    neutralise_formulas(workbook)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    row = next(load_workbook(buffer).active.iter_rows())
+    assert [c.data_type for c in row] == ["s", "s", "n", "s"]
+    assert row[1].value == HOSTILE_NAME
