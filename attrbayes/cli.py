@@ -101,7 +101,7 @@ def data_synth(
     out: Annotated[Path, typer.Option("--out", help="Directory to write the panel to.")],
     seed: Annotated[int, typer.Option(help="Random seed.", min=0)] = SynthConfig.seed,
     places: Annotated[
-        int, typer.Option(help="Number of municipalities.", min=1)
+        int, typer.Option(help="Number of municipalities (12 to 9,000).", min=12, max=9000)
     ] = SynthConfig.n_places,
     years: Annotated[str, typer.Option(help="First:last year.")] = (
         f"{SynthConfig.first_year}:{SynthConfig.last_year}"
@@ -1807,6 +1807,7 @@ def main(argv: list[str] | None = None) -> int:
     """The console entry: every error is one ``error:`` line (a traceback only with
     ``--debug``); Ctrl-C exits with 130 and SIGTERM with 143, after the running command
     has left every previous result as it was (writes are atomic)."""
+    _DEBUG["on"] = bool(os.environ.get("ATTRBAYES_DEBUG"))  # --debug sets it per call
     previous = signal.signal(signal.SIGTERM, _terminate)
     shown = warnings.showwarning
     warnings.showwarning = _show_warning

@@ -154,8 +154,8 @@ class SynthConfig:
         return cls(**{**flags, **kwargs})
 
     def validate(self) -> None:
-        if not 12 <= self.n_places <= 900:
-            raise DataError(f"n_places must be between 12 and 900, got {self.n_places}")
+        if not 12 <= self.n_places <= MAX_PLACES:
+            raise DataError(f"n_places must be between 12 and {MAX_PLACES}, got {self.n_places}")
         if self.last_year - self.first_year < 4:
             raise DataError(
                 f"years {self.first_year}:{self.last_year}: need at least 5 years so that "
@@ -267,17 +267,36 @@ def _allocate(total: int, weights: np.ndarray) -> np.ndarray:
     return out
 
 
+# Qualifiers that make more names than the syllables give (large panels only).
+_QUALIFIERS = ("Øvre", "Nedre", "Vestre", "Østre", "Nordre", "Søndre", "Indre", "Ytre")
+MAX_PLACES = 9000  # two-digit municipality numbers in at most 98 counties besides the capital's
+_MAX_PER_COUNTY = 99
+
+
 def _names(n: int, rng: np.random.Generator) -> list[str]:
-    combos = [a + b for a in _SYLLABLES for b in _SUFFIXES]
+    combos = [(a + b).capitalize() for a in _SYLLABLES for b in _SUFFIXES]
+    if n > len(combos):
+        combos += [f"{q} {c}" for q in _QUALIFIERS for c in combos]
     chosen = rng.choice(len(combos), size=n, replace=False)
-    return [combos[i].capitalize() for i in chosen]
+    return [combos[i] for i in chosen]
+
+
+def _county_sizes(n_places: int) -> tuple[list[str], np.ndarray]:
+    """County codes and their number of places: Norway's 2020 counties in their shares;
+    where a county would need more than 99 municipality numbers, more counties (unused
+    two-digit codes, each with the largest share) until none does."""
+    codes, shares = list(_COUNTIES), list(_COUNTIES.values())
+    spare = (f"{c:02d}" for c in range(1, 100) if f"{c:02d}" not in _COUNTIES)
+    while True:
+        per_county = np.concatenate([[1], _allocate(n_places - 1, np.array(shares[1:], float))])
+        if per_county.max() <= _MAX_PER_COUNTY:
+            return codes, per_county
+        codes.append(next(spare))
+        shares.append(max(shares))
 
 
 def _geography(cfg: SynthConfig, rng: np.random.Generator) -> pd.DataFrame:
-    counties = list(_COUNTIES)
-    per_county = np.concatenate(
-        [[1], _allocate(cfg.n_places - 1, np.array(list(_COUNTIES.values())[1:], float))]
-    )
+    counties, per_county = _county_sizes(cfg.n_places)
     rows = []
     for county, n in zip(counties, per_county, strict=True):
         n_regions = max(1, round(n / cfg.places_per_region))

@@ -213,6 +213,7 @@ def test_claim_dir_accepts_our_subfolders_and_temporaries(tmp_path):
         (("fit", "--data", "p", "--spec", "s", "--seed", "-1"), "--seed"),
         (("data", "synth", "--out", "x", "--seed", "-1"), "--seed"),
         (("data", "synth", "--out", "x", "--places", "0"), "--places"),
+        (("data", "synth", "--out", "x", "--places", "9001"), "--places"),
         (("project", "run", "--draws", "0"), "--draws"),
         (("project", "run", "--seed", "-5"), "--seed"),
         (("backtest", "--data", "p", "--origin", "2010", "--draws", "0"), "--draws"),

@@ -52,6 +52,9 @@ class Manifest:
     # table -> years whose level is not comparable with the year before (a source change):
     # growth into such a year is left undefined rather than read across the break
     series_breaks: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    # how place ids look: "norway" (4-digit municipality codes such as "0301", checked) or
+    # "any" (any non-empty text without surrounding spaces: other countries' ids)
+    code_scheme: str = "norway"
     schema_version: int = SCHEMA_VERSION
 
     @property
@@ -78,8 +81,11 @@ class Panel:
         absent = [n for n, t in TABLES.items() if t.required and tables.get(n) is None]
         if absent:
             raise DataError(f"required panel table(s) {absent} missing")
+        if manifest.code_scheme not in CODE_SCHEMES:
+            raise DataError(f"manifest code_scheme {manifest.code_scheme!r} is not one of "
+                            f"{list(CODE_SCHEMES)}")  # fmt: skip
         clean = {
-            name: _coerce(TABLES[name], df.copy(), TABLES[name].file)
+            name: _coerce(TABLES[name], df.copy(), TABLES[name].file, manifest.code_scheme)
             for name, df in tables.items()
             if df is not None
         }
@@ -178,7 +184,7 @@ def read_panel(path: str | Path) -> Panel:
             f"{root}: unknown table file(s) {extra}; allowed: {[t.file for t in TABLES.values()]}"
         )
     clean = {
-        name: _coerce(TABLES[name], df, str(root / TABLES[name].file))
+        name: _coerce(TABLES[name], df, str(root / TABLES[name].file), manifest.code_scheme)
         for name, df in tables.items()
     }
     panel = Panel(manifest=manifest, tables=clean)
@@ -261,6 +267,7 @@ def _read_manifest(path: Path) -> Manifest:
         "balance_tolerance",
         "provenance",
         "series_breaks",
+        "code_scheme",
     }
     unknown = sorted(set(raw) - allowed)
     if unknown:
@@ -304,8 +311,16 @@ def _read_manifest(path: Path) -> Manifest:
         balance_tolerance=tol,
         provenance=raw.get("provenance", {}),
         series_breaks={t: tuple(y) for t, y in breaks.items()},
+        code_scheme=_code_scheme(raw.get("code_scheme", "norway"), path),
         schema_version=version,
     )
+
+
+def _code_scheme(value: object, path: Path) -> str:
+    if value not in CODE_SCHEMES:
+        raise DataError(f"{path}: code_scheme {value!r} is not one of {list(CODE_SCHEMES)} "
+                        "(norway: 4-digit municipality codes; any: other ids)")  # fmt: skip
+    return str(value)
 
 
 def _manifest_toml(m: Manifest) -> str:
@@ -316,6 +331,7 @@ def _manifest_toml(m: Manifest) -> str:
         f"structure = {toml_value(m.structure)}",
         f"first_year = {m.first_year}",
         f"last_year = {m.last_year}",
+        f"code_scheme = {toml_value(m.code_scheme)}",
         "",
         "[balance_tolerance]",
         *(f"{k} = {toml_value(v)}" for k, v in m.balance_tolerance.items()),
@@ -342,7 +358,7 @@ def _rows(df: pd.DataFrame, mask: pd.Series | np.ndarray, columns: list[str]) ->
     return f"{len(bad)} offending row(s), e.g. {shown}{more}"
 
 
-def _coerce(table: Table, df: pd.DataFrame, where: str) -> pd.DataFrame:
+def _coerce(table: Table, df: pd.DataFrame, where: str, scheme: str = "norway") -> pd.DataFrame:
     """Check columns and kinds; return the frame with canonical dtypes and column order."""
     names = [c.name for c in table.columns]
     missing = [c.name for c in table.columns if c.required and c.name not in df.columns]
@@ -364,13 +380,20 @@ def _coerce(table: Table, df: pd.DataFrame, where: str) -> pd.DataFrame:
     for col in table.columns:
         if col.name not in df.columns:
             continue
-        out[col.name] = _coerce_column(col, df[col.name], where)
+        out[col.name] = _coerce_column(col, df[col.name], where, scheme)
     result = pd.DataFrame(out)
     _check_values(table, result, where)
     return result.reset_index(drop=True)
 
 
-def _coerce_column(col: Column, s: pd.Series, where: str) -> pd.Series:
+# place id schemes: what a valid id is, and how to say so
+CODE_SCHEMES: dict[str, tuple[str, str]] = {
+    "norway": (r"\d{4}", "4-character digit strings like '0301'"),
+    "any": (r"\S(?:.*\S)?", "non-empty text without leading or trailing spaces"),
+}
+
+
+def _coerce_column(col: Column, s: pd.Series, where: str, scheme: str = "norway") -> pd.Series:
     label = f"{where}, column '{col.name}'"
     if s.isna().any():
         raise DataError(f"{label}: {int(s.isna().sum())} missing value(s); none are allowed")
@@ -384,11 +407,13 @@ def _coerce_column(col: Column, s: pd.Series, where: str) -> pd.Series:
             raise DataError(f"{label}: expected strings, got dtype {s.dtype}{hint}")
         s = s.astype(str)
         if col.kind == "code":
-            bad = ~s.str.fullmatch(r"\d{4}")
+            pattern, what = CODE_SCHEMES[scheme]
+            bad = ~s.str.fullmatch(pattern)
             if bad.any():
+                hint = ' (a panel of other ids declares code_scheme = "any" in its manifest)'
                 raise DataError(
-                    f"{label}: codes must be 4-character digit strings like '0301'; "
-                    f"got {s[bad].unique()[:_MAX_SHOWN].tolist()}"
+                    f"{label}: codes must be {what}; got {s[bad].unique()[:_MAX_SHOWN].tolist()}"
+                    + (hint if scheme == "norway" else "")
                 )
         return s
     if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
