@@ -1764,6 +1764,7 @@ def map_command(
             needs = "a fit" if value == "attractiveness" else "a projection"
             raise AttrbayesError(f"--value {value} needs {needs}, not {source}")
         if is_projection:
+            ProjectionResult.verify(projection_path(source))  # a map reads every place
             result = ProjectionResult.load(projection_path(source))
             last = int(result.ds["year"].values[-1])
             target = year or last

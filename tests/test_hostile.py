@@ -14,6 +14,7 @@ import hashlib
 import io
 import os
 import signal
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -608,3 +609,39 @@ def test_every_workbook_cell_that_would_be_a_formula_is_stored_as_text():
     row = next(load_workbook(buffer).active.iter_rows())
     assert [c.data_type for c in row] == ["s", "s", "n", "s"]
     assert row[1].value == HOSTILE_NAME
+
+
+# -- projections' checksums --------------------------------------------------------------------
+def test_an_edited_projection_is_refused_by_commands_that_read_it_whole(capsys, world, tmp_path):
+    from attrbayes.projection.result import ProjectionResult
+
+    ProjectionResult.verify(world["proj"] / "projection.nc")  # as saved: fine
+    ds = xr.open_dataset(world["proj"] / "projection.nc", engine="h5netcdf").load()
+    ds["population"] = ds["population"] * 1.1  # the attributes, checksum included, stay
+    (tmp_path / "p").mkdir()
+    with warnings.catch_warnings():  # xarray's notes on re-encoding the integer counts
+        warnings.simplefilter("ignore")
+        ds.to_netcdf(tmp_path / "p" / "projection.nc", engine="h5netcdf")
+    with pytest.raises(DataError, match="population do not match their checksums"):
+        ProjectionResult.verify(tmp_path / "p" / "projection.nc")
+    code, text = run(capsys, "map", tmp_path / "p", "--out", tmp_path / "m.png")
+    assert code == 1
+    assert "do not match their checksums" in text
+    assert not (tmp_path / "m.png").exists()
+
+
+def test_a_corrupted_chunk_fails_where_it_is_read(capsys, world, tmp_path):
+    """Fletcher-32 checksums per chunk: a fan of one place reads only its chunks, and a
+    flipped byte in them is an error, not a silently wrong chart."""
+    import shutil
+
+    target = tmp_path / "p"
+    shutil.copytree(world["proj"], target)
+    raw = bytearray((target / "projection.nc").read_bytes())
+    middle = len(raw) // 2
+    raw[middle : middle + 64] = bytes(64)  # zeros over compressed data
+    (target / "projection.nc").write_bytes(bytes(raw))
+    code, text = run(capsys, "map", target, "--out", tmp_path / "m.png")
+    assert code == 1
+    assert "error:" in text
+    assert "Traceback" not in text

@@ -53,6 +53,8 @@ fits' data hashes, seeds and package versions.
 
 from __future__ import annotations
 
+import hashlib
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -177,9 +179,36 @@ class ProjectionResult:
         def write(tmp: Path) -> None:
             rest.to_netcdf(tmp, engine="h5netcdf", encoding=encoding)
             _append_whole(tmp, ds, whole)
+            _stamp_checksums(tmp)
 
         atomic_write_with(target, write)
         return target
+
+    @staticmethod
+    def verify(path: str | Path) -> None:
+        """Check every variable of a saved projection against the SHA-256 stored with it
+        at saving: an edited file is a DataError naming the variables. Files saved before
+        the checksums existed warn that they cannot be verified. Reads the whole file
+        (commands that read all of it anyway call it; one place's fan relies on HDF5's
+        checksum of each chunk it reads)."""
+        import h5py
+
+        source = Path(path)
+        with h5py.File(source, "r") as f:
+            sets = {d.name.lstrip("/"): d for d in _datasets(f)}
+            stored = {n: d.attrs.get(CHECKSUM_ATTR) for n, d in sets.items()}
+            unchecked = [n for n, digest in stored.items() if digest is None]
+            changed = [n for n, digest in stored.items()
+                       if digest is not None and _checksum(sets[n]) != _text(digest)]  # fmt: skip
+        if changed:
+            raise DataError(f"{source}: {', '.join(changed[:5])} do not match their checksums; "
+                            "the file was altered after it was saved")  # fmt: skip
+        if unchecked and len(unchecked) == len(stored):
+            warnings.warn(f"{source} was saved without checksums (before attrbayes stored "
+                          "them): it cannot be verified", UserWarning, stacklevel=2)  # fmt: skip
+        elif unchecked:
+            raise DataError(f"{source}: {', '.join(unchecked[:5])} have no checksum; the file "
+                            "was altered after it was saved")  # fmt: skip
 
     @staticmethod
     def load(path: str | Path) -> ProjectionResult:
@@ -199,7 +228,50 @@ class ProjectionResult:
 
 
 PLACE_DIMS = ("scenario", "place", "unit", "pyramid_place", "effect_place")
-COMPRESSION = {"zlib": True, "complevel": 4, "shuffle": True}
+# Fletcher-32 lets HDF5 check every chunk it reads (one place's fan reads only its own)
+COMPRESSION = {"zlib": True, "complevel": 4, "shuffle": True, "fletcher32": True}
+CHECKSUM_ATTR = "attrbayes_sha256"  # of each variable's stored values, set when saved
+
+
+def _checksum(dset) -> str:
+    """SHA-256 of an HDF5 dataset as stored: its type and shape, then each chunk's
+    compressed bytes with its offset (read without decompressing: fast), or the values of
+    a dataset stored whole (texts by their characters, not object pointers)."""
+    digest = hashlib.sha256(f"{dset.dtype}:{dset.shape}".encode())
+    if dset.chunks is None:
+        values = np.asarray(dset[()])
+        if values.dtype.kind in "OUS":
+            digest.update("\x1f".join(map(str, values.ravel())).encode())
+        else:
+            digest.update(np.ascontiguousarray(values).tobytes())
+        return digest.hexdigest()
+    for index in range(dset.id.get_num_chunks()):
+        offset = dset.id.get_chunk_info(index).chunk_offset
+        digest.update(repr(offset).encode())
+        digest.update(dset.id.read_direct_chunk(offset)[1])
+    return digest.hexdigest()
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _datasets(group) -> list:
+    """Every dataset of an h5py file, by name."""
+    import h5py
+
+    found: list = []
+    group.visititems(lambda _name, obj: found.append(obj) if isinstance(obj, h5py.Dataset)
+                     else None)  # fmt: skip
+    return found
+
+
+def _stamp_checksums(path: Path) -> None:
+    import h5py
+
+    with h5py.File(path, "a") as f:
+        for dset in _datasets(f):
+            dset.attrs[CHECKSUM_ATTR] = _checksum(dset)
 
 
 def _encoding(var: xr.DataArray) -> dict:
@@ -241,7 +313,7 @@ def _append_whole(path: Path, ds: xr.Dataset, names: list[str]) -> None:
             var = ds[name]
             out = f.create_variable(
                 name, var.dims, dtype="i4", chunks=_chunks(var), compression="gzip",
-                compression_opts=COMPRESSION["complevel"], shuffle=True,
+                compression_opts=COMPRESSION["complevel"], shuffle=True, fletcher32=True,
             )  # fmt: skip
             for k in range(var.sizes["scenario"]):
                 out[k] = var.isel(scenario=k).to_numpy().astype(np.int32)

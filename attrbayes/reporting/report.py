@@ -235,6 +235,8 @@ def load_sources(
             raise DataError(f"{proj_path}: no projection here")
     elif run.is_dir() and (beside := RunLayout(run).projection_dir.projection).is_file():
         proj_path = beside
+    if proj_path is not None:
+        ProjectionResult.verify(proj_path)  # the report reads all of it anyway
     proj = ProjectionResult.load(proj_path) if proj_path is not None else None
     for kind, fit in (("migration", runs.migration), ("jobs", runs.jobs)):
         made_from = None if proj is None else proj.ds.attrs.get(f"{kind}_data_hash")
