@@ -55,6 +55,20 @@ def _read_umask() -> int:
 _UMASK = _read_umask()
 
 
+def ensure_space(path: str | Path, nbytes: int, what: str) -> None:
+    """Refuse to start writing ``what`` (about ``nbytes``) to ``path`` when its file system
+    has less free space than that plus a margin: HDF5 can crash on a full disk where a
+    clear message belongs."""
+    parent = Path(path).parent
+    while not parent.exists():
+        parent = parent.parent
+    free = shutil.disk_usage(parent).free
+    needed = int(nbytes * 1.1) + (16 << 20)
+    if free < needed:
+        raise DataError(f"not enough free space for {what} in {parent}: about "
+                        f"{needed / 1e6:,.0f} MB needed, {free / 1e6:,.0f} MB free")  # fmt: skip
+
+
 def read_text(path: str | Path, what: str) -> str:
     """A text file's content as UTF-8; an unreadable or non-UTF-8 file is a DataError
     naming it and ``what`` it should be."""

@@ -28,7 +28,7 @@ from attrbayes.config import ModelSpec, SamplerConfig, parse_spec
 from attrbayes.exceptions import DataError
 from attrbayes.features.design import Design
 from attrbayes.inference import convergence_table
-from attrbayes.io_utils import atomic_write_with, open_saved
+from attrbayes.io_utils import atomic_write_with, ensure_space, open_saved
 from attrbayes.models.base import BayesModel
 from attrbayes.models.jobs import JobsModel
 from attrbayes.models.migration import MigrationModel
@@ -357,6 +357,7 @@ class FitResult:
         if target.exists() and not overwrite:
             raise DataError(f"{target} already exists; pass overwrite=True (CLI: --force)")
         tree = _serialisable(self.tree)
+        ensure_space(target, sum(n.to_dataset().nbytes for n in tree.subtree), "the fit")
         tree.attrs["draws_hash"] = draws_hash(tree)
         return atomic_write_with(target, lambda tmp: tree.to_netcdf(tmp, engine="h5netcdf"))
 

@@ -645,3 +645,20 @@ def test_a_corrupted_chunk_fails_where_it_is_read(capsys, world, tmp_path):
     assert code == 1
     assert "error:" in text
     assert "Traceback" not in text
+
+
+def test_a_fit_that_would_not_fit_on_the_disk_is_refused_before_writing(world, tmp_path,
+                                                                         monkeypatch):  # fmt: skip
+    import shutil
+    from collections import namedtuple
+
+    from attrbayes.runs import load_fit
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(world["mig"], run_dir)
+    before = snapshot(run_dir)
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda _p: usage(10**9, 10**9 - 10**6, 10**6))
+    with pytest.raises(DataError, match=r"not enough free space for the fit .* 1 MB free"):
+        load_fit(world["mig"]).save(run_dir / "fit.nc", overwrite=True)
+    assert snapshot(run_dir) == before
