@@ -1510,28 +1510,50 @@ def backtest_command(
     baseline: Annotated[bool, typer.Option(help="Also score the OLS baseline.")] = True,
     out: Annotated[Path | None, typer.Option("--out", help="Directory for the scores.")] = None,
     force: Annotated[bool, typer.Option(help="Replace the scores in OUT.")] = False,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="Run the grid as Dask tasks: 'local' (a cluster of --workers "
+            "processes here) or a scheduler's address; each origin x spec writes "
+            "OUT/tasks/..., and a rerun skips the finished ones."
+        ),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option(help="Worker processes of the local Dask cluster.", min=1)
+    ] = 2,
 ) -> None:
     """Rolling-origin backtest: fit on data up to each origin, project, and score coverage,
     CRPS, MAPE and bias against the observed population (beside the OLS baseline). On a
     synthetic panel (with truth) the projected centrality coefficient is scored too."""
     from attrbayes.diagnostics.backtest import BACKTEST_NAMES, backtest
 
+    sweep = None
     try:
-        if out is not None:  # before any work
-            claim_dir(out, force=force, known=BACKTEST_NAMES)
+        if scheduler is not None and out is None:
+            raise AttrbayesError("--scheduler needs --out DIR: each task writes its result there")
+        if out is not None:  # before any work; a grid's rerun continues its own folder
+            claim_dir(out, force=force or scheduler is not None, known=BACKTEST_NAMES)
         panel = read_panel(data)
         specs = migration_spec or ["migration_2022"]
         truth = _true_coefficient(data, specs)
-        sampler = SamplerConfig(chains=chains, draws=mcmc_draws, tune=tune)
-        with _step(f"Backtesting origins {origin}"):
-            result = backtest(
-                panel, origin, horizon or [1, 5], migration_spec=specs,
-                jobs_spec=jobs_spec, sampler=sampler, draws=draws,
-                scenarios=scenario or ["historical", "neutral"], assumptions=assumptions,
-                baseline=baseline, coefficient_truth=truth,
-            )  # fmt: skip
+        options = {"horizons": horizon or [1, 5], "jobs_spec": jobs_spec,
+                   "sampler": SamplerConfig(chains=chains, draws=mcmc_draws, tune=tune),
+                   "draws": draws, "scenarios": scenario or ["historical", "neutral"],
+                   "assumptions": assumptions, "coefficient_truth": truth}  # fmt: skip
+        if scheduler is not None:
+            sweep = _backtest_grid(data, origin, specs, out, scheduler, workers, force,
+                                   {**options, "baseline": baseline})  # fmt: skip
+            result = sweep.result
+        else:
+            with _step(f"Backtesting origins {origin}"):
+                result = backtest(panel, origin, migration_spec=specs, baseline=baseline,
+                                  **options)  # fmt: skip
     except AttrbayesError as exc:
         _fail(exc)
+    for key, error in (sweep.failed if sweep is not None else {}).items():
+        err.print(f"[bold red]failed:[/bold red] {escape(key)}: {escape(error)}", soft_wrap=True)
+    if result is None:
+        _fail(AttrbayesError("no task of the grid finished; rerun the same command to retry"))
     _echo(result.summary().to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     if not result.coefficient.empty:
         console.print("Centrality coefficient against the truth, by years after the fit:",
@@ -1540,9 +1562,31 @@ def backtest_command(
         _echo(summary.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     for note in result.notes:
         console.print(escape(note))
-    if out is not None:
+    if sweep is not None:
+        console.print(f"Scores of {len(sweep.ran) + len(sweep.skipped)} finished task(s) in "
+                      f"{out}")  # fmt: skip
+        if sweep.failed:
+            err.print("rerun the same command to retry the failed tasks (finished ones are "
+                      "skipped)")  # fmt: skip
+            raise typer.Exit(code=1)
+    elif out is not None:
         paths = result.save(out)
         console.print(f"Written {', '.join(str(p) for p in paths[:3])}")
+
+
+def _backtest_grid(data, origins, specs, out, scheduler, workers, force, options):
+    """The backtest grid on Dask (attrbayes.diagnostics.sweep), with a line per task."""
+    import shutil
+
+    from attrbayes.diagnostics.sweep import TASKS_DIR, run_sweep
+
+    if force and (out / TASKS_DIR).is_dir():
+        shutil.rmtree(out / TASKS_DIR)  # ours (claim_dir checked): start the grid over
+    where = "a local cluster of " + f"{workers} worker(s)" if scheduler == "local" else scheduler
+    with _step(f"Backtest grid: {len(origins)} origin(s) x {len(specs)} spec(s) on {where}"):
+        return run_sweep(data, origins, specs, out, scheduler=scheduler, workers=workers,
+                         progress=lambda line: console.print(f"  {line}", markup=False,
+                                                             style="dim"), **options)  # fmt: skip
 
 
 @app.command("report")

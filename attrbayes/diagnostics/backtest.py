@@ -93,7 +93,8 @@ FLOW_TABLES = (
 # what BacktestResult.save writes into its folder (docs/safety.md)
 BACKTEST_NAMES = frozenset({"scores.csv", "scores.parquet", "summary.csv",
                             "coefficient_scores.csv", "coefficient_summary.csv",
-                            "assumptions_*.toml"})  # fmt: skip
+                            "coefficient_scores.parquet", "assumptions_*.toml",
+                            "notes.txt", "tasks"})  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------
@@ -386,9 +387,11 @@ class BacktestResult:
         atomic_write_with(paths[1], lambda tmp: self.scores.to_parquet(tmp, index=False))
         atomic_write_text(paths[2], csv_text(self.summary()))
         if not self.coefficient.empty:
-            extra = [out / "coefficient_scores.csv", out / "coefficient_summary.csv"]
+            extra = [out / "coefficient_scores.csv", out / "coefficient_summary.csv",
+                     out / "coefficient_scores.parquet"]  # fmt: skip
             atomic_write_text(extra[0], csv_text(self.coefficient))
             atomic_write_text(extra[1], csv_text(self.coefficient_summary()))
+            atomic_write_with(extra[2], lambda tmp: self.coefficient.to_parquet(tmp, index=False))
             paths += extra
         for origin, text in self.assumptions.items():
             path = out / f"assumptions_{origin}.toml"

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 import pymc as pm
 import xarray as xr
+from threadpoolctl import threadpool_limits
 
 from attrbayes.config import ModelSpec, SamplerConfig
 from attrbayes.exceptions import Interrupted, SpecError
@@ -99,6 +100,19 @@ def sample(
     cores = config.cores or min(config.chains, os.cpu_count() or 1)
     timings: dict[str, float] = {}
     start = time.perf_counter()
+    # one BLAS thread: sums in the gradient then add up in one order everywhere (in this
+    # process, in a Dask worker, which pins BLAS to one thread anyway), so that the same
+    # seed gives the same draws; the chains are the parallel work
+    with threadpool_limits(limits=1, user_api="blas"):
+        tree, sampling_start = _draw(model, config, keep, cores, timings, start)
+    timings["sampling_s"] = time.perf_counter() - sampling_start
+    _check_complete(tree, config)
+    return tree, timings
+
+
+def _draw(model: pm.Model, config: SamplerConfig, keep: list[str], cores: int,
+          timings: dict[str, float], start: float) -> tuple[xr.DataTree, float]:  # fmt: skip
+    """The draws, and when sampling began (after nutpie's compiling, timed in ``timings``)."""
     if config.sampler == "nutpie":
         import nutpie  # imported here: compiling pulls in numba
 
@@ -133,9 +147,7 @@ def sample(
     else:
         tree = _prior_as_posterior(model, config, keep)
         timings["compile_s"] = 0.0
-    timings["sampling_s"] = time.perf_counter() - start
-    _check_complete(tree, config)
-    return tree, timings
+    return tree, start
 
 
 def _check_complete(tree: xr.DataTree, config: SamplerConfig) -> None:
