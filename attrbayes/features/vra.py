@@ -297,10 +297,12 @@ def commuting_weight_matrices(
                     f"employed residents for places {fmt(nobody)}"
                 )
             matrices[used] = commuting_weights(counts)
+            matrices[used].flags.writeable = False  # shared by the frames below
         out[int(year)] = pd.DataFrame(
-            matrices[used].copy(),
+            matrices[used],
             index=pd.Index(places, name="residence", dtype="str"),
             columns=pd.Index(places, name="workplace", dtype="str"),
+            copy=False,  # years that use the same source year share one matrix
         )
     return out
 
@@ -354,13 +356,13 @@ def vra_lags(
     lacking = [years[k] for k in active if years[k] not in weights]
     if lacking:
         raise DataError(f"vra_lags: no commuting weights for years {fmt(lacking)}")
-    if active:
-        w = np.empty((len(active), p, p))
-        for n, k in enumerate(active):
-            w[n] = _aligned_weights(weights[years[k]], places, years[k])
-            if own_only:
-                w[n] = np.diag(np.diag(w[n]))
-        vra[:, active] = weighted_growth(w, values[:, active])
+    # a year at a time: all years' (places x places) matrices at once took 5 GB for
+    # 5,000 places, twice over (benchmarks/RESULTS.md, "The fit against the number of places")
+    for k in active:
+        w = _aligned_weights(weights[years[k]], places, years[k])
+        if own_only:
+            w = np.diag(np.diag(w))
+        vra[:, k] = weighted_growth(w, values[:, [k]])[:, 0]
 
     cols: dict[str, np.ndarray] = {}
     for k in lags:
