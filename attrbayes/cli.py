@@ -1582,7 +1582,7 @@ def _backtest_grid(data, origins, specs, out, scheduler, workers, force, options
 
     if force and (out / TASKS_DIR).is_dir():
         shutil.rmtree(out / TASKS_DIR)  # ours (claim_dir checked): start the grid over
-    where = "a local cluster of " + f"{workers} worker(s)" if scheduler == "local" else scheduler
+    where = f"a local cluster of {workers} worker(s)" if scheduler == "local" else scheduler
     with _step(f"Backtest grid: {len(origins)} origin(s) x {len(specs)} spec(s) on {where}"):
         return run_sweep(data, origins, specs, out, scheduler=scheduler, workers=workers,
                          progress=lambda line: console.print(f"  {line}", markup=False,

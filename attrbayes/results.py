@@ -25,6 +25,7 @@ import xarray as xr
 
 from attrbayes import __version__
 from attrbayes.config import ModelSpec, SamplerConfig, parse_spec
+from attrbayes.diagnostics.convergence import nonfinite_variables
 from attrbayes.exceptions import DataError
 from attrbayes.features.design import Design
 from attrbayes.inference import convergence_table
@@ -396,9 +397,7 @@ class FitResult:
         if stored is not None and draws_hash(tree) != stored:
             raise DataError(f"{source}: the posterior draws do not match their checksum; the "
                             "file was altered after it was saved")  # fmt: skip
-        post = tree["posterior"].to_dataset()
-        if any(da.dtype.kind == "f" and not np.isfinite(da.values).all()
-               for da in post.data_vars.values()):  # fmt: skip
+        if nonfinite_variables(tree["posterior"].to_dataset()):
             raise DataError(f"{source}: the posterior holds draws that are not numbers (saved "
                             "from an interrupted or failed run); refit")  # fmt: skip
         if stored is None:

@@ -83,15 +83,20 @@ class GateReport:
         warnings.warn(self.message(), ConvergenceWarning, stacklevel=2)
 
 
+def nonfinite_variables(ds: xr.Dataset) -> list[str]:
+    """The floating-point variables of ``ds`` holding NaN or infinite values (draws of an
+    interrupted or failed run)."""
+    return [name for name, da in ds.data_vars.items()
+            if da.dtype.kind == "f" and not np.isfinite(da.values).all()]  # fmt: skip
+
+
 def gate(tree: xr.DataTree) -> GateReport:
     """Run the gate on every scalar of the posterior."""
     posterior = tree["posterior"]
     table = convergence_table(tree).dropna(how="all")
     draws = posterior.sizes["chain"] * posterior.sizes["draw"]
     problems = []
-    values = [da.values for da in posterior.to_dataset().data_vars.values()
-              if da.dtype.kind == "f"]  # fmt: skip
-    if any(not np.isfinite(v).all() for v in values):
+    if nonfinite_variables(posterior.to_dataset()):
         problems.append("the draws hold NaN or infinite values (an interrupted or failed run)")
     if table.empty:
         problems.append("no convergence statistics could be computed")

@@ -18,6 +18,7 @@ import xarray as xr
 from threadpoolctl import threadpool_limits
 
 from attrbayes.config import ModelSpec, SamplerConfig
+from attrbayes.diagnostics.convergence import nonfinite_variables
 from attrbayes.exceptions import Interrupted, SpecError
 from attrbayes.features.design import Design
 from attrbayes.models.components import FILTER_NOISE
@@ -158,8 +159,7 @@ def _check_complete(tree: xr.DataTree, config: SamplerConfig) -> None:
     if sizes != (config.chains, config.draws):
         raise Interrupted(f"sampling stopped early ({sizes[0]} chains x {sizes[1]} draws of "
                           f"{config.chains} x {config.draws}); nothing was saved")  # fmt: skip
-    bad = [name for name, da in post.data_vars.items()
-           if da.dtype.kind == "f" and not np.isfinite(da.values).all()]  # fmt: skip
+    bad = nonfinite_variables(post)
     if bad:
         raise Interrupted(f"sampling stopped early or failed: draws of {', '.join(bad[:5])} are "
                           "not all finite numbers; nothing was saved")  # fmt: skip
