@@ -1424,6 +1424,7 @@ def target_command(
             "--out", help="Directory for target.json, target_draws.parquet and target_fan.png."
         ),
     ] = None,
+    force: Annotated[bool, typer.Option(help="Replace an earlier target in OUT.")] = False,
 ) -> None:
     """What must happen: the residential attractiveness (% a year and persons a year) or,
     separately, the extra private jobs a year that bring a place to a population target,
@@ -1432,9 +1433,16 @@ def target_command(
     from attrbayes.projection.engine import Projector
     from attrbayes.projection.scenarios import SCENARIOS
     from attrbayes.projection.targets import Target, reach_target
-    from attrbayes.runs import RunLayout, projection_settings, resolve_projection_runs
+    from attrbayes.runs import (
+        TARGET_NAMES,
+        RunLayout,
+        projection_settings,
+        resolve_projection_runs,
+    )
 
     try:
+        if out is not None:  # before any work
+            claim_dir(out, force=force, known=TARGET_NAMES)
         if sum([population is not None, keep, no_decline]) != 1:
             raise SpecError("give exactly one target: --population N, --keep or --no-decline")
         if no_decline and age_group is not None:

@@ -33,9 +33,12 @@ SHOCK_EFFECT_FILE = "shock_effect.csv"  # beside a projection made with job shoc
 PANEL_DIR, PROJECTION_DIR, REPORT_DIR = "panel", "projection", "report"  # in a demo's folder
 # What attrbayes writes into each kind of folder (beside its marker and its own
 # subfolders): --force replaces a folder holding these and nothing else.
-RUN_NAMES = frozenset({FIT_FILE, SUMMARY_FILE, "centrality_path.png"})
+RUN_NAMES = frozenset({FIT_FILE, SUMMARY_FILE, "centrality_path.png",
+                       "attractiveness_scatter.png", "business_scatter.png"})  # fmt: skip
 PROJECTION_NAMES = frozenset({PROJECTION_FILE, POPULATION_FILE, SHOCK_EFFECT_FILE,
-                              "fan_nation.png", "fan_class6.png", "fan_0301.png"})  # fmt: skip
+                              "fan_nation.png", "fan_class6.png", "fan_0301.png",
+                              "centrality_outlook.png"})  # fmt: skip
+TARGET_NAMES = frozenset({"target.json", "target_draws.parquet", "target_fan.png"})
 DEMO_NAMES = frozenset({PANEL_DIR, PROJECTION_DIR, REPORT_DIR, "ols_coefficients.csv",
                         "replication.csv", "migration_2022", "jobs_2022"})  # fmt: skip
 

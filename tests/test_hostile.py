@@ -102,6 +102,7 @@ COMMANDS = {
                 "--draws", "5"),
     "demo": ("demo", "--quick"),  # the demo replaces its own results without --force
     "backtest": ("backtest", "--data", "{panel}", "--origin", "2008"),
+    "target": ("target", "{proj}", "--place", "0301", "--no-decline", "--year", "2015"),
 }  # fmt: skip
 CASES = [(name, force) for name in COMMANDS for force in ((), ("--force",))
          if not (name == "demo" and force)]  # fmt: skip
@@ -187,6 +188,26 @@ def test_bad_output_paths_are_found_before_any_work(capsys, tmp_path, monkeypatc
     assert code == 1
     assert message in text
     assert (tmp_path / "a_file.txt").read_text() == "mine"
+
+
+def test_a_demo_folder_written_before_the_markers_is_still_ours(tmp_path):
+    """What ``runs/demo`` held before this version: no markers, only names attrbayes
+    writes, so the demo may replace it again."""
+    from attrbayes.data.panel import panel_names
+    from attrbayes.runs import DEMO_NAMES, PROJECTION_NAMES, RUN_NAMES
+
+    demo = tmp_path / "demo"
+    layout = {"panel": panel_names(), "migration_2022": RUN_NAMES, "jobs_2022": RUN_NAMES,
+              "projection": PROJECTION_NAMES}  # fmt: skip
+    for folder, names in layout.items():
+        (demo / folder).mkdir(parents=True)
+        for name in names - {"truth"}:
+            (demo / folder / name).write_bytes(b"")
+    (demo / "report").mkdir()
+    (demo / "ols_coefficients.csv").write_text("")
+    assert claim_dir(demo, force=True, known=DEMO_NAMES) == demo
+    for folder, names in layout.items():
+        assert claim_dir(demo / folder, force=True, known=names) == demo / folder
 
 
 def test_claim_dir_accepts_our_subfolders_and_temporaries(tmp_path):

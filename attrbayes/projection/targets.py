@@ -31,7 +31,7 @@ import pandas as pd
 
 from attrbayes import __version__
 from attrbayes.exceptions import SpecError
-from attrbayes.io_utils import atomic_write_bytes, atomic_write_text
+from attrbayes.io_utils import atomic_write_bytes, atomic_write_text, mark_owned
 from attrbayes.projection.engine import Intervention, Projector, Run, _result
 from attrbayes.projection.result import AGE_GROUPS_PROJECTION, ProjectionResult
 from attrbayes.projection.scenarios import HISTORY_YEARS, SCENARIOS
@@ -285,6 +285,7 @@ class TargetResult:
         ``target_draws.parquet`` (per-draw levels) in ``out``."""
         folder = Path(out)
         folder.mkdir(parents=True, exist_ok=True)
+        mark_owned(folder, "target", __version__)
         payload = {
             "target": {"place": self.target.place, "year": self.target.year,
                        "value": self.value, "age_group": self.target.age_group,
