@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import xarray as xr
 
 from attrbayes import __version__
@@ -24,7 +26,7 @@ from attrbayes.models.base import BayesModel
 from attrbayes.models.registry import model_class
 from attrbayes.priors import load_prior_set
 from attrbayes.projection.result import PROJECTION_FILE
-from attrbayes.results import FitResult, design_hash
+from attrbayes.results import FitResult
 
 FIT_FILE = "fit.nc"
 SUMMARY_FILE = "summary.csv"
@@ -290,9 +292,9 @@ def _runs(migration: Path, jobs: Path, panel: Path) -> ProjectionRuns:
 
 def check_fits_match_panel(fits: Iterable[FitResult], panel: Panel, where: Path | str) -> None:
     """Each fit's design, rebuilt from ``panel`` over the fit's years, must be the design
-    the fit was made from (its data hash): a projection or report then starts from the
-    data the fit saw. A panel extended by later years passes; one with other values in
-    the fitted years does not."""
+    the fit was made from (the design the fit stores, to rounding): a projection or
+    report then starts from the data the fit saw. A panel extended by later years
+    passes; one with other values in the fitted years does not."""
     features: dict[str, Features] = {}
     for fit in fits:
         level = fit.design.level
@@ -303,12 +305,28 @@ def check_fits_match_panel(fits: Iterable[FitResult], panel: Panel, where: Path 
         except (DataError, SpecError) as exc:
             raise DataError(f"the {fit.kind} fit of {fit.spec.name} cannot be used with the "
                             f"panel {where}: {exc}") from exc  # fmt: skip
-        if design_hash(design) != fit.tree.attrs["data_hash"]:
+        if not _same_design(design.frame, fit.design.frame):
             raise DataError(
                 f"the {fit.kind} fit of {fit.spec.name} was made on other data than the panel "
                 f"{where} (its design over {fit.design.years_text()}, rebuilt from this panel, "
                 "differs from the fit's): give the panel the fit was made from, or refit"
             )
+
+
+def _same_design(rebuilt: pd.DataFrame, stored: pd.DataFrame) -> bool:
+    """The same rows and columns, the same labels, and numbers equal to rounding (features
+    computed by another version may differ in the last bits: the order of a sum)."""
+    if list(rebuilt.columns) != list(stored.columns) or len(rebuilt) != len(stored):
+        return False
+    for column in rebuilt.columns:
+        a, b = rebuilt[column].to_numpy(), stored[column].to_numpy()
+        if a.dtype.kind in "fc" or b.dtype.kind in "fc":
+            if not np.allclose(a.astype(float), b.astype(float), rtol=1e-9, atol=1e-12,
+                               equal_nan=True):  # fmt: skip
+                return False
+        elif not np.array_equal(a.astype(str), b.astype(str)):
+            return False
+    return True
 
 
 def _projection_sources(proj: Path, jobs: Path | None, data: Path | None) -> ProjectionRuns:

@@ -683,3 +683,16 @@ def test_a_fit_that_would_not_fit_on_the_disk_is_refused_before_writing(world, t
     with pytest.raises(DataError, match=r"not enough free space for the fit .* 1 MB free"):
         load_fit(world["mig"]).save(run_dir / "fit.nc", overwrite=True)
     assert snapshot(run_dir) == before
+
+
+def test_features_that_differ_only_in_rounding_still_match(world):
+    """A newer version may sum VRA in another order (last bits): the fit stays usable
+    with its panel; a real change in the data does not."""
+    from attrbayes.runs import _same_design, load_fit
+
+    stored = load_fit(world["mig"]).design.frame
+    rounding = stored.assign(vra_t=stored["vra_t"] * (1 + 1e-15))
+    changed = stored.assign(vra_t=stored["vra_t"] + 1e-4)
+    assert _same_design(rounding, stored)
+    assert not _same_design(changed, stored)
+    assert not _same_design(stored.assign(place="X" + stored["place"]), stored)
