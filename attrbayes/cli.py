@@ -470,6 +470,10 @@ def fit(
         ),
     ] = None,
     sampler: Annotated[str, typer.Option(help="nutpie (default) or pymc.")] = "nutpie",
+    backend: Annotated[
+        str,
+        typer.Option(help="nutpie's backend: numba (default) or jax (needs attrbayes[jax])."),
+    ] = "numba",
     chains: Annotated[int, typer.Option(help="Chains.", min=1)] = 4,
     draws: Annotated[int, typer.Option(help="Draws per chain after tuning.", min=1)] = 1000,
     tune: Annotated[int, typer.Option(help="Tuning steps per chain.", min=0)] = 1000,
@@ -488,6 +492,10 @@ def fit(
             raise AttrbayesError("give --out RUN (the run directory), or --dry-run")
         if out is not None and not dry_run:  # before any work: where the fit will go
             claim_dir(out, force=force, known=RUN_NAMES)
+        config = SamplerConfig(
+            sampler=sampler, backend=backend, chains=chains, draws=draws, tune=tune, seed=seed,
+            progress=_interactive(),
+        )  # fmt: skip
         with _step("Validating data, spec and priors"):
             prepared = prepare_fit(
                 read_panel(data), spec, level=level, years=parse_years(years), priors=priors
@@ -496,10 +504,6 @@ def fit(
         _print_left_out(prepared.model.design)
         if dry_run:
             return
-        config = SamplerConfig(
-            sampler=sampler, chains=chains, draws=draws, tune=tune, seed=seed,
-            progress=_interactive(),
-        )  # fmt: skip
         with _step(f"Sampling ({config.describe()})"):
             result = run_fit(prepared, config, out, overwrite=force)
     except (AttrbayesError, ValueError) as exc:
@@ -1505,6 +1509,13 @@ def backtest_command(
         ),
     ] = None,
     jobs_spec: Annotated[str, typer.Option(help="Jobs spec.")] = "jobs_2022",
+    priors: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--priors",
+            help="Prior set of the migration fits (repeat to compare; default weakly_informative).",
+        ),
+    ] = None,
     scenario: Annotated[
         list[str] | None, typer.Option("--scenario", help="Scenario (repeat).")
     ] = None,
@@ -1522,8 +1533,8 @@ def backtest_command(
         str | None,
         typer.Option(
             help="Run the grid as Dask tasks: 'local' (a cluster of --workers "
-            "processes here) or a scheduler's address; each origin x spec writes "
-            "OUT/tasks/..., and a rerun skips the finished ones."
+            "processes here) or a scheduler's address; each origin x spec x prior set "
+            "writes OUT/tasks/..., and a rerun skips the finished ones."
         ),
     ] = None,
     workers: Annotated[
@@ -1543,19 +1554,23 @@ def backtest_command(
             claim_dir(out, force=force or scheduler is not None, known=BACKTEST_NAMES)
         panel = read_panel(data)
         specs = migration_spec or ["migration_2022"]
+        prior_sets = priors or [None]
+        if len(prior_sets) > 1 and scheduler is None:
+            raise AttrbayesError("several --priors make a grid: give --scheduler local "
+                                 "(or an address) and --out DIR")  # fmt: skip
         truth = _true_coefficient(data, specs)
         options = {"horizons": horizon or [1, 5], "jobs_spec": jobs_spec,
                    "sampler": SamplerConfig(chains=chains, draws=mcmc_draws, tune=tune),
                    "draws": draws, "scenarios": scenario or ["historical", "neutral"],
                    "assumptions": assumptions, "coefficient_truth": truth}  # fmt: skip
         if scheduler is not None:
-            sweep = _backtest_grid(data, origin, specs, out, scheduler, workers, force,
-                                   {**options, "baseline": baseline})  # fmt: skip
+            sweep = _backtest_grid(data, origin, specs, prior_sets, out, scheduler, workers,
+                                   force, {**options, "baseline": baseline})  # fmt: skip
             result = sweep.result
         else:
             with _step(f"Backtesting origins {origin}"):
                 result = backtest(panel, origin, migration_spec=specs, baseline=baseline,
-                                  **options)  # fmt: skip
+                                  priors=prior_sets[0], **options)  # fmt: skip
     except AttrbayesError as exc:
         _fail(exc)
     for key, error in (sweep.failed if sweep is not None else {}).items():
@@ -1571,6 +1586,8 @@ def backtest_command(
     for note in result.notes:
         console.print(escape(note))
     if sweep is not None:
+        if sweep.skipped:
+            console.print(f"{len(sweep.skipped)} task(s) finished by an earlier run: skipped")
         console.print(f"Scores of {len(sweep.ran) + len(sweep.skipped)} finished task(s) in "
                       f"{out}")  # fmt: skip
         if sweep.failed:
@@ -1582,19 +1599,21 @@ def backtest_command(
         console.print(f"Written {', '.join(str(p) for p in paths[:3])}")
 
 
-def _backtest_grid(data, origins, specs, out, scheduler, workers, force, options):
+def _backtest_grid(data, origins, specs, priors, out, scheduler, workers, force, options):
     """The backtest grid on Dask (attrbayes.diagnostics.sweep), with a line per task."""
-    import shutil
+    from attrbayes.diagnostics.sweep import run_sweep
 
-    from attrbayes.diagnostics.sweep import TASKS_DIR, run_sweep
-
-    if force and (out / TASKS_DIR).is_dir():
-        shutil.rmtree(out / TASKS_DIR)  # ours (claim_dir checked): start the grid over
     where = f"a local cluster of {workers} worker(s)" if scheduler == "local" else scheduler
-    with _step(f"Backtest grid: {len(origins)} origin(s) x {len(specs)} spec(s) on {where}"):
-        return run_sweep(data, origins, specs, out, scheduler=scheduler, workers=workers,
-                         progress=lambda line: console.print(f"  {line}", markup=False,
-                                                             style="dim"), **options)  # fmt: skip
+    size = f"{len(origins)} origin(s) x {len(specs)} spec(s) x {len(priors)} prior set(s)"
+    with _step(f"Backtest grid: {size} on {where}"):
+        return run_sweep(data, origins, specs, out, priors=priors, scheduler=scheduler,
+                         workers=workers, force=force, progress=_task_line, **options)  # fmt: skip
+
+
+def _task_line(key: str, error: str | None) -> None:
+    """A line for each task of a sweep as it ends."""
+    console.print(f"  {key}: {'done' if error is None else f'failed ({error})'}", markup=False,
+                  style="dim")  # fmt: skip
 
 
 @app.command("report")
@@ -1659,6 +1678,14 @@ def report_command(
             min=0,
         ),
     ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="With --all: write the reports as Dask tasks, 'local' (a cluster of "
+            "--workers processes here) or a scheduler's address; a rerun skips the places "
+            "already written."
+        ),
+    ] = None,
     force: Annotated[bool, typer.Option(help="Replace existing files.")] = False,
 ) -> None:
     """A self-contained HTML report per place for municipal planners: key figures,
@@ -1687,6 +1714,8 @@ def report_command(
             raise AttrbayesError(f"--out {out}: give the report's file name, ending in .html")
         if all_places and out.exists() and not out.is_dir():
             raise AttrbayesError(f"--out {out} is a file; with --all give a directory")
+        if scheduler is not None and not all_places:
+            raise AttrbayesError("--scheduler is for --all (one task a place)")
         period = parse_years(years)
         if target_draws is None:
             target_draws = 0 if all_places else rp.TARGET_DRAWS
@@ -1714,15 +1743,20 @@ def report_command(
                 targets.append(out / f"{code}.html")
                 targets += [out / f"{code}.xlsx"] if not no_xlsx else []
                 targets += [out / f"{code}.pdf"] if pdf else []
-            rp.check_targets(targets, force=force)
+            if not _continues_sweep(out, scheduler):
+                rp.check_targets(targets, force=force)
         else:
             code = builder.resolve(place)
         with _step("Computing attractiveness, ranks, decompositions and projections"):
             if all_places:  # workers make their own setup of "what must happen"
-                builder.prepare(targets=workers <= 1)
+                builder.prepare(targets=workers <= 1 and scheduler is None)
             else:
                 builder.prepare(places=[code])
-        if all_places:
+        if all_places and scheduler is not None:
+            written, htmls = _report_sweep(builder, spec, out, lang=lang, xlsx=not no_xlsx,
+                                           scheduler=scheduler, workers=workers,
+                                           force=force)  # fmt: skip
+        elif all_places:
             columns = ["{task.description}", BarColumn(), MofNCompleteColumn(),
                        TimeElapsedColumn(), "ETA", TimeRemainingColumn()]  # fmt: skip
             total = len(builder.places)
@@ -1752,6 +1786,47 @@ def report_command(
     shown = written if len(written) <= 4 else [*written[:2], f"... ({len(written)} files)"]
     console.print(f"Written {', '.join(str(p) for p in shown)} "
                   f"in {time.perf_counter() - start:.1f} s")  # fmt: skip
+
+
+def _continues_sweep(out: Path, scheduler: str | None) -> bool:
+    """Whether ``report --all --scheduler`` continues the sweep of an earlier run in
+    ``out`` (its settings are checked then; its reports are not refused as existing)."""
+    from attrbayes.diagnostics.sweep import SETTINGS_FILE
+
+    return scheduler is not None and (out / SETTINGS_FILE).is_file()
+
+
+def _report_sweep(builder, spec, out: Path, *, lang: str, xlsx: bool, scheduler: str,
+                  workers: int, force: bool) -> tuple[list[Path], list[Path]]:  # fmt: skip
+    """``report --all`` as Dask tasks, a place each; exits 1 if some failed."""
+    import dataclasses
+    import json
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from attrbayes.diagnostics.sweep import run_report_sweep
+
+    settings = json.loads(json.dumps(dataclasses.asdict(spec), default=str))
+    where = f"a local cluster of {workers} worker(s)" if scheduler == "local" else scheduler
+    total, interactive = len(builder.places), _interactive()
+    columns = ["{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+    with Progress(*columns, console=console, disable=not interactive) as bar:
+        task = bar.add_task(f"Writing reports as tasks on {where}", total=total)
+        advance = _report_progress(bar, task, total, interactive)
+        outcome, index = run_report_sweep(builder, out, lang=lang, xlsx=xlsx,
+                                          settings=settings, scheduler=scheduler,
+                                          workers=workers, force=force,
+                                          progress=lambda key, _error: advance(key))  # fmt: skip
+    if outcome.skipped:
+        console.print(f"{len(outcome.skipped)} report(s) written by an earlier run: skipped")
+    for key, error in outcome.failed.items():
+        err.print(f"[bold red]failed:[/bold red] {escape(key)}: {escape(error)}", soft_wrap=True)
+    if outcome.failed:
+        err.print("rerun the same command to retry the failed places (finished ones are "
+                  "skipped)")  # fmt: skip
+        raise typer.Exit(code=1)
+    htmls = [out / f"{c}.html" for c in builder.places]
+    return [*index, *htmls], htmls
 
 
 def _report_progress(bar, task, total: int, interactive: bool) -> Callable[[str], None]:

@@ -270,6 +270,7 @@ class SamplerConfig(BaseModel):
     seed: int = 20261128
     target_accept: float = 0.8
     adaptation: Literal["diag", "draw_diag", "low_rank"] = "diag"  # nutpie's mass matrix
+    backend: Literal["numba", "jax"] = "numba"  # nutpie's; "jax" needs attrbayes[jax]
     cores: int | None = None
     progress: bool = False
 
@@ -285,8 +286,16 @@ class SamplerConfig(BaseModel):
         """Small settings for tests and smoke runs (not for inference)."""
         return cls(**{"chains": 2, "draws": 150, "tune": 150, **kwargs})
 
+    @model_validator(mode="after")
+    def _backend_is_nutpies(self) -> SamplerConfig:
+        if self.backend != "numba" and self.sampler != "nutpie":
+            raise ValueError(f"backend {self.backend!r} is nutpie's; sampler "
+                             f"{self.sampler!r} has none")  # fmt: skip
+        return self
+
     def describe(self) -> str:
+        backend = " (JAX)" if self.backend == "jax" else ""
         return (
-            f"{self.sampler}: {self.chains} chains x {self.draws} draws after "
+            f"{self.sampler}{backend}: {self.chains} chains x {self.draws} draws after "
             f"{self.tune} tuning, seed {self.seed}"
         )

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from attrbayes.constants import AGE_GROUPS, INDUSTRIES, MAX_AGE, PUBLIC_SECTORS, SEXES
 from attrbayes.data.panel import Manifest, Panel, write_panel
@@ -346,8 +347,9 @@ def _pyramid(sizes: np.ndarray, tilt: np.ndarray, q0: np.ndarray) -> np.ndarray:
 
 def _commuting(
     geo: pd.DataFrame, sizes: np.ndarray, is_centre: np.ndarray, rng: np.random.Generator
-) -> np.ndarray:
-    """Commuting shares (P, P), residence x workplace, rows summing to one."""
+) -> sparse.csr_array:
+    """Commuting shares (P, P), residence x workplace, rows summing to one; sparse, as a
+    place's residents work in its region, a few county centres and the largest cities."""
     n = len(geo)
     zpop = (np.log(sizes) - np.log(sizes).mean()) / np.log(sizes).std()
     own = 0.15 + 0.8 / (1 + np.exp(-(-0.3 + 1.3 * zpop + 1.5 * is_centre + rng.normal(0, 0.6, n))))
@@ -355,7 +357,7 @@ def _commuting(
     region = geo["region"].to_numpy()
     county = geo["county"].to_numpy()
     top_nation = np.argsort(sizes)[::-1][:5]
-    w = np.zeros((n, n))
+    rows, cols, values = [], [], []
     for i in range(n):
         dest = np.zeros(n)
         mates = np.flatnonzero((region == region[i]) & (np.arange(n) != i))
@@ -367,9 +369,15 @@ def _commuting(
         for idx, share in parts:
             if len(idx):
                 dest[idx] += share / mass * sizes[idx] / sizes[idx].sum()
-        w[i] = (1 - own[i]) * dest
-        w[i, i] = own[i]
-    return w / w.sum(axis=1, keepdims=True)
+        row = (1 - own[i]) * dest
+        row[i] = own[i]
+        row /= row.sum()
+        (nonzero,) = np.nonzero(row)
+        rows.append(np.full(len(nonzero), i))
+        cols.append(nonzero)
+        values.append(row[nonzero])
+    coords = (np.concatenate(rows), np.concatenate(cols))
+    return sparse.csr_array((np.concatenate(values), coords), shape=(n, n))
 
 
 def _industry_mix(centrality_z: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -717,6 +725,20 @@ def _long(values: np.ndarray, index: dict[str, Any], name: str) -> pd.DataFrame:
     return pd.DataFrame(frame)
 
 
+def _commuting_table(
+    year: int, codes: np.ndarray, w: sparse.csr_array, employed: np.ndarray
+) -> pd.DataFrame:
+    """One year's commuters (employed residents x shares, rounded), the pairs with any."""
+    counts = sparse.coo_array(w.multiply(employed[:, None]))
+    keep = np.round(counts.data) > 0
+    return pd.DataFrame({
+        "year": year,
+        "residence": codes[counts.row[keep]],
+        "workplace": codes[counts.col[keep]],
+        "employed": np.round(counts.data[keep]),
+    })  # fmt: skip
+
+
 def _tables(
     cfg: SynthConfig,
     geo: pd.DataFrame,
@@ -732,7 +754,7 @@ def _tables(
     international: np.ndarray,
     ind_jobs: np.ndarray,
     pub_jobs: np.ndarray,
-    w: np.ndarray,
+    w: sparse.csr_array,
     q: np.ndarray,
     asfr: np.ndarray,
     emp: np.ndarray,
@@ -779,11 +801,11 @@ def _tables(
     )
     emp_res = (pop * emp[None, None]).sum(axis=(2, 3))  # (T, P)
     com_years = years[-cfg.commuting_years :]
-    counts = np.round(emp_res[-cfg.commuting_years :, :, None] * w[None])
-    commuting = _long(
-        counts, {"year": com_years, "residence": codes, "workplace": codes}, "employed"
-    )
-    commuting = commuting[commuting["employed"] > 0].reset_index(drop=True)
+    commuting = pd.concat(
+        [_commuting_table(year, codes, w, employed) for year, employed
+         in zip(com_years, emp_res[-cfg.commuting_years :], strict=True)],
+        ignore_index=True,
+    )  # fmt: skip
     mortality = _long(q, {"year": years, "sex": SEXES, "age": ages}, "death_probability")
     fertility = _long(asfr[:, 15:50], {"year": years, "age": np.arange(15, 50)}, "fertility_rate")
     employment = _long(emp, {"sex": SEXES, "age": ages}, "employment_rate")

@@ -2,14 +2,15 @@
 on the 2-core machine), with a baseline commit's reports timed beside it.
 
 Run: ./dev python benchmarks/report_all.py RUN [--workers 2] [--baseline REF]
-     [--baseline-seconds 150]
+     [--baseline-seconds 150] [--dask]
 
 The current code writes every place's report (HTML and xlsx) and the index; its wall time
 and the peak memory of its largest process (GNU time) are printed. The baseline (git REF,
 checked out once under ``runs/baseline-<REF>``) runs the same command on the same run for
 ``--baseline-seconds`` and is stopped; its time for all places is extrapolated from the
 reports it finished (labelled as such). RUN must be readable by both versions (e.g. a
-demo run whose projection the baseline wrote).
+demo run whose projection the baseline wrote). ``--dask`` also writes them as Dask tasks
+(``--scheduler local`` with the same number of workers) and prints its time beside.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ CLI = "import sys; from attrbayes.cli import app; sys.argv[0] = 'attrbayes'; app
 
 
 def timed_report(python_path: str | None, run: Path, out: Path, workers: int,
-                 limit: float | None) -> tuple[float, int, float, bool]:  # fmt: skip
+                 limit: float | None, extra: tuple[str, ...] = ()
+                 ) -> tuple[float, int, float, bool]:  # fmt: skip
     """Wall seconds, reports written, peak MB of the largest process, finished or not."""
     env = dict(os.environ)
     if python_path:
@@ -36,7 +38,7 @@ def timed_report(python_path: str | None, run: Path, out: Path, workers: int,
     peak_file = out.parent / f"{out.name}.peak"
     command = ["/usr/bin/time", "-o", str(peak_file), "-f", "%M", sys.executable, "-P", "-c",
                CLI, "report", str(run), "--all", "--out", str(out), "--lang", "nb",
-               "--workers", str(workers)]  # fmt: skip
+               "--workers", str(workers), *extra]  # fmt: skip
     start = time.perf_counter()
     proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)  # fmt: skip
@@ -62,6 +64,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--baseline", help="git ref whose report --all to time beside")
     parser.add_argument("--baseline-seconds", type=float, default=150.0)
+    parser.add_argument("--dask", action="store_true", help="also time --scheduler local")
     args = parser.parse_args()
     from attrbayes.data.panel import read_panel
 
@@ -73,6 +76,13 @@ def main() -> None:
         print(f"report --all, {n_places} places, {args.workers} workers: {wall:.1f} s wall "
               f"({wall / done:.2f} s a place), peak RSS {peak:.0f} MB (largest process), "
               f"{size:.0f} MB written")  # fmt: skip
+        if args.dask:
+            d_wall, d_done, d_peak, _ = timed_report(None, args.run, scratch / "dask",
+                                                     args.workers, None,
+                                                     ("--scheduler", "local"))  # fmt: skip
+            print(f"as Dask tasks (--scheduler local, {args.workers} workers): {d_wall:.1f} s "
+                  f"wall ({d_wall / d_done:.2f} s a place), peak RSS {d_peak:.0f} MB (largest "
+                  f"process); {d_wall / wall:.2f}x the time of the process pool")  # fmt: skip
         if args.baseline:
             from _baseline import worktree
 

@@ -1,19 +1,33 @@
-"""Backtest grids as Dask tasks (issue 20): each task's result is written on its own, a
-failing task loses nothing of the others, a rerun skips finished tasks, and the numbers
-are those of the in-process backtest."""
+"""Sweeps as Dask tasks (issue 20): backtest grids and reports for every place. Each
+task's result is written on its own, a failing task loses nothing of the others, a rerun
+skips finished tasks (and only continues the same sweep), and the numbers are those of
+the in-process runs."""
 
 from __future__ import annotations
 
+import json
+import re
+import sys
 from pathlib import Path
 
+import cloudpickle
 import pandas as pd
 import pytest
 
 from attrbayes.cli import main
 from attrbayes.config import SamplerConfig
+from attrbayes.diagnostics import sweep
 from attrbayes.diagnostics.backtest import backtest
-from attrbayes.diagnostics.sweep import SweepTask, grid, run_sweep, task_dir
-from attrbayes.exceptions import SpecError
+from attrbayes.diagnostics.sweep import (
+    GridCell,
+    Task,
+    claim_sweep,
+    grid,
+    run_sweep,
+    run_tasks,
+    task_dir,
+)
+from attrbayes.exceptions import DataError, SpecError
 from attrbayes.synthetic import synthesize_panel
 
 OPTIONS = {"horizons": [1, 2], "draws": 10,
@@ -69,9 +83,61 @@ def test_the_grid_and_its_task_folders():
     ]  # fmt: skip
     assert [t.baseline for t in tasks] == [True, False, True, False]
     assert not any(t.baseline for t in grid([2009], ["a", "b"], baseline=False))
-    assert task_dir(Path("out"), SweepTask(2009, "a", True)) == Path("out/tasks/origin2009-a")
+    assert task_dir(Path("out"), GridCell(2009, "a", None, True).key) == Path(
+        "out/tasks/origin2009-a"
+    )
     with pytest.raises(SpecError, match="at least one origin and one migration spec"):
         grid([], ["migration_2022"])
+    # prior sets are a dimension of the grid; the baseline runs once per origin
+    cells = grid([2009], ["migration_2022"], [None, "priors/published_2022.toml"])
+    assert [c.key for c in cells] == ["origin2009-migration_2022",
+                                      "origin2009-migration_2022-published_2022"]  # fmt: skip
+    assert [c.baseline for c in cells] == [True, False]
+
+
+def _write(folder: Path, text: str) -> None:
+    """A task that writes its text (and fails for "bad")."""
+    if text == "bad":
+        raise ValueError("this task fails")
+    (folder / "out.txt").write_text(text, encoding="utf-8")
+
+
+def test_tasks_write_their_own_folders_and_a_failure_keeps_the_others(tmp_path):
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import tests
+    out = tmp_path / "sweep"
+    claim_sweep(out, "toy", {"n": 1}, force=False)
+    tasks = [Task(k, _write, (k,)) for k in ("a", "bad", "c")]
+    lines = []
+    first = run_tasks(tasks, out, workers=2, progress=lambda k, e: lines.append((k, e)))
+    assert sorted(first.ran) == ["a", "c"]
+    assert list(first.failed) == ["bad"]
+    assert "ValueError: this task fails" in first.failed["bad"]
+    assert sorted(lines) == [("a", None), ("bad", first.failed["bad"]), ("c", None)]
+    assert (task_dir(out, "a") / "out.txt").read_text("utf-8") == "a"
+    assert not task_dir(out, "bad").exists()
+    assert not [p for p in (out / "tasks").iterdir() if p.name.startswith(".bad")]  # no leftovers
+    before = (task_dir(out, "a") / "out.txt").stat().st_mtime_ns
+    again = run_tasks(tasks, out, workers=1)
+    assert sorted(again.skipped) == ["a", "c"]
+    assert list(again.failed) == ["bad"]
+    assert (task_dir(out, "a") / "out.txt").stat().st_mtime_ns == before
+    with pytest.raises(SpecError, match="distinct keys"):
+        run_tasks([tasks[0], tasks[0]], out)
+
+
+def test_a_rerun_continues_only_the_same_sweep(tmp_path):
+    out = tmp_path / "sweep"
+    claim_sweep(out, "backtest", {"draws": 10, "scenarios": ["neutral"]}, force=False)
+    (task_dir(out, "origin2009-x")).mkdir()
+    claim_sweep(out, "backtest", {"draws": 10, "scenarios": ["neutral"]}, force=False)
+    assert task_dir(out, "origin2009-x").is_dir()  # continued
+    with pytest.raises(DataError, match=r"other settings \(draws differ\); give --force"):
+        claim_sweep(out, "backtest", {"draws": 20, "scenarios": ["neutral"]}, force=False)
+    with pytest.raises(DataError, match=r"kind differ"):
+        claim_sweep(out, "report", {"draws": 10, "scenarios": ["neutral"]}, force=False)
+    claim_sweep(out, "backtest", {"draws": 20, "scenarios": ["neutral"]}, force=True)
+    assert not task_dir(out, "origin2009-x").exists()  # started over
+    assert json.loads((out / sweep.SETTINGS_FILE).read_text("utf-8"))["draws"] == 20
 
 
 @pytest.mark.slow
@@ -92,3 +158,34 @@ def test_a_grid_needs_an_output_folder(panel_dir, capsys):
                  "local"])  # fmt: skip
     assert code == 1
     assert "--scheduler needs --out DIR" in capsys.readouterr().err
+
+
+def _without_images(page: str) -> tuple[str, int]:
+    """A page's text with its inline images left out, and how many there were."""
+    return re.subn(r"data:image/png;base64,[A-Za-z0-9+/=]+", "IMAGE", page)
+
+
+@pytest.mark.slow
+def test_reports_for_every_place_as_tasks(small_run_dir, tmp_path, capsys):
+    out, plain = tmp_path / "dask", tmp_path / "plain"
+    command = ["report", str(small_run_dir), "--all", "--no-xlsx", "--lang", "en"]
+    assert main([*command, "--out", str(out), "--scheduler", "local", "--workers", "2"]) == 0
+    assert main([*command, "--out", str(plain), "--workers", "1"]) == 0
+    written = sorted(p.name for p in out.glob("*.html"))
+    assert written == sorted(p.name for p in plain.glob("*.html"))
+    assert len(written) == 13  # 12 places and the index
+    for name in written:  # the same pages as the reports written in this process; charts
+        # are redrawn into reused figures, so their pixels may shift (test_report_charts)
+        pages = [_without_images((d / name).read_text("utf-8")) for d in (out, plain)]
+        assert pages[0] == pages[1], name
+    capsys.readouterr()
+    page = next(p for p in out.glob("*.html") if p.name != "index.html")
+    before = page.stat().st_mtime_ns
+    assert main([*command, "--out", str(out), "--scheduler", "local", "--workers", "1"]) == 0
+    assert "12 report(s) written by an earlier run: skipped" in capsys.readouterr().out
+    assert page.stat().st_mtime_ns == before
+    # another sweep's settings are refused in the same folder, and nothing is touched
+    assert main(["report", str(small_run_dir), "--all", "--no-xlsx", "--lang", "nb", "--out",
+                 str(out), "--scheduler", "local"]) == 1  # fmt: skip
+    assert "other settings (lang differ)" in " ".join(capsys.readouterr().err.split())
+    assert page.stat().st_mtime_ns == before

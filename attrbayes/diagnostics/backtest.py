@@ -94,7 +94,7 @@ FLOW_TABLES = (
 BACKTEST_NAMES = frozenset({"scores.csv", "scores.parquet", "summary.csv",
                             "coefficient_scores.csv", "coefficient_summary.csv",
                             "coefficient_scores.parquet", "assumptions_*.toml",
-                            "notes.txt", "tasks"})  # fmt: skip
+                            "notes.txt", "tasks", "sweep.json"})  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------
@@ -452,13 +452,20 @@ def _score(method: str, spec: str, projection, observed: pd.DataFrame, origin: i
     return out
 
 
-def _fit_noted(features, spec: str, sampler: SamplerConfig, notes: list[str], origin: int):
+def _fit_noted(features, spec: str, sampler: SamplerConfig, notes: list[str], origin: int,
+               priors: str | None = None):  # fmt: skip
     """Fit ``spec`` at municipality level; a failed diagnostics gate goes into ``notes``."""
-    fit = run_fit(prepare_fit(features, spec, level="municipality"), sampler)
+    fit = run_fit(prepare_fit(features, spec, level="municipality", priors=priors), sampler)
     report = gate(fit.tree)
     if report.mcmc and not report.passed:
-        notes.append(f"origin {origin}, {fit.spec.name}: {report.summary_line()}")
+        notes.append(f"origin {origin}, {spec_label(fit.spec.name, priors)}: "
+                     f"{report.summary_line()}")  # fmt: skip
     return fit
+
+
+def spec_label(spec: str, priors: str | None) -> str:
+    """How scores name a migration spec: its name, and the prior set where one is given."""
+    return spec if priors is None else f"{spec} [{Path(priors).stem}]"
 
 
 def backtest(
@@ -474,14 +481,17 @@ def backtest(
     assumptions: str = "synthetic",
     alternative: str = "main",
     baseline: bool = True,
+    priors: str | None = None,
     coefficient_truth: pd.Series | None = None,
     seed: int = 20261128,
     workers: int | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> BacktestResult:
     """Rolling-origin backtest of the Bayesian projection (and the OLS baseline) on
-    ``panel`` for one or several migration specs; ``assumptions`` / ``alternative`` are
-    the fallback for national paths the panel does not observe; ``coefficient_truth``
+    ``panel`` for one or several migration specs (fitted with the prior set ``priors``,
+    default weakly_informative, and scored as "SPEC [PRIORS]" when one is given);
+    ``assumptions`` / ``alternative`` are the fallback for national paths the panel does
+    not observe; ``coefficient_truth``
     (year -> true centrality coefficient) scores the coefficient's outlook too."""
     horizons = sorted({int(h) for h in horizons})
     if not horizons or horizons[0] < 1:
@@ -518,9 +528,9 @@ def backtest(
                       "scenarios": scenarios, "to": to, "seed": seed,
                       "workers": workers}  # fmt: skip
             for spec in specs:
-                name = load_spec(spec).name
+                name = spec_label(load_spec(spec).name, priors)
                 say(f"origin {origin}: fitting {name}")
-                mig = _fit_noted(features, spec, sampler, notes, origin)
+                mig = _fit_noted(features, spec, sampler, notes, origin, priors)
                 say(f"origin {origin}: projecting {name}, {draws} draws to {to}")
                 bayes = project(mig, jobs, cut, draws=draws, **common)
                 frames.append(_score("bayes", name, bayes, observed, origin, usable,

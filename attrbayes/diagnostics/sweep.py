@@ -1,25 +1,32 @@
-"""Backtest grids as tasks on Dask (``attrbayes backtest --scheduler``).
+"""Sweeps as tasks on Dask: backtest grids and reports for every place.
 
-A grid of origins x migration specs becomes one task per (origin, spec): each refits
-both equations on the panel cut at its origin, projects, and scores every scenario
-(:func:`attrbayes.diagnostics.backtest.backtest` for that one origin and spec; the OLS
-baseline runs with the first spec of each origin). Tasks run on a ``dask.distributed``
-cluster: a :class:`~distributed.LocalCluster` of worker processes on this machine by
-default, or an existing scheduler given by its address (``tcp://host:8786``), whose
-workers need attrbayes installed and the panel at the same path.
+``attrbayes backtest --scheduler`` runs a grid of origins x migration specs x prior sets,
+one task per cell: each refits both equations on the panel cut at its origin, projects
+every scenario and scores them (:func:`attrbayes.diagnostics.backtest.backtest` for that
+one cell; the OLS baseline runs with the first spec and prior set of each origin). The
+scenarios stay inside their cell's task: they share its fits and draws. ``attrbayes
+report --all --scheduler`` runs one task per place, on workers that each got the
+prepared report builder once.
 
-Each task writes its own result atomically into ``OUT/tasks/origin<T>-<spec>/`` (a
-temporary folder renamed into place), so a failed or interrupted task loses nothing of
-the others, and a rerun skips every task whose folder is there. A task that fails is
-retried (``retries``), then reported; the grid's combined scores are written to ``OUT``
-from the finished tasks. The task graph is flat (no task depends on another): the jobs
-equation is refitted in every task of an origin rather than shared, which costs one
-jobs fit per extra spec and keeps every task independent on a cluster.
+Tasks run on a ``dask.distributed`` cluster: a :class:`~distributed.LocalCluster` of
+single-threaded worker processes on this machine by default, or an existing scheduler
+given by its address (``tcp://host:8786``), whose workers need attrbayes installed and
+the panel, the run and the output folder at the same paths (a shared file system).
+
+Each task writes its record atomically into ``OUT/tasks/KEY/`` (a temporary folder
+renamed into place), so a failed or interrupted task loses nothing of the others, and a
+rerun skips every task whose folder is there. A task that fails is retried
+(``retries``), then reported. A sweep keeps its settings in ``OUT/sweep.json``: a rerun
+continues only a sweep with the same settings (``force`` starts it over), so that one
+folder never mixes results of two different sweeps. No task depends on another: the jobs
+equation is refitted in every cell of an origin rather than shared, which costs one jobs
+fit per extra cell and keeps every task independent on a cluster.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import re
 import shutil
@@ -27,71 +34,150 @@ import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from attrbayes import __version__
 from attrbayes.data.panel import read_panel
 from attrbayes.diagnostics.backtest import BacktestResult, backtest
-from attrbayes.exceptions import SpecError
-from attrbayes.io_utils import mark_owned, replace_dir
+from attrbayes.exceptions import DataError, SpecError
+from attrbayes.io_utils import atomic_write_text, mark_owned, replace_dir
 
 TASKS_DIR = "tasks"
+SETTINGS_FILE = "sweep.json"
 NOTES_FILE = "notes.txt"
+SUMMARY_FILE = "summary.json"
+
+
+# -- tasks on Dask ------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class SweepTask:
-    """One cell of the grid: an origin and a migration spec."""
+class Task:
+    """One task: ``func(folder, [shared,] *args)`` writes the task's record into
+    ``folder`` (a fresh temporary folder, renamed to ``OUT/tasks/KEY`` when it returns);
+    ``func`` must be importable by the workers (a module-level function)."""
 
-    origin: int
-    spec: str
-    baseline: bool  # run the OLS baseline (the first spec of each origin)
-
-    @property
-    def key(self) -> str:
-        """The task's folder name (and Dask key)."""
-        return f"origin{self.origin}-{re.sub(r'[^A-Za-z0-9_.-]', '_', Path(self.spec).stem)}"
+    key: str
+    func: Callable[..., None]
+    args: tuple = ()
 
 
 @dataclass(frozen=True)
-class SweepResult:
-    """The combined result of the finished tasks, and what happened to each task."""
+class TaskOutcome:
+    """What happened to each task of a sweep."""
 
-    result: BacktestResult | None
     ran: tuple[str, ...]
     skipped: tuple[str, ...]  # finished by an earlier run
     failed: dict[str, str] = field(default_factory=dict)  # task key -> the error
 
 
-def grid(origins: Sequence[int], specs: Sequence[str], *, baseline: bool = True) -> list[SweepTask]:
-    """The tasks of a grid, origin by origin (the baseline with each origin's first spec)."""
-    if not origins or not specs:
-        raise SpecError("a backtest grid needs at least one origin and one migration spec")
-    return [SweepTask(int(o), s, baseline=baseline and i == 0)
-            for o in sorted({int(o) for o in origins}) for i, s in enumerate(specs)]  # fmt: skip
+def safe_key(text: str) -> str:
+    """``text`` as a folder name and Dask key (letters, digits, ``_ . -``)."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", text)
 
 
-def task_dir(out: Path, task: SweepTask) -> Path:
-    return out / TASKS_DIR / task.key
+def task_dir(out: Path, key: str) -> Path:
+    return out / TASKS_DIR / key
 
 
-def finished(out: Path, task: SweepTask) -> bool:
-    """Whether an earlier run wrote the task's result (written whole, or not at all)."""
-    return (task_dir(out, task) / "scores.parquet").is_file()
+def finished(out: Path, key: str) -> bool:
+    """Whether an earlier run wrote the task's record (written whole, or not at all)."""
+    return task_dir(out, key).is_dir()
 
 
-def run_task(task: SweepTask, panel_path: str, out: str, options: dict) -> str:
-    """Run one task (in a Dask worker) and write its result atomically; returns its folder."""
-    panel = read_panel(panel_path)
-    result = backtest(panel, [task.origin], migration_spec=[task.spec], baseline=task.baseline,
-                      **options)  # fmt: skip
-    target = task_dir(Path(out), task)
-    target.parent.mkdir(parents=True, exist_ok=True)
+def claim_sweep(out: Path, kind: str, settings: dict[str, Any], *, force: bool) -> None:
+    """Start the sweep in ``out``, or continue the one there: a rerun continues only a
+    sweep of the same ``kind`` and ``settings`` (JSON values); ``force`` starts over
+    (removes the earlier tasks and settings, which are ours)."""
+    out.mkdir(parents=True, exist_ok=True)
+    mark_owned(out, kind, __version__)
+    path = out / SETTINGS_FILE
+    wanted = {"kind": kind, **settings}
+    if force:
+        shutil.rmtree(out / TASKS_DIR, ignore_errors=True)
+        path.unlink(missing_ok=True)
+    if path.is_file():
+        try:
+            earlier = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise DataError(f"{path}: not a sweep's settings ({exc}); give --force to start "
+                            "the sweep over") from exc  # fmt: skip
+        differ = sorted(k for k in wanted.keys() | earlier.keys()
+                        if earlier.get(k) != wanted.get(k))  # fmt: skip
+        if differ:
+            raise DataError(
+                f"{out} holds a sweep with other settings ({', '.join(differ)} differ); "
+                "give --force to start it over, or another --out"
+            )
+    else:
+        atomic_write_text(path, json.dumps(wanted, indent=1, sort_keys=True) + "\n")
+    (out / TASKS_DIR).mkdir(exist_ok=True)
+    mark_owned(out / TASKS_DIR, f"{kind} tasks", __version__)
+
+
+@contextlib.contextmanager
+def client_for(scheduler: str, workers: int) -> Iterator:
+    """A Dask client: a local cluster of ``workers`` single-threaded processes for
+    ``"local"`` (its dashboard off), else connected to the scheduler at that address."""
+    from distributed import Client, LocalCluster
+
+    if scheduler == "local":
+        # failed tasks are reported by run_tasks; the workers' own logs would repeat them
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None, silence_logs=logging.CRITICAL)  # fmt: skip
+        with cluster, Client(cluster) as client:
+            yield client
+    else:
+        with Client(scheduler) as client:
+            yield client
+
+
+def run_tasks(
+    tasks: Sequence[Task],
+    out: Path,
+    *,
+    scheduler: str = "local",
+    workers: int = 2,
+    retries: int = 1,
+    shared: object | None = None,
+    progress: Callable[[str, str | None], None] | None = None,
+) -> TaskOutcome:
+    """Run the unfinished ``tasks`` on Dask, each writing ``OUT/tasks/KEY`` atomically;
+    ``shared`` (when given) is sent once to every worker and passed to each task;
+    ``progress(key, error)`` is called as each task ends (``error`` None when it worked)."""
+    from distributed import as_completed
+
+    say = progress or (lambda _key, _error: None)
+    if len({t.key for t in tasks}) < len(tasks):
+        raise SpecError("the tasks of a sweep need distinct keys")
+    skipped = [t.key for t in tasks if finished(out, t.key)]
+    todo = [t for t in tasks if t.key not in skipped]
+    failed: dict[str, str] = {}
+    ran: list[str] = []
+    if todo:
+        with client_for(scheduler, workers) as client:
+            common = () if shared is None else (client.scatter(shared, broadcast=True),)
+            futures = {client.submit(_run_task, t, str(out), *common, key=t.key,
+                                     retries=retries, pure=False): t
+                       for t in todo}  # fmt: skip
+            for future in as_completed(futures):
+                task = futures[future]
+                if future.status == "error":
+                    failed[task.key] = f"{type(future.exception()).__name__}: {future.exception()}"
+                else:
+                    ran.append(task.key)
+                say(task.key, failed.get(task.key))
+    return TaskOutcome(tuple(ran), tuple(skipped), failed)
+
+
+def _run_task(task: Task, out: str, *shared: object) -> str:
+    """Run one task (in a Dask worker) into a temporary folder, then rename it into place."""
+    target = task_dir(Path(out), task.key)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
-        result.save(tmp)
-        (tmp / NOTES_FILE).write_text("".join(f"{n}\n" for n in result.notes), encoding="utf-8")
+        task.func(tmp, *shared, *task.args)
         replace_dir(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -99,8 +185,61 @@ def run_task(task: SweepTask, panel_path: str, out: str, options: dict) -> str:
     return str(target)
 
 
+# -- backtest grids ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GridCell:
+    """One cell of a backtest grid: an origin, a migration spec and a prior set."""
+
+    origin: int
+    spec: str
+    priors: str | None  # None: the spec's default prior set
+    baseline: bool  # run the OLS baseline (the first cell of each origin)
+
+    @property
+    def key(self) -> str:
+        parts = [f"origin{self.origin}", Path(self.spec).stem]
+        parts += [] if self.priors is None else [Path(self.priors).stem]
+        return safe_key("-".join(parts))
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """The combined result of a grid's finished tasks, and what happened to each task."""
+
+    result: BacktestResult | None
+    ran: tuple[str, ...]
+    skipped: tuple[str, ...]
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+def grid(
+    origins: Sequence[int],
+    specs: Sequence[str],
+    priors: Sequence[str | None] = (None,),
+    *,
+    baseline: bool = True,
+) -> list[GridCell]:
+    """The cells of a grid, origin by origin (the baseline with each origin's first cell)."""
+    if not origins or not specs or not priors:
+        raise SpecError("a backtest grid needs at least one origin and one migration spec")
+    cells = [(s, p) for s in specs for p in priors]
+    years = sorted({int(o) for o in origins})
+    return [GridCell(o, s, p, baseline=baseline and i == 0)
+            for o in years for i, (s, p) in enumerate(cells)]  # fmt: skip
+
+
+def backtest_task(folder: Path, cell: GridCell, panel_path: str, options: dict) -> None:
+    """One cell's backtest, written into ``folder`` (runs in a Dask worker)."""
+    result = backtest(read_panel(panel_path), [cell.origin], migration_spec=[cell.spec],
+                      priors=cell.priors, baseline=cell.baseline, **options)  # fmt: skip
+    result.save(folder)
+    (folder / NOTES_FILE).write_text("".join(f"{n}\n" for n in result.notes), encoding="utf-8")
+
+
 def load_task(folder: Path) -> BacktestResult:
-    """A finished task's result, read back from its folder."""
+    """A finished cell's result, read back from its folder."""
     coefficient = folder / "coefficient_scores.parquet"
     notes = (folder / NOTES_FILE).read_text(encoding="utf-8").splitlines()
     texts = {p: p.read_text(encoding="utf-8") for p in sorted(folder.glob("assumptions_*.toml"))}
@@ -123,21 +262,13 @@ def combine(results: Sequence[BacktestResult]) -> BacktestResult:
     )
 
 
-@contextlib.contextmanager
-def client_for(scheduler: str, workers: int) -> Iterator:
-    """A Dask client: a local cluster of ``workers`` single-threaded processes for
-    ``"local"`` (its dashboard off), else connected to the scheduler at that address."""
-    from distributed import Client, LocalCluster
-
-    if scheduler == "local":
-        # failed tasks are reported by run_sweep; the workers' own logs would repeat them
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=logging.CRITICAL)  # fmt: skip
-        with cluster, Client(cluster) as client:
-            yield client
-    else:
-        with Client(scheduler) as client:
-            yield client
+def grid_settings(panel_path: Path, options: dict) -> dict[str, Any]:
+    """What a rerun of a grid must share with the first run (JSON values)."""
+    sampler = options.get("sampler")
+    plain = {k: v for k, v in options.items() if k not in ("sampler", "coefficient_truth")}
+    return {"panel": str(Path(panel_path).resolve()),
+            "sampler": sampler.model_dump(exclude={"progress", "cores"}) if sampler else None,
+            **json.loads(json.dumps(plain, default=list))}  # fmt: skip
 
 
 def run_sweep(
@@ -146,45 +277,71 @@ def run_sweep(
     specs: Sequence[str],
     out: Path,
     *,
+    priors: Sequence[str | None] = (None,),
     scheduler: str = "local",
     workers: int = 2,
     retries: int = 1,
     baseline: bool = True,
-    progress: Callable[[str], None] | None = None,
+    force: bool = False,
+    progress: Callable[[str, str | None], None] | None = None,
     **options,
 ) -> SweepResult:
-    """Run the grid's unfinished tasks on Dask and write the combined scores of all
-    finished tasks to ``out`` (``options`` as for :func:`backtest`: horizons, sampler,
+    """Run the grid's unfinished cells on Dask and write the combined scores of all
+    finished cells to ``out`` (``options`` as for :func:`backtest`: horizons, sampler,
     draws, scenarios, ...)."""
-    from distributed import as_completed
-
-    say = progress or (lambda _msg: None)
-    tasks = grid(origins, specs, baseline=baseline)
-    skipped = [t for t in tasks if finished(out, t)]
-    todo = [t for t in tasks if t not in skipped]
-    out.mkdir(parents=True, exist_ok=True)
-    mark_owned(out, "backtest", __version__)
-    (out / TASKS_DIR).mkdir(exist_ok=True)
-    mark_owned(out / TASKS_DIR, "backtest tasks", __version__)
-    if skipped:
-        say(f"{len(skipped)} of {len(tasks)} task(s) finished by an earlier run: skipped")
-    failed: dict[str, str] = {}
-    ran: list[str] = []
-    if todo:
-        with client_for(scheduler, workers) as client:
-            futures = {client.submit(run_task, t, str(panel_path), str(out), options,
-                                     key=t.key, retries=retries, pure=False): t
-                       for t in todo}  # fmt: skip
-            for future in as_completed(futures):
-                task = futures[future]
-                if future.status == "error":
-                    failed[task.key] = f"{type(future.exception()).__name__}: {future.exception()}"
-                    say(f"{task.key}: failed ({failed[task.key]})")
-                else:
-                    ran.append(task.key)
-                    say(f"{task.key}: done ({len(ran) + len(failed)}/{len(todo)})")
-    results = [load_task(task_dir(out, t)) for t in tasks if finished(out, t)]
+    cells = grid(origins, specs, priors, baseline=baseline)
+    claim_sweep(out, "backtest", {**grid_settings(panel_path, options), "baseline": baseline},
+                force=force)  # fmt: skip
+    tasks = [Task(c.key, backtest_task, (c, str(panel_path), options)) for c in cells]
+    outcome = run_tasks(tasks, out, scheduler=scheduler, workers=workers, retries=retries,
+                        progress=progress)  # fmt: skip
+    results = [load_task(task_dir(out, c.key)) for c in cells if finished(out, c.key)]
     combined = combine(results) if results else None
     if combined is not None:
         combined.save(out)
-    return SweepResult(combined, tuple(ran), tuple(t.key for t in skipped), failed)
+    return SweepResult(combined, outcome.ran, outcome.skipped, outcome.failed)
+
+
+# -- reports for every place ---------------------------------------------------------------
+
+
+def report_task(folder: Path, builder: Any, code: str, out_dir: str, lang: str,
+                xlsx: bool) -> None:  # fmt: skip
+    """One place's report into ``out_dir`` (its HTML and workbook, each written atomically)
+    and its summary for the index page into ``folder`` (runs in a Dask worker, on the
+    builder every task of that worker shares)."""
+    from attrbayes.reporting.report import write_place
+
+    builder.prepare()  # once per worker: only what the parent left out ("what must happen")
+    paths, report = write_place(builder, code, Path(out_dir), lang, xlsx)
+    record = {"place": report.place, "name": report.name, "lang": lang,
+              "summary": report.summary, "files": [Path(p).name for p in paths]}  # fmt: skip
+    (folder / SUMMARY_FILE).write_text(json.dumps(record, default=float), encoding="utf-8")
+
+
+def run_report_sweep(
+    builder: Any,
+    out: Path,
+    *,
+    lang: str,
+    xlsx: bool,
+    settings: dict[str, Any],
+    scheduler: str = "local",
+    workers: int = 2,
+    retries: int = 1,
+    force: bool = False,
+    progress: Callable[[str, str | None], None] | None = None,
+) -> tuple[TaskOutcome, list[Path]]:
+    """Reports for every place of the prepared ``builder`` as Dask tasks (one a place),
+    then ``index.html`` over the finished places; returns the outcome and the index."""
+    from attrbayes.reporting.report import PlaceReport, write_index
+
+    claim_sweep(out, "report", {**settings, "lang": lang, "xlsx": xlsx}, force=force)
+    tasks = [Task(safe_key(c), report_task, (c, str(out), lang, xlsx)) for c in builder.places]
+    outcome = run_tasks(tasks, out, scheduler=scheduler, workers=workers, retries=retries,
+                        shared=builder, progress=progress)  # fmt: skip
+    records = [json.loads((task_dir(out, t.key) / SUMMARY_FILE).read_text("utf-8"))
+               for t in tasks if finished(out, t.key)]  # fmt: skip
+    reports = [PlaceReport(r["place"], r["name"], "", {}, None, lang, r["summary"])
+               for r in records]  # fmt: skip
+    return outcome, [write_index(builder, out, reports, lang=lang)] if reports else []

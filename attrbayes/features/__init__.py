@@ -17,6 +17,7 @@ from attrbayes.features.rates import (
 )
 from attrbayes.features.shift_share import industry_effect, industry_effect_array
 from attrbayes.features.vra import (
+    CommutingWeights,
     commuting_weight_matrices,
     commuting_weights,
     relative_growth,
@@ -26,6 +27,7 @@ from attrbayes.features.vra import (
 )
 
 __all__ = [
+    "CommutingWeights",
     "aggregate_commuting",
     "aggregate_places",
     "commuting_weight_matrices",

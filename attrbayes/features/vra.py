@@ -3,19 +3,23 @@
 Array-level cores (also used by the synthetic-data simulator):
 
 * :func:`relative_growth` -- growth of each place minus national growth;
-* :func:`commuting_weights` -- row-normalised commuting matrix;
+* :func:`commuting_weights` -- row-normalised commuting matrix (dense or sparse);
 * :func:`weighted_growth` -- ``VRA[i,t] = sum_j w[i,j] RA[j,t]``.
 
 Table-level wrappers: :func:`relative_job_growth`, :func:`commuting_weight_matrices` and
-:func:`vra_lags`.
+:func:`vra_lags`. A year's weights are kept sparse (:class:`CommutingWeights`): a place's
+residents work in a few dozen places, so memory grows with the commuting pairs, not with
+the square of the number of places.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from attrbayes.exceptions import DataError
 from attrbayes.features._common import (
@@ -67,18 +71,19 @@ def relative_growth(levels: np.ndarray) -> np.ndarray:
     return out
 
 
-def commuting_weights(counts: np.ndarray) -> np.ndarray:
+def commuting_weights(counts: np.ndarray | sparse.sparray) -> np.ndarray | sparse.csr_array:
     """Row-normalise a commuting matrix: ``w[i,j] = n[i,j] / sum_j n[i,j]`` (MODEL.md 2.1).
 
     Parameters
     ----------
     counts
-        Shape (P, P) (or (..., P, P)): employed residents of place i (rows, residence)
-        working in place j (columns, workplace). Must be finite and non-negative.
+        Shape (P, P) (or (..., P, P) when dense): employed residents of place i (rows,
+        residence) working in place j (columns, workplace). Finite and non-negative. A
+        scipy sparse matrix gives a sparse CSR result.
 
     Returns
     -------
-    np.ndarray
+    np.ndarray or scipy.sparse.csr_array
         Same shape; every row sums to 1.
 
     Raises
@@ -87,24 +92,41 @@ def commuting_weights(counts: np.ndarray) -> np.ndarray:
         If a row sums to 0 (a place with no employed residents), naming its row index,
         or if counts are negative or not finite.
     """
-    n = np.asarray(counts, dtype=float)
+    if sparse.issparse(counts):
+        n = sparse.csr_array(counts, dtype=float)
+        n.sum_duplicates()
+        values = n.data
+    else:
+        n = np.asarray(counts, dtype=float)
+        values = n
     if n.ndim < 2 or n.shape[-1] != n.shape[-2]:
         raise DataError(f"commuting counts must have shape (P, P), got shape {n.shape}")
-    if not np.isfinite(n).all():
-        bad = np.argwhere(~np.isfinite(n))
-        raise DataError(f"commuting counts are not finite at indices {fmt(map(tuple, bad))}")
-    if (n < 0).any():
-        bad = np.argwhere(n < 0)
-        raise DataError(f"commuting counts are negative at indices {fmt(map(tuple, bad))}")
-    rows = n.sum(axis=-1, keepdims=True)
-    zero = rows[..., 0] == 0
+    for bad, what in ((~np.isfinite(values), "not finite"), (values < 0, "negative")):
+        if bad.any():
+            at = _indices(n, bad)
+            raise DataError(f"commuting counts are {what} at indices {fmt(at)}")
+    rows = np.asarray(n.sum(axis=-1)).reshape(n.shape[:-1])
+    zero = rows == 0
     if zero.any():
         idx = [tuple(int(v) for v in i) if len(i) > 1 else int(i[0]) for i in np.argwhere(zero)]
         raise DataError(
             f"commuting counts: row index {fmt(idx)} sums to 0 (no employed residents), "
             "so commuting weights are undefined"
         )
-    return n / rows
+    if sparse.issparse(n):
+        w = n.copy()
+        w.data = n.data / np.repeat(rows, np.diff(n.indptr))  # the dense form's divisions
+        w.eliminate_zeros()  # also shares that underflow, as in the dense form
+        return w
+    return n / rows[..., None]
+
+
+def _indices(n: np.ndarray | sparse.csr_array, bad: np.ndarray) -> list[tuple[int, ...]]:
+    """(row, column) of the flagged cells of a dense matrix, or of a sparse one's data."""
+    if not sparse.issparse(n):
+        return [tuple(int(v) for v in i) for i in np.argwhere(bad)]
+    coo = n.tocoo()  # same order as the CSR data after sum_duplicates
+    return [(int(r), int(c)) for r, c in zip(coo.row[bad], coo.col[bad], strict=True)]
 
 
 def weighted_growth(weights: np.ndarray, ra: np.ndarray) -> np.ndarray:
@@ -113,8 +135,8 @@ def weighted_growth(weights: np.ndarray, ra: np.ndarray) -> np.ndarray:
     Parameters
     ----------
     weights
-        Shape (P, P) (one matrix for all years) or (T, P, P) (one per year); rows
-        are residence places, columns workplace places.
+        Shape (P, P) (one matrix for all years, dense or scipy sparse) or (T, P, P)
+        (one per year, dense); rows are residence places, columns workplace places.
     ra
         Shape (P, T): relative growth of each workplace place.
 
@@ -124,7 +146,7 @@ def weighted_growth(weights: np.ndarray, ra: np.ndarray) -> np.ndarray:
         Shape (P, T). ``VRA[i,t]`` is NaN when some ``RA[j,t]`` with ``w[i,j] != 0`` is
         missing; a missing RA with zero weight does not matter.
     """
-    w = np.asarray(weights, dtype=float)
+    w = weights if sparse.issparse(weights) else np.asarray(weights, dtype=float)
     r = np.asarray(ra, dtype=float)
     if r.ndim != 2:
         raise DataError(f"ra must have shape (places, years), got shape {r.shape}")
@@ -136,9 +158,9 @@ def weighted_growth(weights: np.ndarray, ra: np.ndarray) -> np.ndarray:
         )
     missing = ~np.isfinite(r)
     filled = np.where(missing, 0.0, r)
-    needed = (w != 0).astype(float)
+    needed = (abs(w) > 0).astype(float)
     if w.ndim == 2:
-        out = w @ filled
+        out = np.asarray(w @ filled)
         hit = needed @ missing.astype(float)
     else:
         out = np.einsum("tij,jt->it", w, filled)
@@ -225,10 +247,87 @@ def relative_job_growth(
     )
 
 
+@dataclass(frozen=True, eq=False)
+class CommutingWeights:
+    """One year's commuting weights, sparse: ``matrix[i, j]`` is the share of place
+    ``places[i]``'s employed residents who work in place ``places[j]``; rows sum to 1.
+
+    ``year`` is the commuting table's year the weights come from (for messages).
+    """
+
+    places: tuple[str, ...]
+    matrix: sparse.csr_array
+    year: int
+
+    def __post_init__(self) -> None:
+        p = len(self.places)
+        if len(set(self.places)) != p:
+            raise DataError(f"commuting weights of year {self.year} have duplicated places")
+        if self.matrix.shape != (p, p):
+            raise DataError(
+                f"commuting weights of year {self.year} have shape {self.matrix.shape}, "
+                f"expected ({p}, {p}) for {p} places"
+            )
+        if not np.isfinite(self.matrix.data).all():
+            raise DataError(f"commuting weights of year {self.year} have missing values")
+        sums = np.asarray(self.matrix.sum(axis=1)).ravel()
+        bad = np.abs(sums - 1) > _ROW_SUM_TOL
+        if bad.any():
+            raise DataError(
+                f"commuting weights of year {self.year}: rows do not sum to 1 for places "
+                f"{fmt([self.places[i] for i in np.flatnonzero(bad)])}"
+            )
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, year: int) -> CommutingWeights:
+        """Weights from a dense square frame (index residence, columns workplace)."""
+        rows = [str(x) for x in frame.index]
+        if rows != [str(x) for x in frame.columns]:
+            raise DataError(
+                f"commuting weights of year {year}: rows and columns must list the same "
+                "places in the same order"
+            )
+        return cls(tuple(rows), sparse.csr_array(frame.to_numpy(dtype=float)), year)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The weights as a dense labelled frame (for small panels and display)."""
+        return pd.DataFrame(
+            self.matrix.toarray(),
+            index=pd.Index(self.places, name="residence", dtype="str"),
+            columns=pd.Index(self.places, name="workplace", dtype="str"),
+        )
+
+    def share(self, residence: str, workplace: str) -> float:
+        """The share of ``residence``'s employed residents who work in ``workplace``."""
+        i, j = self.places.index(residence), self.places.index(workplace)
+        return float(self.matrix[i, j])
+
+    def column(self, workplace: str) -> np.ndarray:
+        """Every place's share of employed residents working in ``workplace`` (P,)."""
+        return self.matrix[:, [self.places.index(workplace)]].toarray().ravel()
+
+    def aligned(self, places: Sequence[str]) -> sparse.csr_array:
+        """The matrix with rows and columns in the order of ``places`` (the same set)."""
+        places = [str(p) for p in places]
+        if list(self.places) == places:
+            return self.matrix
+        extra, missing = (
+            sorted(set(self.places) - set(places)),
+            sorted(set(places) - set(self.places)),
+        )
+        if extra or missing or len(places) != len(self.places):
+            raise DataError(
+                f"commuting weights of year {self.year}: places do not match the places of "
+                f"ra; missing {fmt(missing)}, extra {fmt(extra)}"
+            )
+        order = pd.Index(self.places).get_indexer(places)
+        return sparse.csr_array(self.matrix[order][:, order])
+
+
 def commuting_weight_matrices(
     commuting: pd.DataFrame, places: Sequence[str], years: Sequence[int]
-) -> dict[int, pd.DataFrame]:
-    """Commuting weight matrices ``w[i,j]`` per requested year (MODEL.md 2.1).
+) -> dict[int, CommutingWeights]:
+    """Commuting weights ``w[i,j]`` per requested year (MODEL.md 2.1), sparse.
 
     For each requested year the commuting matrix of that year is used if the table has
     it, otherwise the matrix of the NEAREST year in the table; when two years are
@@ -246,9 +345,9 @@ def commuting_weight_matrices(
 
     Returns
     -------
-    dict[int, pd.DataFrame]
-        ``{year: weights}``; ``weights`` has index ``residence`` and columns ``workplace``
-        (both ``places``), and each row sums to 1.
+    dict[int, CommutingWeights]
+        ``{year: weights}`` over ``places``; each row sums to 1. Years that use the same
+        source year share one object.
 
     Raises
     ------
@@ -261,7 +360,7 @@ def commuting_weight_matrices(
     require_unique(commuting, "commuting", key)
     require_finite(commuting, "commuting", "employed", key)
     require_nonnegative(commuting, "commuting", "employed", key)
-    places = [str(p) for p in places]
+    places = tuple(str(p) for p in places)
     if len(set(places)) != len(places):
         raise DataError("commuting_weight_matrices: places contain duplicates")
     if commuting.empty:
@@ -279,31 +378,26 @@ def commuting_weight_matrices(
     year_all = commuting["year"].to_numpy(dtype=np.int64)
     employed_all = commuting["employed"].to_numpy(dtype=float)
     available = sorted(set(year_all.tolist()))
+    p = len(places)
 
-    matrices: dict[int, np.ndarray] = {}
-    out: dict[int, pd.DataFrame] = {}
+    by_source: dict[int, CommutingWeights] = {}
+    out: dict[int, CommutingWeights] = {}
     for year in years:
         used = nearest_year(available, int(year))
-        if used not in matrices:
+        if used not in by_source:
             rows = year_all == used
-            res, work = res_all[rows], work_all[rows]
-            counts = np.zeros((len(places), len(places)))
-            np.add.at(counts, (res, work), employed_all[rows])
-            empty = counts.sum(axis=1) == 0
+            counts = sparse.coo_array(
+                (employed_all[rows], (res_all[rows], work_all[rows])), shape=(p, p)
+            )
+            empty = np.bincount(res_all[rows], weights=employed_all[rows], minlength=p) == 0
             if empty.any():
                 nobody = [places[i] for i in np.flatnonzero(empty)]
                 raise DataError(
                     f"commuting table year {used} (used for year {int(year)}) has no "
                     f"employed residents for places {fmt(nobody)}"
                 )
-            matrices[used] = commuting_weights(counts)
-            matrices[used].flags.writeable = False  # shared by the frames below
-        out[int(year)] = pd.DataFrame(
-            matrices[used],
-            index=pd.Index(places, name="residence", dtype="str"),
-            columns=pd.Index(places, name="workplace", dtype="str"),
-            copy=False,  # years that use the same source year share one matrix
-        )
+            by_source[used] = CommutingWeights(places, commuting_weights(counts), used)
+        out[int(year)] = by_source[used]
     return out
 
 
@@ -324,10 +418,9 @@ def vra_lags(
     ra
         Wide place x year frame of relative job growth (:func:`relative_job_growth`).
     weights
-        ``{year: weights}`` (:func:`commuting_weight_matrices`); each a places x places
-        frame (index residence, columns workplace) over exactly the places of ``ra``
-        with rows summing to 1. Needed for every year of ``ra`` that has any non-missing
-        RA.
+        ``{year: weights}`` (:func:`commuting_weight_matrices`) over exactly the places
+        of ``ra`` (in any order). Needed for every year of ``ra`` that has any
+        non-missing RA.
     lags
         Non-negative lags; lag 0 gives column ``vra_t``, lag k column ``vra_t{k}``.
     own_only
@@ -356,12 +449,10 @@ def vra_lags(
     lacking = [years[k] for k in active if years[k] not in weights]
     if lacking:
         raise DataError(f"vra_lags: no commuting weights for years {fmt(lacking)}")
-    # a year at a time: all years' (places x places) matrices at once took 5 GB for
-    # 5,000 places, twice over (benchmarks/RESULTS.md, "The fit against the number of places")
     for k in active:
-        w = _aligned_weights(weights[years[k]], places, years[k])
+        w = weights[years[k]].aligned(places)
         if own_only:
-            w = np.diag(np.diag(w))
+            w = sparse.diags_array(w.diagonal()).tocsr()
         vra[:, k] = weighted_growth(w, values[:, [k]])[:, 0]
 
     cols: dict[str, np.ndarray] = {}
@@ -372,33 +463,3 @@ def vra_lags(
         stem = "vra_own_t" if own_only else "vra_t"
         cols[stem if k == 0 else f"{stem}{k}"] = shifted
     return long_frame(places, years, **cols)
-
-
-def _aligned_weights(w: pd.DataFrame, places: list[str], year: int) -> np.ndarray:
-    """Weights of one year as an array ordered like ``places``, after checking it."""
-    rows = [str(x) for x in w.index]
-    cols = [str(x) for x in w.columns]
-    want = set(places)
-    for axis, codes in (("rows (residence)", rows), ("columns (workplace)", cols)):
-        if len(set(codes)) != len(codes):
-            raise DataError(f"commuting weights of year {year} have duplicated {axis}")
-        extra, missing = sorted(set(codes) - want), sorted(want - set(codes))
-        if extra or missing:
-            raise DataError(
-                f"commuting weights of year {year}: {axis} do not match the places of ra; "
-                f"missing {fmt(missing)}, extra {fmt(extra)}"
-            )
-    arr = w.to_numpy(dtype=float)
-    arr = arr[np.asarray(pd.Index(rows).get_indexer(places))][
-        :, np.asarray(pd.Index(cols).get_indexer(places))
-    ]
-    if not np.isfinite(arr).all():
-        raise DataError(f"commuting weights of year {year} have missing values")
-    sums = arr.sum(axis=1)
-    bad = np.abs(sums - 1) > _ROW_SUM_TOL
-    if bad.any():
-        raise DataError(
-            f"commuting weights of year {year}: rows do not sum to 1 for places "
-            f"{fmt([places[i] for i in np.flatnonzero(bad)])}"
-        )
-    return arr

@@ -117,7 +117,13 @@ def _draw(model: pm.Model, config: SamplerConfig, keep: list[str], cores: int,
     if config.sampler == "nutpie":
         import nutpie  # imported here: compiling pulls in numba
 
-        compiled = nutpie.compile_pymc_model(model, var_names=keep)
+        if config.backend == "jax":
+            from attrbayes.models import kalman_jax
+
+            kalman_jax.register()
+        compiled = nutpie.compile_pymc_model(model, var_names=keep, backend=config.backend,
+                                             gradient_backend="jax" if config.backend == "jax"
+                                             else "pytensor")  # fmt: skip
         timings["compile_s"] = time.perf_counter() - start
         start = time.perf_counter()
         tree = nutpie.sample(

@@ -625,13 +625,13 @@ class Projector:
         for y in sorted(private):
             if y - 1 in private:
                 ra[y] = _relative(private[y] + public[y], private[y - 1] + public[y - 1])
-        weights_t = inputs.weights.T
+        weights_t = inputs.weights.matrix.T  # sparse: memory grows with the commuting pairs
         vra_cache: dict[int, np.ndarray] = {}
 
         def vra(y: int) -> np.ndarray:
             """Commuting-weighted relative job growth of ``y`` (each year computed once)."""
             if y not in vra_cache:
-                vra_cache[y] = ra[y] @ weights_t
+                vra_cache[y] = np.asarray(ra[y] @ weights_t)
             return vra_cache[y]
 
         pop = np.broadcast_to(inputs.population.astype(np.float32),
@@ -868,7 +868,7 @@ def shock_neighbours(inputs: ProjectionInputs, places: Sequence[str]) -> list[st
     employed residents working there (largest shares first)."""
     chosen = list(dict.fromkeys(places))
     for place in places:
-        shares = inputs.weights[:, inputs.places.index(place)]
+        shares = inputs.weights.column(place)
         order = [i for i in np.argsort(-shares, kind="stable") if shares[i] >= NEIGHBOUR_WEIGHT]
         neighbours = [inputs.places[i] for i in order if inputs.places[i] not in chosen]
         chosen += neighbours[:MAX_NEIGHBOURS]

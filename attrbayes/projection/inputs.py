@@ -15,7 +15,7 @@ from attrbayes.constants import MAX_AGE, SEXES
 from attrbayes.data.panel import Panel
 from attrbayes.exceptions import DataError
 from attrbayes.features._common import nearest_year
-from attrbayes.features.vra import commuting_weight_matrices
+from attrbayes.features.vra import CommutingWeights, commuting_weight_matrices
 from attrbayes.projection.industry import NO_JOBS_INDUSTRY_NOTE, IndustryHistory, industry_history
 
 N_AGES = MAX_AGE + 1
@@ -37,7 +37,7 @@ class ProjectionInputs:
     history_population: pd.DataFrame  # place x year totals, observed
     history_private: pd.DataFrame  # place x year private jobs (observed or share-based)
     history_public: pd.DataFrame  # place x year public jobs
-    weights: np.ndarray  # (P, P) commuting weights, residence rows
+    weights: CommutingWeights  # over places (sparse), residence rows
     fertility_ratio: np.ndarray  # (P,) posterior mean of the local ratio
     mortality_ratio: np.ndarray  # (P,)
     # (P, 2) Gamma posterior (shape, rate) of each ratio: events + prior, expected + prior
@@ -184,7 +184,7 @@ def build_inputs(panel: Panel, features_frame: pd.DataFrame, places: list[str]) 
     private, public = job_history(panel.table("jobs", needed_for="projected jobs"), places)
     commuting = panel.table("commuting", needed_for="projected VRA")
     last = int(commuting["year"].max())
-    weights = commuting_weight_matrices(commuting, places, [last])[last].to_numpy()
+    weights = commuting_weight_matrices(commuting, places, [last])[last]
 
     frame = features_frame.set_index(["place", "year"])
     ratios = {}

@@ -1832,7 +1832,6 @@ def write_all(
     out to that many processes; each gets the prepared builder once, pickled, when it
     starts (no reading of the run and no per-draw projection in the workers; the setup of
     "what must happen", when asked for, is made by each worker)."""
-    files = {code: f"{code}.html" for code in builder.places}
     written: list[Path] = []
     done: list[PlaceReport] = []
     workers = max(1, min(workers, len(builder.places)))
@@ -1862,19 +1861,26 @@ def write_all(
                 raise
     else:
         for code in builder.places:
-            paths, report = _write_place(builder, code, out_dir, lang, xlsx)
+            paths, report = write_place(builder, code, out_dir, lang, xlsx)
             written += paths
             done.append(report)
             if progress is not None:
                 progress(code)
-    written.append(
-        atomic_write_text(out_dir / "index.html", index_html(builder, done, lang=lang, files=files))
-    )
+    written.append(write_index(builder, out_dir, done, lang=lang))
     return written, done
 
 
-def _write_place(builder: ReportBuilder, code: str, out_dir: Path, lang: str,
-                 xlsx: bool) -> tuple[list[Path], PlaceReport]:  # fmt: skip
+def write_index(builder: ReportBuilder, out_dir: Path, reports: Sequence[PlaceReport], *,
+                lang: str) -> Path:  # fmt: skip
+    """``index.html`` linking the ``reports`` written into ``out_dir``."""
+    files = {r.place: f"{r.place}.html" for r in reports}
+    return atomic_write_text(out_dir / "index.html",
+                             index_html(builder, reports, lang=lang, files=files))  # fmt: skip
+
+
+def write_place(builder: ReportBuilder, code: str, out_dir: Path, lang: str,
+                xlsx: bool) -> tuple[list[Path], PlaceReport]:  # fmt: skip
+    """One place's report (``CODE.html``, ``CODE.xlsx``) into ``out_dir``."""
     report = builder.build(code, lang=lang, index_href="index.html")
     paths = write_report(report, out_dir / f"{code}.html",
                          xlsx=out_dir / f"{code}.xlsx" if xlsx else None)  # fmt: skip
@@ -1918,7 +1924,7 @@ def _worker_init(payload: bytes) -> None:  # pragma: no cover - runs in workers
 
 def _worker_place(code: str, out_dir: Path, lang: str,
                   xlsx: bool) -> tuple[list[Path], PlaceReport]:  # pragma: no cover  # fmt: skip
-    return _write_place(_WORKER["builder"], code, out_dir, lang, xlsx)
+    return write_place(_WORKER["builder"], code, out_dir, lang, xlsx)
 
 
 # -- PDF ------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from attrbayes.cli import app
 from attrbayes.data.panel import read_panel
 from attrbayes.exceptions import SpecError
+from attrbayes.features.vra import CommutingWeights
 from attrbayes.projection.engine import (
     NEIGHBOUR_WEIGHT,
     Intervention,
@@ -72,10 +73,12 @@ def test_a_shock_of_zero_changes_nothing(runs, projector):
 def test_a_shock_where_nobody_commutes_moves_only_that_place(projector):
     place = projector.places[5]
     p = projector.places.index(place)
-    weights = projector.inputs.weights.copy()
-    weights[p, :] = 0.0
-    weights[:, p] = 0.0
-    weights[p, p] = 1.0  # its residents work there, and nobody else does
+    frame = projector.inputs.weights.to_frame()
+    frame.iloc[p, :] = 0.0
+    frame.iloc[:, p] = 0.0
+    frame.iloc[p, p] = 1.0  # its residents work there, and nobody else does
+    frame = frame.div(frame.sum(axis=1), axis=0)  # others' shares there go elsewhere
+    weights = CommutingWeights.from_frame(frame, projector.inputs.weights.year)
     isolated = dataclasses.replace(projector.inputs, weights=weights)
     alone = Projector.__new__(Projector)
     alone.__dict__.update({**projector.__dict__, "inputs": isolated})
@@ -98,7 +101,7 @@ def test_a_shock_reaches_the_commuting_neighbours(projector, baseline):
     shocked = projector.run("neutral", intervention=_jobs(projector, place, 2013, 500.0),
                             replay=baseline.controls)  # fmt: skip
     moved = np.abs(shocked.out["population"][:, :, -1] - baseline.out["population"][:, :, -1])
-    shares = projector.inputs.weights[:, projector.places.index(place)]
+    shares = projector.inputs.weights.column(place)
     neighbours = shock_neighbours(projector.inputs, [place])
     assert neighbours[0] == place
     assert all(shares[projector.places.index(c)] >= NEIGHBOUR_WEIGHT for c in neighbours[1:])

@@ -5,6 +5,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from scipy import sparse
 
 from attrbayes.features import (
     aggregate_commuting,
@@ -42,6 +43,10 @@ def test_commuting_weight_rows_sum_to_one(counts):
     w = commuting_weights(counts)
     assert (w >= 0).all()
     np.testing.assert_allclose(w.sum(axis=1), 1.0, rtol=1e-12)
+    # the sparse form is the same matrix, keeping only the pairs with commuters
+    w_sparse = commuting_weights(sparse.csr_array(counts))
+    assert w_sparse.nnz == np.count_nonzero(w)
+    np.testing.assert_allclose(w_sparse.toarray(), w, rtol=1e-14)  # row sums in another order
 
 
 @SETTINGS

@@ -3,9 +3,11 @@
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import sparse
 
 from attrbayes.exceptions import DataError
 from attrbayes.features import (
+    CommutingWeights,
     aggregate_commuting,
     aggregate_places,
     commuting_weight_matrices,
@@ -187,16 +189,22 @@ def test_commuting_weight_matrices_hand_computed():
     weights = commuting_weight_matrices(_commuting_table(), PLACES, YEARS)
     assert sorted(weights) == YEARS
     w = weights[2001]
-    assert list(w.index) == PLACES
-    assert list(w.columns) == PLACES
-    assert w.index.name == "residence"
-    assert w.columns.name == "workplace"
-    np.testing.assert_allclose(w.to_numpy(), W)
+    assert w.places == tuple(PLACES)
+    assert w.year == 2001
+    assert w.matrix.nnz == 8  # the one pair without commuters is not stored
+    frame = w.to_frame()
+    assert list(frame.index) == PLACES
+    assert list(frame.columns) == PLACES
+    assert frame.index.name == "residence"
+    assert frame.columns.name == "workplace"
+    np.testing.assert_allclose(frame.to_numpy(), W)
+    np.testing.assert_allclose(w.column("0202"), W[:, 1])
     # Places given in another order reorder rows and columns.
     order = ["0303", "0101", "0202"]
     w = commuting_weight_matrices(_commuting_table(), order, [2001])[2001]
-    assert w.loc["0101", "0202"] == pytest.approx(0.3)
-    assert w.loc["0303", "0303"] == pytest.approx(0.5)
+    assert w.share("0101", "0202") == pytest.approx(0.3)
+    assert w.share("0303", "0303") == pytest.approx(0.5)
+    np.testing.assert_allclose(w.aligned(PLACES).toarray(), W)
 
 
 def test_commuting_weight_matrices_nearest_year_rule():
@@ -218,7 +226,8 @@ def test_commuting_weight_matrices_nearest_year_rule():
     }
     weights = commuting_weight_matrices(commuting, PLACES, list(expected_source))
     for year, source in expected_source.items():
-        assert weights[year].loc["0101", "0101"] == pytest.approx(share[source]), year
+        assert weights[year].share("0101", "0101") == pytest.approx(share[source]), year
+        assert weights[year].year == source
 
 
 def test_commuting_weight_matrices_no_residents_names_place():
@@ -255,7 +264,7 @@ def test_vra_lags_uses_weights_of_year_t():
     ra = relative_job_growth(_jobs_table())
     weights = commuting_weight_matrices(_commuting_table(), PLACES, YEARS)
     eye = pd.DataFrame(np.eye(3), index=PLACES, columns=PLACES)
-    weights[2002] = eye
+    weights[2002] = CommutingWeights.from_frame(eye, 2002)
     out = vra_lags(ra, weights, lags=(0, 1)).set_index(["place", "year"])
     assert list(out.columns) == ["vra_t", "vra_t1"]
     for i, place in enumerate(PLACES):
@@ -273,9 +282,42 @@ def test_vra_lags_missing_weights_year():
 def test_vra_lags_weights_place_mismatch():
     ra = relative_job_growth(_jobs_table())
     weights = commuting_weight_matrices(_commuting_table(), PLACES, YEARS)
-    weights[2001] = weights[2001].drop(index="0202", columns="0202")
+    fewer = weights[2001].to_frame().drop(index="0202", columns="0202")
+    weights[2001] = CommutingWeights.from_frame(fewer.div(fewer.sum(axis=1), axis=0), 2001)
     with pytest.raises(DataError, match=r"year 2001.*missing \['0202'\]"):
         vra_lags(ra, weights)
+
+
+def test_commuting_weights_refuse_rows_that_do_not_sum_to_one():
+    frame = pd.DataFrame(W, index=PLACES, columns=PLACES)
+    frame.iloc[1, 1] = 0.5
+    with pytest.raises(DataError, match=r"year 2001: rows do not sum to 1 for places \['0202'\]"):
+        CommutingWeights.from_frame(frame, 2001)
+    with pytest.raises(DataError, match="same places in the same order"):
+        CommutingWeights.from_frame(frame.iloc[:, ::-1], 2001)
+
+
+def test_sparse_and_dense_weights_give_the_same_vra():
+    rng = np.random.default_rng(3)
+    counts = rng.poisson(2.0, (40, 40)) * (rng.random((40, 40)) < 0.2)
+    counts[np.arange(40), np.arange(40)] += 5
+    ra = rng.normal(0, 0.02, (40, 4))
+    ra[7, 2] = np.nan  # missing where some residents work: NaN exactly there
+    dense = weighted_growth(commuting_weights(counts), ra)
+    sparse_w = commuting_weights(sparse.csr_array(counts))
+    assert sparse.issparse(sparse_w)
+    assert sparse_w.nnz == np.count_nonzero(counts)
+    np.testing.assert_allclose(weighted_growth(sparse_w, ra), dense, rtol=1e-13)
+    np.testing.assert_array_equal(np.isnan(weighted_growth(sparse_w, ra)), np.isnan(dense))
+    assert np.isnan(dense).sum() == np.count_nonzero(counts[:, 7])
+
+
+def test_sparse_commuting_counts_name_bad_cells():
+    counts = sparse.csr_array(np.array([[1.0, -2.0], [0.0, 3.0]]))
+    with pytest.raises(DataError, match=r"negative at indices \[\(0, 1\)\]"):
+        commuting_weights(counts)
+    with pytest.raises(DataError, match=r"row index \[1\] sums to 0"):
+        commuting_weights(sparse.csr_array(np.array([[1.0, 0.0], [0.0, 0.0]])))
 
 
 # -- aggregation --------------------------------------------------------------------------
@@ -321,4 +363,4 @@ def test_aggregate_commuting_hand_computed():
     assert (agg["year"] == 2001).all()
     # Region VRA weights: R1 = [170, 30] / 200
     w = commuting_weight_matrices(agg, ["R1", "R2"], [2001])[2001]
-    np.testing.assert_allclose(w.to_numpy(), [[0.85, 0.15], [0.5, 0.5]])
+    np.testing.assert_allclose(w.matrix.toarray(), [[0.85, 0.15], [0.5, 0.5]])
