@@ -13,6 +13,7 @@ from typing import Annotated
 
 import pandas as pd
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
@@ -65,7 +66,12 @@ def _echo(text: str) -> None:
 def _fail(exc: Exception) -> None:
     if isinstance(exc, Interrupted):
         raise exc  # main() says so once and exits with 130 or 143
-    err.print(f"[bold red]error:[/bold red] {escape(str(exc))}", soft_wrap=True)
+    text = str(exc)
+    if isinstance(exc, ValidationError):  # settings checked by pydantic: one line
+        text = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'options'}: "
+                         f"{e['msg'].removeprefix('Value error, ')}"
+                         for e in exc.errors())  # fmt: skip
+    err.print(f"[bold red]error:[/bold red] {escape(text)}", soft_wrap=True)
     raise typer.Exit(code=1)
 
 
@@ -1804,11 +1810,12 @@ def _report_sweep(builder, spec, out: Path, *, lang: str, xlsx: bool, scheduler:
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from attrbayes.diagnostics.sweep import run_report_sweep
+    from attrbayes.diagnostics.sweep import finished, run_report_sweep, safe_key
 
     settings = json.loads(json.dumps(dataclasses.asdict(spec), default=str))
     where = f"a local cluster of {workers} worker(s)" if scheduler == "local" else scheduler
-    total, interactive = len(builder.places), _interactive()
+    left = [c for c in builder.places if force or not finished(out, safe_key(c))]
+    total, interactive = len(left), _interactive()
     columns = ["{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
     with Progress(*columns, console=console, disable=not interactive) as bar:
         task = bar.add_task(f"Writing reports as tasks on {where}", total=total)

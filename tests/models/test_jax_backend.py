@@ -97,3 +97,21 @@ def test_a_fit_samples_with_the_jax_backend(model):
 def test_the_backend_is_nutpies():
     with pytest.raises(ValueError, match="backend 'jax' is nutpie's; sampler 'pymc' has none"):
         SamplerConfig(sampler="pymc", backend="jax")
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--backend", "bogus"], "error: backend: Input should be 'numba' or 'jax'"),
+        (["--sampler", "pymc", "--backend", "jax"],
+         "error: options: backend 'jax' is nutpie's; sampler 'pymc' has none"),
+    ],
+)  # fmt: skip
+def test_the_command_names_a_bad_backend_in_one_line(options, message, tmp_path, capsys):
+    from attrbayes.cli import main
+
+    code = main(["fit", "--data", str(tmp_path / "no_panel"), "--spec", "migration_2022",
+                 "--dry-run", *options])  # fmt: skip
+    assert code == 1
+    err = capsys.readouterr().err
+    assert " ".join(err.split()) == message
