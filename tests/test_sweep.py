@@ -128,6 +128,13 @@ def test_tasks_write_their_own_folders_and_a_failure_keeps_the_others(tmp_path):
 def test_a_rerun_continues_only_the_same_sweep(tmp_path):
     out = tmp_path / "sweep"
     claim_sweep(out, "backtest", {"draws": 10, "scenarios": ["neutral"]}, force=False)
+    assert (out / ".attrbayes").is_file()  # a new folder is ours; one with other files not:
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("the user's", encoding="utf-8")
+    claim_sweep(mine, "report", {}, force=False)
+    assert not (mine / ".attrbayes").exists()
+    assert (mine / "tasks" / ".attrbayes").is_file()
     (task_dir(out, "origin2009-x")).mkdir()
     claim_sweep(out, "backtest", {"draws": 10, "scenarios": ["neutral"]}, force=False)
     assert task_dir(out, "origin2009-x").is_dir()  # continued

@@ -90,9 +90,11 @@ def finished(out: Path, key: str) -> bool:
 def claim_sweep(out: Path, kind: str, settings: dict[str, Any], *, force: bool) -> None:
     """Start the sweep in ``out``, or continue the one there: a rerun continues only a
     sweep of the same ``kind`` and ``settings`` (JSON values); ``force`` starts over
-    (removes the earlier tasks and settings, which are ours)."""
-    out.mkdir(parents=True, exist_ok=True)
-    mark_owned(out, kind, __version__)
+    (removes the earlier tasks and settings, which are ours). ``out`` is marked as ours
+    only when it is new or empty: reports may go into a folder that holds other files."""
+    if not out.exists() or not any(out.iterdir()):
+        out.mkdir(parents=True, exist_ok=True)
+        mark_owned(out, kind, __version__)
     path = out / SETTINGS_FILE
     wanted = {"kind": kind, **settings}
     if force:
@@ -194,7 +196,7 @@ class GridCell:
 
     origin: int
     spec: str
-    priors: str | None  # None: the spec's default prior set
+    priors: str | None  # None: the default prior set
     baseline: bool  # run the OLS baseline (the first cell of each origin)
 
     @property
