@@ -122,13 +122,15 @@ def claim_sweep(out: Path, kind: str, settings: dict[str, Any], *, force: bool) 
 @contextlib.contextmanager
 def client_for(scheduler: str, workers: int) -> Iterator:
     """A Dask client: a local cluster of ``workers`` single-threaded processes for
-    ``"local"`` (its dashboard off), else connected to the scheduler at that address."""
+    ``"local"``, else connected to the scheduler at that address."""
     from distributed import Client, LocalCluster
 
     if scheduler == "local":
-        # failed tasks are reported by run_tasks; the workers' own logs would repeat them
+        # the scheduler's HTTP server starts in any case: on a free port, so that two
+        # local clusters at once do not both ask for 8787; failed tasks are reported by
+        # run_tasks, and the workers' own logs would repeat them
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=logging.CRITICAL)  # fmt: skip
+                               dashboard_address=":0", silence_logs=logging.CRITICAL)  # fmt: skip
         with cluster, Client(cluster) as client:
             yield client
     else:
