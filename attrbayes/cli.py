@@ -1257,6 +1257,25 @@ def project_command(
             "its pyramids' quantiles anyway."
         ),
     ] = None,
+    sweep: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--sweep",
+            help="KEY=V1,V2,...: a projection per value (repeat: per combination), as Dask "
+            "tasks into OUT/tasks/; KEY is assumptions, alternative, attractiveness, "
+            "attractiveness-percentile or their business- forms. Needs --scheduler.",
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="With --sweep: 'local' (a cluster of --workers processes here) "
+            "or a Dask scheduler's address."
+        ),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option(help="Worker processes of the local Dask cluster.", min=1)
+    ] = 2,
 ) -> None:
     """Project population and jobs over the posterior draws of a migration and a jobs fit
     (cohort-component, both equations year by year); writes OUT/projection.nc.
@@ -1266,12 +1285,23 @@ def project_command(
     """
     from attrbayes.pipeline import run_projection
     from attrbayes.projection.engine import JobShock
-    from attrbayes.projection.scenarios import SCENARIOS
+    from attrbayes.projection.scenarios import SCENARIOS, custom_scenario
     from attrbayes.runs import PROJECTION_NAMES, RunLayout, resolve_projection_runs
 
+    if sweep:
+        levels = (attractiveness, attractiveness_percentile, business_attractiveness,
+                  business_attractiveness_percentile)  # fmt: skip
+        _project_sweep(run, jobs, data, out, sweep, scheduler, workers, force, {
+            "scenarios": scenario, "to": to, "assumptions": assumptions,
+            "alternative": alternative, "draws": draws, "seed": seed, "noise": noise,
+            "centrality_noise": centrality_noise, "job_shocks": jobs_shock,
+            "pyramid_years": _year_list(pyramid_years, "--pyramid-years"),
+            "pyramid_places": _code_list(pyramids), "flow_draws": flow_draws,
+        }, levels=levels)  # fmt: skip
+        return
     try:
         claim_dir(out, force=force, known=PROJECTION_NAMES)  # before any work
-        custom = _custom_scenario(
+        custom = custom_scenario(
             attractiveness,
             attractiveness_percentile,
             business_attractiveness,
@@ -1313,6 +1343,63 @@ def project_command(
                   f"charts with: attrbayes fan {out} --place CODE --out fan.png")  # fmt: skip
 
 
+def _project_sweep(run: Path, jobs: Path | None, data: Path | None, out: Path,
+                   sweep: list[str], scheduler: str | None, workers: int, force: bool,
+                   options: dict, *, levels: tuple) -> None:  # fmt: skip
+    """``project --sweep``: a projection per combination of the swept settings, as Dask
+    tasks, and their population quantiles in one table (``levels``: the custom
+    scenario's levels as given, in the order of ``custom_scenario``'s arguments)."""
+    from attrbayes.diagnostics import sweep as sw
+    from attrbayes.projection.engine import JobShock
+    from attrbayes.projection.scenarios import SCENARIOS, check_scenarios, custom_scenario
+    from attrbayes.runs import resolve_projection_runs
+
+    levels = dict(zip(sw.LEVEL_KEYS, levels, strict=True))
+    try:
+        if scheduler is None:
+            raise AttrbayesError("--sweep runs its projections as Dask tasks: give "
+                                 "--scheduler local (or a scheduler's address)")  # fmt: skip
+        axes = sw.parse_sweep(sweep)
+        cells = sw.sweep_cells(axes)
+        continuing = (out / sw.SETTINGS_FILE).is_file()
+        claim_dir(out, force=force or continuing, known=sw.PROJECTION_SWEEP_NAMES)
+        customs = [
+            custom_scenario(*({**levels, **c}.get(k) for k in sw.LEVEL_KEYS)) for c in cells
+        ]  # fmt: skip  (every cell's levels checked before any work)
+        options["scenarios"] = list(options["scenarios"] or (
+            ["custom"] if customs[0] is not None else SCENARIOS))  # fmt: skip
+        for custom in customs:
+            check_scenarios(options["scenarios"], custom)
+        options["job_shocks"] = [JobShock.parse(t) for t in options["job_shocks"] or []]
+        with _step(f"Checking the fits and the panel from {run}"):  # once, before the tasks
+            resolve_projection_runs(run, jobs, data)
+        where = f"a local cluster of {workers} worker(s)" if scheduler == "local" else scheduler
+        with _step(f"Projecting {len(cells)} combination(s) of {', '.join(axes)} on {where}"):
+            outcome, table = sw.run_projection_sweep(
+                (run, jobs, data), axes, out, levels=levels, options=options,
+                scheduler=scheduler, workers=workers, force=force, progress=_task_line,
+            )  # fmt: skip
+    except AttrbayesError as exc:
+        _fail(exc)
+    for key, error in outcome.failed.items():
+        err.print(f"[bold red]failed:[/bold red] {escape(key)}: {escape(error)}", soft_wrap=True)
+    if outcome.skipped:
+        console.print(f"{len(outcome.skipped)} projection(s) made by an earlier run: skipped")
+    if not table.empty:
+        last = table[(table["level"] == "nation") & (table["year"] == table["year"].max())]
+        console.print(f"Population of all places together in {int(last['year'].max())}, "
+                      "posterior median:", style="bold")  # fmt: skip
+        wide = last.pivot_table(index=list(axes), columns="scenario", values="median")
+        _echo(wide.to_string(float_format=lambda v: f"{v:,.0f}"))
+        console.print(f"Written {out / sw.SWEEP_TABLE}; each projection is in "
+                      f"{out / sw.TASKS_DIR}/KEY (attrbayes fan {out / sw.TASKS_DIR}/KEY "
+                      "--place CODE)")  # fmt: skip
+    if outcome.failed:
+        err.print("rerun the same command to retry the failed projections (finished ones "
+                  "are skipped)")  # fmt: skip
+        raise typer.Exit(code=1)
+
+
 def _year_list(text: str | None, option: str) -> list[int] | None:
     """``2030,2040`` as years; None when not given."""
     if text is None:
@@ -1327,22 +1414,6 @@ def _year_list(text: str | None, option: str) -> list[int] | None:
 def _code_list(text: str | None) -> list[str]:
     """``0301,5001`` as place codes."""
     return [part.strip() for part in (text or "").split(",") if part.strip()]
-
-
-def _custom_scenario(
-    rate: float | None, percentile: float | None,
-    business_rate: float | None, business_percentile: float | None,
-):  # fmt: skip
-    """The custom scenario's levels from the options (rates in % a year), or None."""
-    from attrbayes.projection.scenarios import CustomScenario, Level
-
-    if all(v is None for v in (rate, percentile, business_rate, business_percentile)):
-        return None
-    return CustomScenario(
-        residential=Level(None if rate is None else rate / 100, percentile),
-        business=Level(None if business_rate is None else business_rate / 100,
-                       business_percentile),
-    )  # fmt: skip
 
 
 def _echo_shock_effect(result, path: Path) -> None:

@@ -196,3 +196,44 @@ def test_reports_for_every_place_as_tasks(small_run_dir, tmp_path, capsys):
                  str(out), "--scheduler", "local"]) == 1  # fmt: skip
     assert "other settings (lang differ)" in " ".join(capsys.readouterr().err.split())
     assert page.stat().st_mtime_ns == before
+
+
+def test_sweep_options_are_checked():
+    assert sweep.parse_sweep(["alternative=low,high", "attractiveness-percentile=10,90"]) == {
+        "alternative": ["low", "high"], "attractiveness_percentile": [10.0, 90.0]}  # fmt: skip
+    cells = sweep.sweep_cells({"alternative": ["low", "high"], "attractiveness": [-0.2, 0.2]})
+    assert [sweep.cell_key(c) for c in cells] == [
+        "alternative=low-attractiveness=-0.2", "alternative=low-attractiveness=0.2",
+        "alternative=high-attractiveness=-0.2", "alternative=high-attractiveness=0.2",
+    ]  # fmt: skip
+    for bad, message in (("colour=red", "KEY one of"), ("attractiveness", "KEY=V1,V2"),
+                         ("attractiveness=high", "takes numbers"),
+                         ("alternative=low,low", "repeated")):  # fmt: skip
+        with pytest.raises(SpecError, match=message):
+            sweep.parse_sweep([bad])
+    with pytest.raises(SpecError, match="given twice"):
+        sweep.parse_sweep(["alternative=low", "alternative=high"])
+
+
+@pytest.mark.slow
+def test_a_projection_sweep_runs_a_projection_per_value(small_run_dir, tmp_path, capsys):
+    out, single = tmp_path / "sweep", tmp_path / "single"
+    common = ["project", str(small_run_dir), "--draws", "12", "--to", "2016"]
+    command = [*common, "--sweep", "attractiveness=-0.5,0.5", "--out", str(out)]
+    assert main(command) == 1  # a sweep needs a scheduler
+    assert "give --scheduler local" in capsys.readouterr().err
+    assert main([*command, "--scheduler", "local", "--workers", "2"]) == 0
+    table = pd.read_csv(out / sweep.SWEEP_TABLE, dtype={"place": str})
+    assert sorted(table["attractiveness"].unique()) == [-0.5, 0.5]
+    assert set(table["scenario"]) == {"custom"}
+    assert {"place", "county", "nation"} <= set(table["level"])
+    nation = table[(table["level"] == "nation") & (table["year"] == 2016)]
+    low, high = (nation.loc[nation["attractiveness"] == v, "median"].item() for v in (-0.5, 0.5))
+    assert high > low  # 1 % of the population a year apart, over six years
+    # a cell is the projection the single command makes with that level
+    assert main([*common, "--attractiveness", "0.5", "--out", str(single)]) == 0
+    cell = pd.read_csv(out / "tasks" / "attractiveness=0.5" / "population.csv")
+    pd.testing.assert_frame_equal(cell, pd.read_csv(single / "population.csv"))
+    capsys.readouterr()
+    assert main([*command, "--scheduler", "local", "--workers", "1"]) == 0
+    assert "2 projection(s) made by an earlier run: skipped" in capsys.readouterr().out

@@ -5,8 +5,10 @@ one task per cell: each refits both equations on the panel cut at its origin, pr
 every scenario and scores them (:func:`attrbayes.diagnostics.backtest.backtest` for that
 one cell; the OLS baseline runs with the first spec and prior set of each origin). The
 scenarios stay inside their cell's task: they share its fits and draws. ``attrbayes
-report --all --scheduler`` runs one task per place, on workers that each got the
-prepared report builder once.
+project --sweep KEY=V1,V2 --scheduler`` projects the same fits once per combination of
+the swept settings (assumption sets, alternatives, custom attractiveness levels), a
+projection per task. ``attrbayes report --all --scheduler`` runs one task per place, on
+workers that each got the prepared report builder once.
 
 Tasks run on a ``dask.distributed`` cluster: a :class:`~distributed.LocalCluster` of
 single-threaded worker processes on this machine by default, or an existing scheduler
@@ -31,6 +33,7 @@ import logging
 import re
 import shutil
 import tempfile
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +45,7 @@ from attrbayes import __version__
 from attrbayes.data.panel import read_panel
 from attrbayes.diagnostics.backtest import BacktestResult, backtest
 from attrbayes.exceptions import DataError, SpecError
-from attrbayes.io_utils import atomic_write_text, mark_owned, replace_dir
+from attrbayes.io_utils import atomic_write_text, csv_text, mark_owned, replace_dir
 
 TASKS_DIR = "tasks"
 SETTINGS_FILE = "sweep.json"
@@ -74,8 +77,8 @@ class TaskOutcome:
 
 
 def safe_key(text: str) -> str:
-    """``text`` as a folder name and Dask key (letters, digits, ``_ . -``)."""
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", text)
+    """``text`` as a folder name and Dask key (letters, digits, ``_ . - = +``)."""
+    return re.sub(r"[^A-Za-z0-9_.=+-]", "_", text)
 
 
 def task_dir(out: Path, key: str) -> Path:
@@ -304,6 +307,122 @@ def run_sweep(
     if combined is not None:
         combined.save(out)
     return SweepResult(combined, outcome.ran, outcome.skipped, outcome.failed)
+
+
+# -- projection sweeps ---------------------------------------------------------------------
+
+# what ``project --sweep`` may vary, and how a value is read
+SWEEP_KEYS: dict[str, Callable[[str], Any]] = {
+    "assumptions": str, "alternative": str,
+    "attractiveness": float, "attractiveness_percentile": float,
+    "business_attractiveness": float, "business_attractiveness_percentile": float,
+}  # fmt: skip
+LEVEL_KEYS = ("attractiveness", "attractiveness_percentile", "business_attractiveness",
+              "business_attractiveness_percentile")  # fmt: skip
+SWEEP_TABLE = "sweep_population.csv"
+PROJECTION_SWEEP_NAMES = frozenset({SETTINGS_FILE, TASKS_DIR, SWEEP_TABLE})
+
+
+def parse_sweep(texts: Sequence[str]) -> dict[str, list]:
+    """``["alternative=low,main,high", "attractiveness=-0.2,0.2"]`` as the swept values
+    of each key (keys with ``-`` or ``_``), checked."""
+    axes: dict[str, list] = {}
+    for text in texts:
+        key, sep, values = text.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or key not in SWEEP_KEYS or not values.strip():
+            raise SpecError(f"--sweep {text!r}: expected KEY=V1,V2,... with KEY one of "
+                            f"{sorted(k.replace('_', '-') for k in SWEEP_KEYS)}")  # fmt: skip
+        if key in axes:
+            raise SpecError(f"--sweep {key.replace('_', '-')} is given twice")
+        try:
+            parsed = [SWEEP_KEYS[key](v.strip()) for v in values.split(",") if v.strip()]
+        except ValueError:
+            raise SpecError(f"--sweep {text!r}: {key.replace('_', '-')} takes numbers") from None
+        if len(set(parsed)) < len(parsed):
+            raise SpecError(f"--sweep {text!r}: a value is repeated")
+        axes[key] = parsed
+    return axes
+
+
+def sweep_cells(axes: dict[str, list]) -> list[dict[str, Any]]:
+    """Every combination of the swept values, in the order given."""
+    cells: list[dict[str, Any]] = [{}]
+    for key, values in axes.items():
+        cells = [{**cell, key: v} for cell in cells for v in values]
+    return cells
+
+
+def cell_key(cell: dict[str, Any]) -> str:
+    """A cell's folder name: ``alternative=low-attractiveness=0.2``."""
+    return safe_key("-".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={Path(v).stem}"
+                             for k, v in cell.items()))  # fmt: skip
+
+
+def projection_task(folder: Path, cell: dict[str, Any], sources: tuple, levels: dict,
+                    options: dict) -> None:  # fmt: skip
+    """One cell's projection into ``folder`` (runs in a Dask worker): the fits and panel
+    read from ``sources`` (run, jobs, data), the cell's settings over ``options`` and the
+    custom scenario's ``levels``."""
+    from attrbayes.pipeline import run_projection
+    from attrbayes.projection.scenarios import custom_scenario
+    from attrbayes.runs import resolve_projection_runs
+
+    run, jobs, data = (None if p is None else Path(p) for p in sources)
+    levels = {**levels, **{k: v for k, v in cell.items() if k in LEVEL_KEYS}}
+    settings = {k: v for k, v in cell.items() if k not in LEVEL_KEYS}
+    with warnings.catch_warnings():  # the command checked the runs and said so once
+        warnings.simplefilter("ignore")
+        runs = resolve_projection_runs(run, jobs, data)
+    run_projection(runs, folder, overwrite=True,
+                   custom=custom_scenario(*(levels.get(k) for k in LEVEL_KEYS)),
+                   **{**options, **settings})  # fmt: skip
+
+
+def run_projection_sweep(
+    sources: tuple[Path, Path | None, Path | None],
+    axes: dict[str, list],
+    out: Path,
+    *,
+    levels: dict[str, float | None],
+    options: dict[str, Any],
+    scheduler: str = "local",
+    workers: int = 2,
+    retries: int = 1,
+    force: bool = False,
+    progress: Callable[[str, str | None], None] | None = None,
+) -> tuple[TaskOutcome, pd.DataFrame]:
+    """A projection per combination of the swept settings (``axes``, as from
+    :func:`parse_sweep`), each into ``OUT/tasks/KEY``, and the population quantiles of
+    every finished cell in one table (``OUT/sweep_population.csv``, a column per swept
+    key)."""
+    cells = sweep_cells(axes)
+    paths = tuple(None if p is None else str(Path(p).resolve()) for p in sources)
+    settings = json.loads(json.dumps({"sources": paths, "axes": axes, "levels": levels,
+                                      "options": options}, default=str))  # fmt: skip
+    claim_sweep(out, "projection sweep", settings, force=force)
+    tasks = [Task(cell_key(c), projection_task, (c, paths, levels, options)) for c in cells]
+    outcome = run_tasks(tasks, out, scheduler=scheduler, workers=workers, retries=retries,
+                        progress=progress)  # fmt: skip
+    frames = [population_table(task_dir(out, t.key)).assign(**cell)
+              for t, cell in zip(tasks, cells, strict=True) if finished(out, t.key)]  # fmt: skip
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if frames:
+        first = [*axes, *(c for c in table.columns if c not in axes)]
+        table = table[first]
+        atomic_write_text(out / SWEEP_TABLE, csv_text(table))
+    return outcome, table
+
+
+def population_table(folder: Path) -> pd.DataFrame:
+    """A projection's population quantiles at every level (place, region, county,
+    centrality class, nation; groups summed per draw, as the projection stores them)."""
+    from attrbayes.projection.result import ProjectionResult
+    from attrbayes.projection.tables import LEVELS, quantile_table
+
+    result = ProjectionResult.load(folder / "projection.nc")
+    return pd.concat([quantile_table(result, level=level, variables=["population"])
+                      for level in LEVELS], ignore_index=True)  # fmt: skip
 
 
 # -- reports for every place ---------------------------------------------------------------

@@ -75,6 +75,21 @@ class CustomScenario:
                 f"business {self.business.describe()}")  # fmt: skip
 
 
+def custom_scenario(
+    rate: float | None = None, percentile: float | None = None,
+    business_rate: float | None = None, business_percentile: float | None = None,
+) -> CustomScenario | None:  # fmt: skip
+    """The custom scenario of the command line's levels (rates in % a year), or None when
+    no level is given."""
+    if all(v is None for v in (rate, percentile, business_rate, business_percentile)):
+        return None
+    return CustomScenario(
+        residential=Level(None if rate is None else rate / 100, percentile),
+        business=Level(None if business_rate is None else business_rate / 100,
+                       business_percentile),
+    )  # fmt: skip
+
+
 def check_scenarios(
     names: tuple[str, ...] | list[str], custom: CustomScenario | None = None
 ) -> tuple[str, ...]:
