@@ -1373,12 +1373,12 @@ def _project_sweep(run: Path, jobs: Path | None, data: Path | None, out: Path,
         options["job_shocks"] = [JobShock.parse(t) for t in options["job_shocks"] or []]
         with _step(f"Checking the fits and the panel from {run}"):  # once, before the tasks
             resolve_projection_runs(run, jobs, data)
-        where = f"a local cluster of {workers} worker(s)" if scheduler == "local" else scheduler
-        with _step(f"Projecting {len(cells)} combination(s) of {', '.join(axes)} on {where}"):
-            outcome, table = sw.run_projection_sweep(
-                (run, jobs, data), axes, out, levels=levels, options=options,
-                scheduler=scheduler, workers=workers, force=force, progress=_task_line,
-            )  # fmt: skip
+        cluster = sw.Cluster(scheduler, workers, progress=_task_line)
+        with _step(f"Projecting {len(cells)} combination(s) of {', '.join(axes)} on "
+                   f"{cluster.describe()}"):  # fmt: skip
+            outcome, table = sw.run_projection_sweep((run, jobs, data), axes, out,
+                                                     levels=levels, options=options,
+                                                     cluster=cluster, force=force)  # fmt: skip
     except AttrbayesError as exc:
         _fail(exc)
     for key, error in outcome.failed.items():
@@ -1678,13 +1678,13 @@ def backtest_command(
 
 def _backtest_grid(data, origins, specs, priors, out, scheduler, workers, force, options):
     """The backtest grid on Dask (attrbayes.diagnostics.sweep), with a line per task."""
-    from attrbayes.diagnostics.sweep import run_sweep
+    from attrbayes.diagnostics.sweep import Cluster, run_sweep
 
-    where = f"a local cluster of {workers} worker(s)" if scheduler == "local" else scheduler
+    cluster = Cluster(scheduler, workers, progress=_task_line)
     size = f"{len(origins)} origin(s) x {len(specs)} spec(s) x {len(priors)} prior set(s)"
-    with _step(f"Backtest grid: {size} on {where}"):
-        return run_sweep(data, origins, specs, out, priors=priors, scheduler=scheduler,
-                         workers=workers, force=force, progress=_task_line, **options)  # fmt: skip
+    with _step(f"Backtest grid: {size} on {cluster.describe()}"):
+        return run_sweep(data, origins, specs, out, priors=priors, cluster=cluster,
+                         force=force, **options)  # fmt: skip
 
 
 def _task_line(key: str, error: str | None) -> None:
@@ -1881,20 +1881,20 @@ def _report_sweep(builder, spec, out: Path, *, lang: str, xlsx: bool, scheduler:
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from attrbayes.diagnostics.sweep import finished, run_report_sweep, safe_key
+    from attrbayes.diagnostics.sweep import Cluster, finished, run_report_sweep, safe_key
 
     settings = json.loads(json.dumps(dataclasses.asdict(spec), default=str))
-    where = f"a local cluster of {workers} worker(s)" if scheduler == "local" else scheduler
+    where = Cluster(scheduler, workers).describe()
     left = [c for c in builder.places if force or not finished(out, safe_key(c))]
     total, interactive = len(left), _interactive()
     columns = ["{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
     with Progress(*columns, console=console, disable=not interactive) as bar:
         task = bar.add_task(f"Writing reports as tasks on {where}", total=total)
         advance = _report_progress(bar, task, total, interactive)
+        cluster = Cluster(scheduler, workers, progress=lambda key, _error: advance(key))
         outcome, index = run_report_sweep(builder, out, lang=lang, xlsx=xlsx,
-                                          settings=settings, scheduler=scheduler,
-                                          workers=workers, force=force,
-                                          progress=lambda key, _error: advance(key))  # fmt: skip
+                                          settings=settings, cluster=cluster,
+                                          force=force)  # fmt: skip
     if outcome.skipped:
         console.print(f"{len(outcome.skipped)} report(s) written by an earlier run: skipped")
     for key, error in outcome.failed.items():

@@ -33,7 +33,7 @@ def main() -> None:
     from attrbayes.config import SamplerConfig
     from attrbayes.data.panel import read_panel
     from attrbayes.diagnostics.backtest import backtest
-    from attrbayes.diagnostics.sweep import run_sweep
+    from attrbayes.diagnostics.sweep import Cluster, run_sweep
     from attrbayes.synthetic import synthesize_panel
 
     origins = [int(o) for o in args.origins.split(",")]
@@ -54,7 +54,7 @@ def main() -> None:
         for workers in (1, 2):
             start = time.perf_counter()
             sweep = run_sweep(root / "panel", origins, specs, root / f"grid{workers}",
-                              workers=workers, **options)  # fmt: skip
+                              cluster=Cluster(workers=workers), **options)  # fmt: skip
             name = f"Dask, {workers} worker(s)"
             times[name] = time.perf_counter() - start
             assert not sweep.failed, sweep.failed

@@ -19,6 +19,7 @@ from attrbayes.config import SamplerConfig
 from attrbayes.diagnostics import sweep
 from attrbayes.diagnostics.backtest import backtest
 from attrbayes.diagnostics.sweep import (
+    Cluster,
     GridCell,
     Task,
     claim_sweep,
@@ -50,7 +51,7 @@ def _sorted(scores: pd.DataFrame) -> pd.DataFrame:
 def test_a_failing_task_loses_nothing_and_a_rerun_skips_finished_tasks(panel_dir, tmp_path):
     out = tmp_path / "grid"
     specs = ["migration_2022", "no_such_spec"]
-    first = run_sweep(panel_dir, [2009, 2010], specs, out, workers=2, **OPTIONS)
+    first = run_sweep(panel_dir, [2009, 2010], specs, out, cluster=Cluster(workers=2), **OPTIONS)
     good = ("origin2009-migration_2022", "origin2010-migration_2022")
     assert sorted(first.ran) == list(good)
     assert sorted(first.failed) == ["origin2009-no_such_spec", "origin2010-no_such_spec"]
@@ -67,7 +68,7 @@ def test_a_failing_task_loses_nothing_and_a_rerun_skips_finished_tasks(panel_dir
     assert first.result.assumptions == direct.assumptions
 
     before = (out / "tasks" / good[0] / "scores.parquet").stat().st_mtime_ns
-    again = run_sweep(panel_dir, [2009, 2010], specs, out, workers=1, **OPTIONS)
+    again = run_sweep(panel_dir, [2009, 2010], specs, out, cluster=Cluster(workers=1), **OPTIONS)
     assert sorted(again.skipped) == list(good)
     assert again.ran == ()
     assert sorted(again.failed) == sorted(first.failed)  # retried, failed again
@@ -108,7 +109,7 @@ def test_tasks_write_their_own_folders_and_a_failure_keeps_the_others(tmp_path):
     claim_sweep(out, "toy", {"n": 1}, force=False)
     tasks = [Task(k, _write, (k,)) for k in ("a", "bad", "c")]
     lines = []
-    first = run_tasks(tasks, out, workers=2, progress=lambda k, e: lines.append((k, e)))
+    first = run_tasks(tasks, out, Cluster(progress=lambda k, e: lines.append((k, e))))
     assert sorted(first.ran) == ["a", "c"]
     assert list(first.failed) == ["bad"]
     assert "ValueError: this task fails" in first.failed["bad"]
@@ -117,12 +118,12 @@ def test_tasks_write_their_own_folders_and_a_failure_keeps_the_others(tmp_path):
     assert not task_dir(out, "bad").exists()
     assert not [p for p in (out / "tasks").iterdir() if p.name.startswith(".bad")]  # no leftovers
     before = (task_dir(out, "a") / "out.txt").stat().st_mtime_ns
-    again = run_tasks(tasks, out, workers=1)
+    again = run_tasks(tasks, out, Cluster(workers=1))
     assert sorted(again.skipped) == ["a", "c"]
     assert list(again.failed) == ["bad"]
     assert (task_dir(out, "a") / "out.txt").stat().st_mtime_ns == before
     with pytest.raises(SpecError, match="distinct keys"):
-        run_tasks([tasks[0], tasks[0]], out)
+        run_tasks([tasks[0], tasks[0]], out, Cluster())
 
 
 def test_a_rerun_continues_only_the_same_sweep(tmp_path):

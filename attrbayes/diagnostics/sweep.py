@@ -76,6 +76,24 @@ class TaskOutcome:
     failed: dict[str, str] = field(default_factory=dict)  # task key -> the error
 
 
+@dataclass(frozen=True)
+class Cluster:
+    """Where a sweep's tasks run and how they are followed: ``scheduler`` is ``"local"``
+    (a local cluster of ``workers`` processes) or a scheduler's address; a failed task is
+    tried ``retries`` more times; ``progress(key, error)`` is called as each task ends
+    (``error`` None when it worked)."""
+
+    scheduler: str = "local"
+    workers: int = 2
+    retries: int = 1
+    progress: Callable[[str, str | None], None] | None = None
+
+    def describe(self) -> str:
+        if self.scheduler == "local":
+            return f"a local cluster of {self.workers} worker(s)"
+        return self.scheduler
+
+
 def safe_key(text: str) -> str:
     """``text`` as a folder name and Dask key (letters, digits, ``_ . - = +``)."""
     return re.sub(r"[^A-Za-z0-9_.=+-]", "_", text)
@@ -123,40 +141,32 @@ def claim_sweep(out: Path, kind: str, settings: dict[str, Any], *, force: bool) 
 
 
 @contextlib.contextmanager
-def client_for(scheduler: str, workers: int) -> Iterator:
-    """A Dask client: a local cluster of ``workers`` single-threaded processes for
-    ``"local"``, else connected to the scheduler at that address."""
+def client_for(cluster: Cluster) -> Iterator:
+    """A Dask client: of a local cluster of single-threaded worker processes, or
+    connected to the scheduler at the cluster's address."""
     from distributed import Client, LocalCluster
 
-    if scheduler == "local":
+    if cluster.scheduler == "local":
         # the scheduler's HTTP server starts in any case: on a free port, so that two
         # local clusters at once do not both ask for 8787; failed tasks are reported by
         # run_tasks, and the workers' own logs would repeat them
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=":0", silence_logs=logging.CRITICAL)  # fmt: skip
-        with cluster, Client(cluster) as client:
+        local = LocalCluster(n_workers=cluster.workers, threads_per_worker=1, processes=True,
+                             dashboard_address=":0", silence_logs=logging.CRITICAL)  # fmt: skip
+        with local, Client(local) as client:
             yield client
     else:
-        with Client(scheduler) as client:
+        with Client(cluster.scheduler) as client:
             yield client
 
 
 def run_tasks(
-    tasks: Sequence[Task],
-    out: Path,
-    *,
-    scheduler: str = "local",
-    workers: int = 2,
-    retries: int = 1,
-    shared: object | None = None,
-    progress: Callable[[str, str | None], None] | None = None,
+    tasks: Sequence[Task], out: Path, cluster: Cluster, *, shared: object | None = None
 ) -> TaskOutcome:
     """Run the unfinished ``tasks`` on Dask, each writing ``OUT/tasks/KEY`` atomically;
-    ``shared`` (when given) is sent once to every worker and passed to each task;
-    ``progress(key, error)`` is called as each task ends (``error`` None when it worked)."""
+    ``shared`` (when given) is sent once to every worker and passed to each task."""
     from distributed import as_completed
 
-    say = progress or (lambda _key, _error: None)
+    say = cluster.progress or (lambda _key, _error: None)
     if len({t.key for t in tasks}) < len(tasks):
         raise SpecError("the tasks of a sweep need distinct keys")
     skipped = [t.key for t in tasks if finished(out, t.key)]
@@ -164,10 +174,10 @@ def run_tasks(
     failed: dict[str, str] = {}
     ran: list[str] = []
     if todo:
-        with client_for(scheduler, workers) as client:
+        with client_for(cluster) as client:
             common = () if shared is None else (client.scatter(shared, broadcast=True),)
             futures = {client.submit(_run_task, t, str(out), *common, key=t.key,
-                                     retries=retries, pure=False): t
+                                     retries=cluster.retries, pure=False): t
                        for t in todo}  # fmt: skip
             for future in as_completed(futures):
                 task = futures[future]
@@ -285,12 +295,9 @@ def run_sweep(
     out: Path,
     *,
     priors: Sequence[str | None] = (None,),
-    scheduler: str = "local",
-    workers: int = 2,
-    retries: int = 1,
+    cluster: Cluster = Cluster(),
     baseline: bool = True,
     force: bool = False,
-    progress: Callable[[str, str | None], None] | None = None,
     **options,
 ) -> SweepResult:
     """Run the grid's unfinished cells on Dask and write the combined scores of all
@@ -300,8 +307,7 @@ def run_sweep(
     claim_sweep(out, "backtest", {**grid_settings(panel_path, options), "baseline": baseline},
                 force=force)  # fmt: skip
     tasks = [Task(c.key, backtest_task, (c, str(panel_path), options)) for c in cells]
-    outcome = run_tasks(tasks, out, scheduler=scheduler, workers=workers, retries=retries,
-                        progress=progress)  # fmt: skip
+    outcome = run_tasks(tasks, out, cluster)
     results = [load_task(task_dir(out, c.key)) for c in cells if finished(out, c.key)]
     combined = combine(results) if results else None
     if combined is not None:
@@ -386,11 +392,8 @@ def run_projection_sweep(
     *,
     levels: dict[str, float | None],
     options: dict[str, Any],
-    scheduler: str = "local",
-    workers: int = 2,
-    retries: int = 1,
+    cluster: Cluster = Cluster(),
     force: bool = False,
-    progress: Callable[[str, str | None], None] | None = None,
 ) -> tuple[TaskOutcome, pd.DataFrame]:
     """A projection per combination of the swept settings (``axes``, as from
     :func:`parse_sweep`), each into ``OUT/tasks/KEY``, and the population quantiles of
@@ -402,8 +405,7 @@ def run_projection_sweep(
                                       "options": options}, default=str))  # fmt: skip
     claim_sweep(out, "projection sweep", settings, force=force)
     tasks = [Task(cell_key(c), projection_task, (c, paths, levels, options)) for c in cells]
-    outcome = run_tasks(tasks, out, scheduler=scheduler, workers=workers, retries=retries,
-                        progress=progress)  # fmt: skip
+    outcome = run_tasks(tasks, out, cluster)
     frames = [population_table(task_dir(out, t.key)).assign(**cell)
               for t, cell in zip(tasks, cells, strict=True) if finished(out, t.key)]  # fmt: skip
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
@@ -449,11 +451,8 @@ def run_report_sweep(
     lang: str,
     xlsx: bool,
     settings: dict[str, Any],
-    scheduler: str = "local",
-    workers: int = 2,
-    retries: int = 1,
+    cluster: Cluster = Cluster(),
     force: bool = False,
-    progress: Callable[[str, str | None], None] | None = None,
 ) -> tuple[TaskOutcome, list[Path]]:
     """Reports for every place of the prepared ``builder`` as Dask tasks (one a place),
     then ``index.html`` over the finished places; returns the outcome and the index."""
@@ -461,8 +460,7 @@ def run_report_sweep(
 
     claim_sweep(out, "report", {**settings, "lang": lang, "xlsx": xlsx}, force=force)
     tasks = [Task(safe_key(c), report_task, (c, str(out), lang, xlsx)) for c in builder.places]
-    outcome = run_tasks(tasks, out, scheduler=scheduler, workers=workers, retries=retries,
-                        shared=builder, progress=progress)  # fmt: skip
+    outcome = run_tasks(tasks, out, cluster, shared=builder)
     records = [json.loads((task_dir(out, t.key) / SUMMARY_FILE).read_text("utf-8"))
                for t in tasks if finished(out, t.key)]  # fmt: skip
     reports = [PlaceReport(r["place"], r["name"], "", {}, None, lang, r["summary"])
