@@ -218,12 +218,13 @@ def fit(
     return run_fit(prepared, sampler or SamplerConfig(), out, overwrite=overwrite)
 
 
-def fit_path(run: Path) -> Path:
+def fit_path(run: str | Path) -> Path:
     """``RUN/fit.nc`` for a run directory, else the path itself."""
+    run = Path(run)
     return RunLayout(run).fit if run.is_dir() else run
 
 
-def load_fit(run: Path) -> FitResult:
+def load_fit(run: str | Path) -> FitResult:
     """Load a saved fit.
 
     Parameters

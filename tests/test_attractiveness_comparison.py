@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from attrbayes.attractiveness import fixed_attractiveness
 from attrbayes.cli import app
 from attrbayes.models.ols import fit_ols
 from attrbayes.plots import figure_bytes
@@ -20,6 +21,7 @@ from attrbayes.reporting.comparison import (
     SPEARMAN_ROW,
     attractiveness_comparison,
     correlation_row,
+    realised_attractiveness,
 )
 from attrbayes.runs import load_fit
 
@@ -77,13 +79,17 @@ def test_statistics_are_numpy_correlations_and_sds_of_the_table(comparisons, kin
     comparison = comparisons[kind]
     table, stats = comparison.table, comparison.statistics
     post, ols = table["posterior_median"], table["ols_pct"]
+    realised = table["realised_median"]
     assert stats.loc[PEARSON_ROW, "posterior"] == pytest.approx(_r(post, ols))
-    assert stats.loc[PEARSON_ROW, "ols"] == stats.loc[PEARSON_ROW, "posterior"]
+    assert stats.loc[PEARSON_ROW, "realised"] == pytest.approx(_r(realised, ols))
+    assert stats.loc[PEARSON_ROW, "ols"] == pytest.approx(1.0)
     ranks = _r(post.rank(), ols.rank())
     assert stats.loc[SPEARMAN_ROW, "posterior"] == pytest.approx(ranks)
+    assert stats.loc[SPEARMAN_ROW, "realised"] == pytest.approx(_r(realised.rank(), ols.rank()))
     assert comparison.pearson == pytest.approx(_r(post, ols))
     assert comparison.spearman == pytest.approx(ranks)
     assert stats.loc[SD_ROW, "posterior"] == pytest.approx(np.std(post, ddof=1))
+    assert stats.loc[SD_ROW, "realised"] == pytest.approx(np.std(realised, ddof=1))
     assert stats.loc[SD_ROW, "ols"] == pytest.approx(np.std(ols, ddof=1))
     correlates = ["vra_sum", "centrality"] if kind == "migration" else [
         "industry_effect", "pop_growth_lag"
@@ -95,6 +101,37 @@ def test_statistics_are_numpy_correlations_and_sds_of_the_table(comparisons, kin
     assert list(stats.index) == [PEARSON_ROW, SPEARMAN_ROW, SD_ROW,
                                  *[correlation_row(c) for c in correlates]]  # fmt: skip
     assert "r with mean VRA" in stats.index or kind == "jobs"
+
+
+@pytest.mark.parametrize("kind", ["migration", "jobs"])
+def test_realised_attractiveness_is_the_mean_residual_of_the_graphs_structure(fits, kind):
+    """Per draw: the place's mean of y minus the model graph's mu, plus the sampled
+    place-level attractiveness that mu holds (what is left of mu is structure)."""
+    fit = fits[kind]
+    frame = fit.design.frame
+    mu = fit.mu_draws(max_draws=None).to_numpy()
+    places = np.sort(frame["place"].unique())
+    fixed = fixed_attractiveness(fit, np.arange(mu.shape[0]), places).to_numpy()
+    resid = pd.DataFrame((fit.design.y[None, :] - mu).T, index=frame["place"].to_numpy())
+    per_draw = 100 * (resid.groupby(level=0).mean().loc[places].to_numpy().T + fixed)
+    got = realised_attractiveness(fit).set_index("place").loc[places]
+    for column, q in (("realised_median", 0.5), ("realised_lower_80", 0.1),
+                      ("realised_upper_80", 0.9)):  # fmt: skip
+        np.testing.assert_allclose(got[column], np.quantile(per_draw, q, axis=0), rtol=1e-9,
+                                   atol=1e-12)  # fmt: skip
+
+
+def test_realised_attractiveness_with_the_ols_coefficients_is_the_ols_point_value(small_run_dir):
+    from attrbayes.data.panel import read_panel
+    from attrbayes.diagnostics.backtest import ols_point_fit
+    from attrbayes.features.design import compute_features
+
+    features = compute_features(read_panel(small_run_dir / "panel"), "municipality")
+    for spec in ("migration_2022", "jobs_2022"):
+        point = ols_point_fit(features, spec)
+        ols = fit_ols(point.design).attractiveness().set_index("place")["pct_per_year"]
+        got = realised_attractiveness(point).set_index("place")
+        np.testing.assert_allclose(got["realised_median"], ols.reindex(got.index), atol=1e-12)
 
 
 def test_ols_residuals_do_not_correlate_with_a_regressor_constant_per_place(comparisons):

@@ -84,7 +84,7 @@ def test_compare_command(runs):
     assert "ols_estimate" in result.output
     assert "posterior_median" in result.output
     assert (runs["hier"] / "centrality_path.png").is_file()
-    assert "Pearson r, posterior median vs OLS" in result.output
+    assert "Pearson r with OLS" in result.output
     assert (runs["hier"] / "attractiveness_scatter.png").is_file()
 
 

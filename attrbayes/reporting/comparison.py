@@ -1,6 +1,7 @@
 """Published vs OLS vs posterior from the same design: one row per coefficient
 (:func:`ols_posterior_table`) and one row per place for attractiveness
-(:func:`attractiveness_comparison`)."""
+(:func:`attractiveness_comparison`, with the realised attractiveness of
+:func:`realised_attractiveness`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
+from attrbayes.equation import equation_draws, equation_mean, equation_parts
 from attrbayes.features.design import VRA_TERMS
 from attrbayes.models.ols import fit_ols
 from attrbayes.reference import reference_values
@@ -84,8 +87,8 @@ ATTRACTIVENESS_UNIT = {"residential": "% of population per year",
                        "business": "% of private jobs per year"}  # fmt: skip
 
 # Rows of AttractivenessComparison.statistics (the correlations with structure follow).
-PEARSON_ROW = "Pearson r, posterior median vs OLS"
-SPEARMAN_ROW = "Spearman rho, posterior median vs OLS"
+PEARSON_ROW = "Pearson r with OLS"
+SPEARMAN_ROW = "Spearman rho with OLS"
 SD_ROW = "SD across places (% per year)"
 
 
@@ -101,14 +104,16 @@ class AttractivenessComparison:
     ``table``: one row per place (sorted by posterior median, most attractive first):
     ``place`` (``name``), ``ols_pct`` (OLS point attractiveness: the place's mean OLS
     residual over the fitted years), ``posterior_median``, ``posterior_lower_80``,
-    ``posterior_upper_80`` (period attractiveness of the fit, 80 % equal-tailed), all in %
-    of the base per year; ``difference`` (posterior median minus OLS); ``posterior_rank``
+    ``posterior_upper_80`` (period attractiveness of the fit, 80 % equal-tailed),
+    ``realised_median``, ``realised_lower_80``, ``realised_upper_80``
+    (:func:`realised_attractiveness`), all in % of the base per year; ``difference``
+    (posterior median minus OLS); ``posterior_rank``
     and ``ols_rank`` (1 = most attractive; ties share the mean rank); then the structure
     of the place: the mean over the fitted years of each time-varying term (the design's
     units), ``vra_sum`` (migration fits with all three VRA lags: the mean of
     vra_t + vra_t1 + vra_t2, "mean VRA") and ``centrality`` when the design has it.
 
-    ``statistics``: rows of measures, columns ``posterior`` and ``ols``, see
+    ``statistics``: rows of measures, columns ``posterior``, ``realised`` and ``ols``, see
     :func:`attractiveness_comparison`.
     """
 
@@ -163,6 +168,41 @@ def place_structure(design) -> pd.DataFrame:
     return out
 
 
+# draws at a time: a block is a (draws, rows) array of the structure's mean
+REALISED_BLOCK = 500
+
+
+def realised_attractiveness(fit) -> pd.DataFrame:
+    """The book's own attractiveness, taken with the posterior's coefficients: per place
+    and draw, the mean over its fitted years of the dependent variable minus structure
+    (intercept, terms, centrality coefficient x centrality, year effect; the noise stays
+    in, as in an OLS residual). With the OLS coefficients it is the OLS point
+    attractiveness. Columns ``place``, ``realised_median``, ``realised_lower_80``,
+    ``realised_upper_80``, in % of the base per year."""
+    frame = fit.design.frame
+    places = np.sort(frame["place"].unique())
+    place_idx = pd.Index(places).get_indexer(frame["place"])
+    rows = len(frame)
+    means = sparse.csr_array((1.0 / np.bincount(place_idx)[place_idx],
+                              (np.arange(rows), place_idx)), shape=(rows, len(places)))  # fmt: skip
+    y = fit.design.y
+    n = int(fit.posterior.sizes["chain"] * fit.posterior.sizes["draw"])
+    realised = np.empty((n, len(places)))
+    for start in range(0, n, REALISED_BLOCK):
+        index = np.arange(start, min(start + REALISED_BLOCK, n))
+        eq = equation_draws(fit, list(places), index, attractiveness=False)
+        year_idx = pd.Index(eq.fitted_years).get_indexer(frame["year"])
+        covariates = {term: frame[term].to_numpy(float) for term in eq.slopes}
+        structure = equation_mean(equation_parts(
+            eq, slice(None), covariates, eq.path[:, year_idx], eq.year_effects[:, year_idx],
+            0.0, place_idx))  # fmt: skip
+        realised[index] = (y[None, :] - structure) @ means
+    pct = 100 * realised
+    low, mid, high = np.quantile(pct, [0.1, 0.5, 0.9], axis=0)
+    return pd.DataFrame({"place": places, "realised_median": mid, "realised_lower_80": low,
+                         "realised_upper_80": high})  # fmt: skip
+
+
 def attractiveness_comparison(fit) -> AttractivenessComparison:
     """Posterior period attractiveness beside the OLS point attractiveness, per place.
 
@@ -173,12 +213,13 @@ def attractiveness_comparison(fit) -> AttractivenessComparison:
     Residential attractiveness for a migration fit, business attractiveness for a jobs
     fit; % of the base per year.
 
-    ``statistics`` (index: measure; columns ``posterior`` for the posterior medians,
+    ``statistics`` (index: measure; columns ``posterior`` for the posterior medians of
+    period attractiveness, ``realised`` for the medians of :func:`realised_attractiveness`,
     ``ols`` for the OLS point values):
 
-    * ``Pearson r, posterior median vs OLS`` and ``Spearman rho, posterior median vs OLS``:
-      how far the two agree on the values and on the ranking of places (Spearman: the
-      Pearson r of the ranks). One number each; both columns show it.
+    * ``Pearson r with OLS`` and ``Spearman rho with OLS``: how far each agrees with the
+      OLS point attractiveness on the values and on the ranking of places (Spearman: the
+      Pearson r of the ranks; 1 in the ``ols`` column).
     * ``SD across places (% per year)``: how widely attractiveness differs between places.
       The posterior's is smaller where the model shrinks noisy places towards their group.
     * ``r with mean VRA`` (migration; mean VRA is the place mean of vra_t + vra_t1 +
@@ -199,6 +240,7 @@ def attractiveness_comparison(fit) -> AttractivenessComparison:
     table["posterior_median"] = post["pct_median"]
     table["posterior_lower_80"] = post["pct_lower_80"]
     table["posterior_upper_80"] = post["pct_upper_80"]
+    table = table.join(realised_attractiveness(fit).set_index("place"))
     table["difference"] = table["posterior_median"] - table["ols_pct"]
     table["posterior_rank"] = table["posterior_median"].rank(ascending=False)
     table["ols_rank"] = table["ols_pct"].rank(ascending=False)
@@ -207,12 +249,11 @@ def attractiveness_comparison(fit) -> AttractivenessComparison:
     table.index.name = "place"
     table = table.sort_values(["posterior_median"], ascending=False, kind="stable")
 
-    values = {"posterior": table["posterior_median"], "ols": table["ols_pct"]}
-    pearson = _pearson(values["posterior"], values["ols"])
-    spearman = _pearson(table["posterior_rank"], table["ols_rank"])
+    values = {"posterior": table["posterior_median"], "realised": table["realised_median"],
+              "ols": table["ols_pct"]}  # fmt: skip
     rows: dict[str, dict[str, float]] = {
-        PEARSON_ROW: {"posterior": pearson, "ols": pearson},
-        SPEARMAN_ROW: {"posterior": spearman, "ols": spearman},
+        PEARSON_ROW: {k: _pearson(v, values["ols"]) for k, v in values.items()},
+        SPEARMAN_ROW: {k: _pearson(v.rank(), values["ols"].rank()) for k, v in values.items()},
         SD_ROW: {k: float(v.std(ddof=1)) for k, v in values.items()},
     }
     correlates = ["vra_sum"] if "vra_sum" in structure.columns else [
@@ -222,7 +263,7 @@ def attractiveness_comparison(fit) -> AttractivenessComparison:
         correlates.append("centrality")
     for column in correlates:
         rows[correlation_row(column)] = {k: _pearson(v, table[column]) for k, v in values.items()}
-    statistics = pd.DataFrame.from_dict(rows, orient="index", columns=["posterior", "ols"])
+    statistics = pd.DataFrame.from_dict(rows, orient="index", columns=list(values))
     statistics.index.name = "measure"
     return AttractivenessComparison(
         table=table.reset_index(),
