@@ -1381,8 +1381,7 @@ def _project_sweep(run: Path, jobs: Path | None, data: Path | None, out: Path,
                                                      cluster=cluster, force=force)  # fmt: skip
     except AttrbayesError as exc:
         _fail(exc)
-    for key, error in outcome.failed.items():
-        err.print(f"[bold red]failed:[/bold red] {escape(key)}: {escape(error)}", soft_wrap=True)
+    _print_failed(outcome.failed)
     if outcome.skipped:
         console.print(f"{len(outcome.skipped)} projection(s) made by an earlier run: skipped")
     if not table.empty:
@@ -1394,10 +1393,7 @@ def _project_sweep(run: Path, jobs: Path | None, data: Path | None, out: Path,
         console.print(f"Written {out / sw.SWEEP_TABLE}; each projection is in "
                       f"{out / sw.TASKS_DIR}/KEY (attrbayes fan {out / sw.TASKS_DIR}/KEY "
                       "--place CODE)")  # fmt: skip
-    if outcome.failed:
-        err.print("rerun the same command to retry the failed projections (finished ones "
-                  "are skipped)")  # fmt: skip
-        raise typer.Exit(code=1)
+    _exit_to_retry(outcome.failed, "projections")
 
 
 def _year_list(text: str | None, option: str) -> list[int] | None:
@@ -1650,8 +1646,7 @@ def backtest_command(
                                   priors=prior_sets[0], **options)  # fmt: skip
     except AttrbayesError as exc:
         _fail(exc)
-    for key, error in (sweep.failed if sweep is not None else {}).items():
-        err.print(f"[bold red]failed:[/bold red] {escape(key)}: {escape(error)}", soft_wrap=True)
+    _print_failed(sweep.failed if sweep is not None else {})
     if result is None:
         _fail(AttrbayesError("no task of the grid finished; rerun the same command to retry"))
     _echo(result.summary().to_string(index=False, float_format=lambda v: f"{v:.3f}"))
@@ -1667,10 +1662,7 @@ def backtest_command(
             console.print(f"{len(sweep.skipped)} task(s) finished by an earlier run: skipped")
         console.print(f"Scores of {len(sweep.ran) + len(sweep.skipped)} finished task(s) in "
                       f"{out}")  # fmt: skip
-        if sweep.failed:
-            err.print("rerun the same command to retry the failed tasks (finished ones are "
-                      "skipped)")  # fmt: skip
-            raise typer.Exit(code=1)
+        _exit_to_retry(sweep.failed, "tasks")
     elif out is not None:
         paths = result.save(out)
         console.print(f"Written {', '.join(str(p) for p in paths[:3])}")
@@ -1685,6 +1677,20 @@ def _backtest_grid(data, origins, specs, priors, out, scheduler, workers, force,
     with _step(f"Backtest grid: {size} on {cluster.describe()}"):
         return run_sweep(data, origins, specs, out, priors=priors, cluster=cluster,
                          force=force, **options)  # fmt: skip
+
+
+def _print_failed(failed: dict[str, str]) -> None:
+    """A line for each task of a sweep that failed, with its error."""
+    for key, error in failed.items():
+        err.print(f"[bold red]failed:[/bold red] {escape(key)}: {escape(error)}", soft_wrap=True)
+
+
+def _exit_to_retry(failed: dict[str, str], what: str) -> None:
+    """Exit 1 after a sweep with failed tasks, saying how to retry them."""
+    if failed:
+        err.print(f"rerun the same command to retry the failed {what} (finished ones are "
+                  "skipped)")  # fmt: skip
+        raise typer.Exit(code=1)
 
 
 def _task_line(key: str, error: str | None) -> None:
@@ -1897,12 +1903,8 @@ def _report_sweep(builder, spec, out: Path, *, lang: str, xlsx: bool, scheduler:
                                           force=force)  # fmt: skip
     if outcome.skipped:
         console.print(f"{len(outcome.skipped)} report(s) written by an earlier run: skipped")
-    for key, error in outcome.failed.items():
-        err.print(f"[bold red]failed:[/bold red] {escape(key)}: {escape(error)}", soft_wrap=True)
-    if outcome.failed:
-        err.print("rerun the same command to retry the failed places (finished ones are "
-                  "skipped)")  # fmt: skip
-        raise typer.Exit(code=1)
+    _print_failed(outcome.failed)
+    _exit_to_retry(outcome.failed, "places")
     htmls = [out / f"{c}.html" for c in builder.places]
     return [*index, *htmls], htmls
 

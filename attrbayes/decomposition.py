@@ -400,8 +400,8 @@ def _model_parts(
     own, area = "own job growth", "commuting-area job growth"
 
     def label_of(name: str) -> str:
-        if name in vra:
-            return own if split else "job growth (own and commuting area)"
+        if name in vra:  # split below into own and commuting-area parts where it can be
+            return "job growth (own and commuting area)"
         if name in (INTERCEPT, YEAR_EFFECT):
             return COMMON_LEVEL
         if name == ATTRACTIVENESS:
@@ -410,19 +410,22 @@ def _model_parts(
         return LASTING_JOB_GROWTH if base in VRA_LAGS else TERM_LABELS.get(base, base)
 
     # the drivers in the order shown, each the sum of its parts
-    terms = [*vra, *([CENTRALITY] if spec.has_centrality else []), *spec.slope_terms]
+    joined = [] if split else vra  # split: own and commuting-area parts stand first
+    terms = [*joined, *([CENTRALITY] if spec.has_centrality else []),
+             *(t for t in spec.slope_terms if t not in vra or not split)]  # fmt: skip
     drivers: dict[str, np.ndarray | float] = dict.fromkeys(
         [*([own, area] if split else []), *map(label_of, terms)], 0.0
     )
     for name, values in parts:
         if name == CENTRALITY and not spec.has_centrality:
             continue
-        label = label_of(name)
-        drivers[label] = drivers.get(label, 0.0) + values
         if name in vra and split:
             part = eq.slopes[name][:, None] * rows[VRA_LAGS[name]].to_numpy(float)
-            drivers[own] = drivers[own] - values + part
+            drivers[own] = drivers[own] + part
             drivers[area] = drivers[area] + values - part
+            continue
+        label = label_of(name)
+        drivers[label] = drivers.get(label, 0.0) + values
     rebuilt = np.zeros_like(mu_graph)
     for rate in drivers.values():
         rebuilt += rate
