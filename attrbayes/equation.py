@@ -106,7 +106,7 @@ def equation_draws(
         latent = at.transpose("draw", "place", "year").to_numpy()
         if state is not None:
             ar = state["ar"].sel(place=places, year=at.year)
-            ar = ar.transpose("draw", "place", "year").to_numpy()
+            ar = ar.transpose("draw", "place", "year").to_numpy().astype(np.float32)
     ar1 = bool(spec.attractiveness.ar1)
     return EquationDraws(
         kind=fit.kind,

@@ -1,18 +1,31 @@
 """The only module that calls ArviZ: convergence statistics, LOO and model comparison.
 
 ArviZ 1.x changed many APIs; keeping every call here means a future change touches one
-file. Functions take and return plain xarray / pandas objects.
+file. Functions take and return plain xarray / pandas objects. ArviZ is imported on first
+use, so that commands which only read results (projections, fans, reports) do not load it:
+with JAX installed, its import also loads JAX (lazy_loader's missing-module path inspects
+the stack, which loads every lazily registered module), about 250 MB and a second.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
+from types import ModuleType
+from typing import TYPE_CHECKING
 
-import arviz as az
 import numpy as np
 import pandas as pd
 import xarray as xr
+
+if TYPE_CHECKING:
+    import arviz as az
+
+
+def _arviz() -> ModuleType:
+    import arviz
+
+    return arviz
 
 
 def flatten(ds: xr.Dataset, var_names: Sequence[str] | None = None) -> pd.Series:
@@ -35,9 +48,9 @@ def convergence_table(tree: xr.DataTree, var_names: Sequence[str] | None = None)
     with warnings.catch_warnings():
         # constant draws (e.g. fixed deterministics) give NaN diagnostics and a warning
         warnings.simplefilter("ignore", RuntimeWarning)
-        rhat = az.rhat(tree, var_names=var_names).dataset
-        bulk = az.ess(tree, method="bulk", var_names=var_names).dataset
-        tail = az.ess(tree, method="tail", var_names=var_names).dataset
+        rhat = _arviz().rhat(tree, var_names=var_names).dataset
+        bulk = _arviz().ess(tree, method="bulk", var_names=var_names).dataset
+        tail = _arviz().ess(tree, method="tail", var_names=var_names).dataset
     return pd.DataFrame(
         {"rhat": flatten(rhat), "ess_bulk": flatten(bulk), "ess_tail": flatten(tail)}
     )
@@ -45,21 +58,21 @@ def convergence_table(tree: xr.DataTree, var_names: Sequence[str] | None = None)
 
 def bfmi(tree: xr.DataTree) -> np.ndarray:
     """E-BFMI per chain (needs the sampler's energy)."""
-    return np.asarray(az.bfmi(tree)["energy"].values, dtype=float)
+    return np.asarray(_arviz().bfmi(tree)["energy"].values, dtype=float)
 
 
 def loo(tree: xr.DataTree, var_name: str = "y") -> az.ELPDData:
     """PSIS-LOO from the tree's log_likelihood group."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Estimated shape parameter of Pareto")
-        return az.loo(tree, pointwise=True, var_name=var_name)
+        return _arviz().loo(tree, pointwise=True, var_name=var_name)
 
 
 def compare(trees: Mapping[str, xr.DataTree], var_name: str = "y") -> pd.DataFrame:
     """LOO comparison (rank, elpd_loo, p_loo, elpd_diff, weight, se, dse, ...)."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Estimated shape parameter of Pareto")
-        return az.compare(dict(trees), var_name=var_name, round_to="none")
+        return _arviz().compare(dict(trees), var_name=var_name, round_to="none")
 
 
 def pareto_k_threshold(n_samples: int) -> float:

@@ -18,6 +18,7 @@ from attrbayes.features._common import (
     require_finite,
     require_nonnegative,
     require_unique,
+    sex_codes,
 )
 
 N_AGES = len(AGES)
@@ -66,7 +67,7 @@ def _sex_age_array(
     df: pd.DataFrame, table: str, column: str, lead: list[str]
 ) -> tuple[list[tuple], np.ndarray]:
     """Scatter a long (lead..., sex, age, value) table into (N, S, A); absent cells are 0."""
-    sex = pd.Index(SEXES).get_indexer(df["sex"].astype(str))
+    sex = sex_codes(df["sex"])
     if (sex < 0).any():
         unknown = sorted(map(str, pd.unique(df["sex"].astype(str)[sex < 0])))
         raise DataError(f"{table} table has sex values {unknown}; allowed {list(SEXES)}")

@@ -72,17 +72,17 @@ from attrbayes.projection.assumptions import Alternative, load_assumptions
 from attrbayes.projection.industry import industry_effect_path
 from attrbayes.projection.inputs import ProjectionInputs, build_inputs
 from attrbayes.projection.kernels import cohort_step, weighted_sums
+from attrbayes.projection.memory import DrawSpill, give_back_freed_memory, hand_back_large_arrays
 from attrbayes.projection.result import (
     AGE_GROUPS_PROJECTION,
     FLOWS,
     GROUP_LEVELS,
-    PER_PLACE,
+    PYRAMID_BIN,
     STOCKS,
     ProjectionResult,
     add_flows,
     add_pyramids,
     age_bands,
-    pyramid_summary,
     summary_units,
     unit_quantiles,
 )
@@ -323,7 +323,14 @@ class Run:
 
     out: dict[str, np.ndarray]
     controls: dict[int, dict]
+    # per-draw flows and pyramids of every place, on disk until summarised (read as
+    # quantiles only, unless asked for)
+    spilled: dict[str, DrawSpill] = field(default_factory=dict)
     summarised: bool = False  # flows and pyramids reduced to what is stored
+
+    def values(self, key: str) -> np.ndarray:
+        """Per-draw values of ``key`` (draw, place, ...), read back where spilled."""
+        return self.out[key] if key in self.out else self.spilled[key].array()
 
 
 @dataclass(frozen=True)
@@ -338,8 +345,9 @@ class _Year:
     by_place: np.ndarray  # (P, M, S, A) float32 weights of each place
 
 
-# what a run writes per draw, place and year (the age groups by group too)
-RUN_OUTPUTS = (*PER_PLACE, "age_groups")
+# what a run keeps in memory per draw, place and year (the age groups by group too); the
+# flows and pyramids go to a DrawSpill
+RUN_OUTPUTS = (*STOCKS, "age_groups")
 
 
 class Projector:
@@ -385,6 +393,7 @@ class Projector:
         if draws < 1:
             raise SpecError(f"draws must be at least 1, got {draws}")
         self.say = progress or (lambda _msg: None)
+        hand_back_large_arrays()
         self.say("inputs")
         features = compute_features(panel, "municipality")
         self.inputs = inputs = build_inputs(panel, features.frame, places)
@@ -522,8 +531,10 @@ class Projector:
         out = {**self.stacked_outputs(keys=[k for k in RUN_OUTPUTS if k not in into]), **into}
         n, p, n_years = self.n, len(self.places), len(self.years)
         # the base year's pyramid is the observed one, the same in every draw
-        out["pyramid"] = np.zeros((n, p, len(self.projected_pyramid_years), 2, MAX_AGE + 1),
-                                  dtype=np.float32)  # fmt: skip
+        pyramid = (len(self.projected_pyramid_years), 2)
+        cells = {**dict.fromkeys(FLOWS, (n_years,)), "pyramid": (*pyramid, MAX_AGE + 1),
+                 "pyramid_5": (*pyramid, len(range(0, MAX_AGE + 1, PYRAMID_BIN)))}  # fmt: skip
+        spilled = {key: DrawSpill(n, p, shape) for key, shape in cells.items()}
         fitted = self.mig.fitted_years.astype(int)
         out["centrality_coefficient"] = np.full(
             (n, len(fitted) + int(self.years[-1]) - int(fitted[-1])), np.nan
@@ -539,9 +550,15 @@ class Projector:
             idx = slice(start, min(start + chunk, n))
             rng = np.random.default_rng([self.seed, start])  # the same numbers in every run
             chunk_controls = _Controls(None if replay is None else replay[start])
+            own = {key: np.full((idx.stop - start, p, *cells[key]), np.nan, dtype=np.float32)
+                   for key in (*FLOWS, "pyramid")}  # fmt: skip
             chunk_out = {key: value[idx] for key, value in out.items()}  # views
-            self._run_chunk(scenario, idx, rng, intervention, chunk_controls, chunk_out)
+            self._run_chunk(scenario, idx, rng, intervention, chunk_controls, chunk_out | own)
+            own["pyramid_5"] = age_bands(own["pyramid"])
+            for key, values in own.items():
+                spilled[key].write(start, values)
             controls[start] = chunk_controls.values
+            give_back_freed_memory()
             self.say(f"{scenario}: draws {idx.start + 1}-{idx.stop} of {n}")
 
         # numpy releases the GIL in large array operations: chunks run side by side, each
@@ -553,7 +570,7 @@ class Projector:
             ThreadPoolExecutor(max_workers=workers) as pool,
         ):
             list(pool.map(task, range(0, n, chunk)))
-        return Run(out, controls)
+        return Run(out, controls, spilled)
 
     def _scenario_paths(
         self, scenario: str, idx: slice, all_years: np.ndarray
@@ -636,6 +653,7 @@ class Projector:
 
         pop = np.broadcast_to(inputs.population.astype(np.float32),
                               (d, *inputs.population.shape)).copy()  # fmt: skip
+        spare: np.ndarray | None = None
         mobility = inputs.mobility.astype(np.float32)
         groups, pyramid = out["age_groups"], out["pyramid"]
         national_rate = out["national_net_immigration_rate"]
@@ -744,7 +762,7 @@ class Projector:
             # excess leavers stay ...
             shift = (migrants - usual) / np.maximum(mobile, 1e-9)
             excess = -extra_deaths / np.maximum(deaths, 1e-9)
-            nxt = np.empty_like(pop)
+            nxt = spare if spare is not None else np.empty_like(pop)
             shortfall = cohort_step(pop, this.survival, mobility, this.q_local32, shift,
                                     excess, (newborn - infant_deaths).astype(pop.dtype),
                                     nxt)  # fmt: skip
@@ -756,7 +774,7 @@ class Projector:
             out["births"][:, :, t] = births
             out["deaths"][:, :, t] = deaths + extra_deaths + infant_deaths.sum(axis=2)
             out["net_migration"][:, :, t] = migrants - shortfall
-            pop = nxt
+            pop, spare = nxt, pop  # two buffers in turn: no fresh 20 MB array a year
         mig_paths.coefficient(int(years[-1]))  # the outlook reaches the last year too
         out["centrality_coefficient"][:] = np.concatenate(
             [mig.path[idx],
@@ -947,8 +965,11 @@ def _summarise(projector: Projector, run: Run, flow_draws: bool = False) -> None
     run.summarised = True
     _, membership = projector.units
     for flow in FLOWS:
-        values = run.out[flow] if flow_draws else run.out.pop(flow)
-        run.out[f"{flow}_quantiles"] = unit_quantiles(values, membership)
+        spill = run.spilled.pop(flow)
+        run.out[f"{flow}_quantiles"] = unit_quantiles(spill, membership)
+        if flow_draws:
+            run.out[flow] = spill.array()
+        spill.close()
     _summarise_pyramids(projector, run)
 
 
@@ -957,16 +978,21 @@ def _summarise_pyramids(projector: Projector, run: Run) -> None:
     quantiles of every place and group, keeping per-draw pyramids of the chosen places
     only; the base year's pyramid (first, when asked for) is the observed one in every
     draw."""
-    projected = run.out.pop("pyramid")  # (D, P, projected pyramid years, S, A)
+    projected, projected_5 = run.spilled.pop("pyramid"), run.spilled.pop("pyramid_5")
     if not len(projector.pyramid_years):
+        projected.close()
+        projected_5.close()
         return
     n = projector.n
     base = projector.inputs.population.astype(np.float32)  # (P, S, A)
     with_base = projector.pyramid_years[0] == projector.inputs.base_year
     _, membership = projector.units
-    single, banded = pyramid_summary(projected, membership)
+    # (band, unit, projected pyramid year, S, A or age band)
+    single, banded = unit_quantiles(projected, membership), unit_quantiles(projected_5, membership)
     chosen = [projector.places.index(c) for c in projector.pyramid_places]
-    per_draw = projected[:, chosen]
+    per_draw = projected.array(chosen)
+    projected.close()
+    projected_5.close()
     if with_base:
         observed = np.concatenate([base, np.einsum("psa,pg->gsa", base, membership)])
         q = len(band_probabilities())

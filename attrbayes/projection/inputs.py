@@ -14,7 +14,7 @@ import pandas as pd
 from attrbayes.constants import MAX_AGE, SEXES
 from attrbayes.data.panel import Panel
 from attrbayes.exceptions import DataError
-from attrbayes.features._common import nearest_year
+from attrbayes.features._common import nearest_year, sex_codes
 from attrbayes.features.vra import CommutingWeights, commuting_weight_matrices
 from attrbayes.projection.industry import NO_JOBS_INDUSTRY_NOTE, IndustryHistory, industry_history
 
@@ -239,12 +239,10 @@ def build_inputs(panel: Panel, features_frame: pd.DataFrame, places: list[str]) 
     ]
     national_employed = None
     if employment is not None:  # employment rates (held constant) x observed population
-        sex = pop["sex"].astype(str).map({s: i for i, s in enumerate(SEXES)})
-        known = sex.notna().to_numpy()
+        sex = sex_codes(pop["sex"])
+        known = sex >= 0
         ages = np.minimum(pop["age"].to_numpy(dtype=int), N_AGES - 1)[known]
-        employed = employment[sex[known].to_numpy(dtype=int), ages] * pop["population"].to_numpy(
-            dtype=float
-        )[known]  # fmt: skip
+        employed = employment[sex[known], ages] * pop["population"].to_numpy(dtype=float)[known]
         by_year = pd.Series(employed).groupby(pop["year"].to_numpy(dtype=int)[known]).sum()
         national_employed = {int(y): float(v) for y, v in by_year.items()}
     return ProjectionInputs(

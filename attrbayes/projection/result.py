@@ -54,6 +54,7 @@ fits' data hashes, seeds and package versions.
 from __future__ import annotations
 
 import hashlib
+import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -66,6 +67,7 @@ import xarray as xr
 from attrbayes.constants import INTERVALS
 from attrbayes.exceptions import DataError
 from attrbayes.io_utils import atomic_write_with, open_saved
+from attrbayes.projection.memory import DrawSpill
 from attrbayes.quantiles import band_columns, band_probabilities, interval_frame, quantiles
 
 PROJECTION_FILE = "projection.nc"
@@ -350,24 +352,36 @@ def age_bands(pyramid: np.ndarray, width: int = PYRAMID_BIN) -> np.ndarray:
     return np.add.reduceat(pyramid, starts, axis=-1)
 
 
-def unit_quantiles(draws: np.ndarray, membership: np.ndarray, block: int = 8192) -> np.ndarray:
-    """Quantiles (band, unit, ...) of per-draw values ``draws`` (D, P, ...) of every place
-    and then every group (``membership``, places x groups), each group summed per draw
-    over its places before the quantiles; ``block`` cells (place or group x the other
-    dims) at a time, so that memory stays small whatever the number of draws."""
+def unit_quantiles(
+    draws: np.ndarray | DrawSpill, membership: np.ndarray, block: int = 8192
+) -> np.ndarray:
+    """Quantiles (band, unit, ...) of per-draw values ``draws`` (D, P, ...; in memory or
+    spilled to disk) of every place and then every group (``membership``, places x
+    groups), each group summed per draw over its places before the quantiles; ``block``
+    cells (place or group x the other dims) at a time, so that memory stays small
+    whatever the number of draws."""
     d, p = draws.shape[:2]
     rest = draws.shape[2:]
-    flat = draws.reshape(d, p, -1)
+    n_cells = math.prod(rest)
+    if isinstance(draws, DrawSpill):
+        read = draws.cells
+    else:
+        flat = draws.reshape(d, p, n_cells)
+
+        def read(lo: int, hi: int) -> np.ndarray:
+            return np.ascontiguousarray(flat[:, :, lo:hi].transpose(2, 0, 1))
+
     n_units = p + membership.shape[1]
-    out = np.empty((len(band_probabilities()), n_units, flat.shape[2]), dtype=np.float32)
-    member = membership.astype(flat.dtype)
+    out = np.empty((len(band_probabilities()), n_units, n_cells), dtype=np.float32)
+    member = membership.astype(np.float32 if isinstance(draws, DrawSpill) else draws.dtype)
     step = max(1, block // n_units)
-    for lo in range(0, flat.shape[2], step):
-        part = flat[:, :, lo : lo + step]
-        rows = part.transpose(0, 2, 1).reshape(-1, p)  # (draw x cell, place): one BLAS product
-        grouped = (rows @ member).reshape(d, part.shape[2], -1).transpose(0, 2, 1)
-        summed = np.concatenate([part, grouped], axis=1)
-        out[:, :, lo : lo + step] = quantiles(summed, band_probabilities(), axis=0)
+    for lo in range(0, n_cells, step):
+        part = read(lo, min(lo + step, n_cells))  # (cell, draw, place)
+        grouped = (part.reshape(-1, p) @ member).reshape(*part.shape[:2], -1)  # one BLAS product
+        summed = np.concatenate([part, grouped], axis=2)
+        out[:, :, lo : lo + step] = quantiles(summed, band_probabilities(), axis=1).transpose(
+            0, 2, 1
+        )
     return out.reshape(out.shape[0], n_units, *rest)
 
 

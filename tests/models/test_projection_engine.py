@@ -430,7 +430,8 @@ def test_fan_quantiles_survive_the_storage(fits, synthetic, tmp_path):
 
     mig, jobs = fits
     options = {"draws": 40, "to": 2020, "chunk": 20}
-    draws = Projector(mig, jobs, synthetic.panel, **options).run("neutral").out
+    run = Projector(mig, jobs, synthetic.panel, **options).run("neutral")
+    draws = {key: run.values(key) for key in ("population", "births", "net_migration")}
     path = project(mig, jobs, synthetic.panel, scenarios=["neutral"], **options).save(
         tmp_path / "projection.nc"
     )  # fmt: skip

@@ -87,8 +87,8 @@ def test_a_shock_where_nobody_commutes_moves_only_that_place(projector):
                         replay=base.controls)  # fmt: skip
     others = [i for i in range(len(alone.places)) if i != p]
     for variable in ("population", "jobs_private", "net_migration"):
-        np.testing.assert_array_equal(shocked.out[variable][:, others],
-                                      base.out[variable][:, others])  # fmt: skip
+        np.testing.assert_array_equal(shocked.values(variable)[:, others],
+                                      base.values(variable)[:, others])  # fmt: skip
     jobs_gap = shocked.out["jobs_private"][:, p] - base.out["jobs_private"][:, p]
     t = list(alone.years).index(2013)
     np.testing.assert_allclose(jobs_gap[:, t], 300.0, rtol=1e-4)  # in the year of the shock
