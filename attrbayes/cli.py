@@ -927,14 +927,13 @@ def demo(
     layout = RunLayout(out)
     _demo_projection(result.projection, layout.projection_dir.root)
     with _step("Writing the planner report of 0301 (bokmål) with its tables"):
-        from attrbayes.data.panel import read_panel
         from attrbayes.reporting import report as rp
 
         sources = rp.ReportSources(
             out,
             result.bayes,
             result.jobs,
-            read_panel(result.panel_dir),
+            result.panel,
             result.projection,
             layout.projection_dir.projection,
         )

@@ -131,6 +131,7 @@ class DemoResult:
     bayes: FitResult | None = None
     jobs: FitResult | None = None
     projection: ProjectionResult | None = None
+    panel: Panel | None = None  # as read back from panel_dir, what the fits were made on
 
 
 def synthesize_to(out: Path, config: SynthConfig, *, overwrite: bool) -> SyntheticPanel:
@@ -185,7 +186,7 @@ def run_demo(
     # they show, and the run's draws leave memory
     projection = ProjectionResult.load(layout.projection_dir.projection)
     return DemoResult(panel_dir, synthetic, region_fits, municipality_fit, truth, bayes, jobs,
-                      projection)  # fmt: skip
+                      projection, panel)  # fmt: skip
 
 
 def build_real_to(

@@ -246,7 +246,12 @@ class FitResult:
         return table.reset_index()
 
     def convergence(self):
-        """The diagnostics gate's report (R-hat, ESS, divergences, E-BFMI)."""
+        """The diagnostics gate's report (R-hat, ESS, divergences, E-BFMI); computed
+        once (the draws do not change), however many commands and reports ask."""
+        return self._gate
+
+    @cached_property
+    def _gate(self):
         from attrbayes.diagnostics.convergence import gate
 
         return gate(self.tree)

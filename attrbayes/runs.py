@@ -8,7 +8,7 @@ CLI, the pipeline, backtests, reports) find fits and projections through these f
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -270,17 +270,25 @@ def resolve_projection_runs(run: Path, jobs: Path | None, data: Path | None) -> 
             )
         return _runs(run, jobs, data)
     found: dict[str, Path] = {}
+    loaded: dict[Path, FitResult] = {}
     for child in sorted(run.glob("*/" + FIT_FILE)):
-        found.setdefault(load_fit(child).kind, child.parent)
+        fit = load_fit(child)
+        if fit.kind not in found:
+            found[fit.kind], loaded[child.parent] = child.parent, fit
     missing = [k for k in ("migration", "jobs") if k not in found and not (k == "jobs" and jobs)]
     if missing:
         raise SpecError(f"{run}: no {' or '.join(missing)} run inside; give runs explicitly")
-    return _runs(found["migration"], jobs or found["jobs"], data or layout.panel)
+    return _runs(found["migration"], jobs or found["jobs"], data or layout.panel, loaded)
 
 
-def _runs(migration: Path, jobs: Path, panel: Path) -> ProjectionRuns:
+def _runs(
+    migration: Path, jobs: Path, panel: Path, loaded: Mapping[Path, FitResult] | None = None
+) -> ProjectionRuns:
+    """The fits and panel at these paths (``loaded``: fits already read, by run folder)."""
     sources = {"migration": migration, "jobs": jobs, "panel": panel}
-    fits = {"migration": load_fit(migration), "jobs": load_fit(jobs)}
+    loaded = loaded or {}
+    fits = {kind: loaded.get(path) or load_fit(path)
+            for kind, path in (("migration", migration), ("jobs", jobs))}  # fmt: skip
     for kind, fit in fits.items():
         if fit.kind != kind:
             raise SpecError(f"{sources[kind]} is a {fit.kind} fit where the {kind} fit belongs "
