@@ -2,7 +2,7 @@
 
 ArviZ 1.x changed many APIs; keeping every call here means a future change touches one
 file. Functions take and return plain xarray / pandas objects. ArviZ is imported on first
-use, so that commands which only read results (projections, fans, reports) do not load it:
+use, so that commands which need no diagnostics (projections, fans) do not load it:
 with JAX installed, its import also loads JAX (lazy_loader's missing-module path inspects
 the stack, which loads every lazily registered module), about 250 MB and a second.
 """
