@@ -178,7 +178,7 @@ def run_demo(
     say("Bayesian jobs_2022 (compiling and sampling)")
     jobs = run_fit(prepare_fit(municipal, "jobs_2022"), sampler or SamplerConfig(),
                    out / "jobs_2022", overwrite=True)  # fmt: skip
-    runs = ProjectionRuns(bayes, jobs, panel)  # the fits in memory, not read again
+    runs = ProjectionRuns(bayes, jobs, panel, features=municipal)  # in memory, not read again
     layout = RunLayout(out)
     run_projection(runs, layout.projection_dir.root, overwrite=True, draws=projection_draws,
                    progress=say)  # fmt: skip
@@ -246,7 +246,7 @@ def run_projection(
     (their effect on the places and their commuting neighbours)."""
     layout = RunLayout(out)
     claim_dir(out, force=overwrite, known=PROJECTION_NAMES)
-    result = project(runs.migration, runs.jobs, runs.panel, **options)
+    result = project(runs.migration, runs.jobs, runs.panel, features=runs.features, **options)
     out.mkdir(parents=True, exist_ok=True)
     mark_owned(out, "projection", __version__)
     result.ds.attrs.update({SOURCE_ATTRS[k]: v for k, v in runs.sources.items()})

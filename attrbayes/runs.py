@@ -250,6 +250,8 @@ class ProjectionRuns:
     jobs: FitResult
     panel: Panel
     sources: dict[str, str] = field(default_factory=dict)  # migration, jobs, panel -> path
+    # the panel's municipality features where already computed (the projection reuses them)
+    features: Features | None = None
 
 
 SOURCE_ATTRS = {"migration": "migration_run", "jobs": "jobs_run", "panel": "panel_path"}
@@ -294,16 +296,20 @@ def _runs(
             raise SpecError(f"{sources[kind]} is a {fit.kind} fit where the {kind} fit belongs "
                             "(the migration run first, the jobs run with --jobs)")  # fmt: skip
     data = read_panel(panel)
-    check_fits_match_panel(fits.values(), data, panel)
+    features = check_fits_match_panel(fits.values(), data, panel)
     return ProjectionRuns(fits["migration"], fits["jobs"], data,
-                          {k: str(v.resolve()) for k, v in sources.items()})  # fmt: skip
+                          {k: str(v.resolve()) for k, v in sources.items()},
+                          features.get("municipality"))  # fmt: skip
 
 
-def check_fits_match_panel(fits: Iterable[FitResult], panel: Panel, where: Path | str) -> None:
+def check_fits_match_panel(
+    fits: Iterable[FitResult], panel: Panel, where: Path | str
+) -> dict[str, Features]:
     """Each fit's design, rebuilt from ``panel`` over the fit's years, must be the design
     the fit was made from (the design the fit stores, to rounding): a projection or
     report then starts from the data the fit saw. A panel extended by later years
-    passes; one with other values in the fitted years does not."""
+    passes; one with other values in the fitted years does not. Returns the features it
+    computed, by level."""
     features: dict[str, Features] = {}
     for fit in fits:
         level = fit.design.level
@@ -320,6 +326,7 @@ def check_fits_match_panel(fits: Iterable[FitResult], panel: Panel, where: Path 
                 f"{where} (its design over {fit.design.years_text()}, rebuilt from this panel, "
                 "differs from the fit's): give the panel the fit was made from, or refit"
             )
+    return features
 
 
 def _same_design(rebuilt: pd.DataFrame, stored: pd.DataFrame) -> bool:

@@ -317,7 +317,8 @@ def test_a_panel_extended_by_later_years_is_accepted(small_synthetic):
     cut, _ = truncate_panel(full, 2008)
     fit = prepare_fit(cut, "migration_2022", level="municipality").model.fit(PRIOR)
     assert fit.design.years[1] < 2010
-    check_fits_match_panel([fit], full, "the panel extended to 2010")
+    computed = check_fits_match_panel([fit], full, "the panel extended to 2010")
+    assert computed["municipality"].frame["year"].max() == 2010  # the projection reuses them
     with pytest.raises(DataError, match="made on other data"):
         check_fits_match_panel([fit], small_synthetic.panel, "another panel")
 

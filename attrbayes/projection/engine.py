@@ -66,7 +66,7 @@ from attrbayes.data.panel import Panel
 from attrbayes.equation import EquationDraws, equation_draws, equation_mean, equation_parts
 from attrbayes.exceptions import DataError, SpecError
 from attrbayes.features.demographic_supply import ds_absolute
-from attrbayes.features.design import compute_features
+from attrbayes.features.design import Features, compute_features
 from attrbayes.models.components import NOISE_REFERENCE_POPULATION
 from attrbayes.projection.assumptions import Alternative, load_assumptions
 from attrbayes.projection.industry import industry_effect_path
@@ -358,7 +358,8 @@ class Projector:
     Poisson events); ``centrality_noise`` the innovations of the centrality coefficient's
     process past the fit (off: the coefficient follows its expected path), which measures
     how much of the fans the coefficient's outlook makes. ``custom`` gives the levels of
-    the ``custom`` scenario.
+    the ``custom`` scenario. ``features``: the panel's municipality features where the
+    caller has computed them already (they are not computed again).
     """
 
     def __init__(
@@ -380,6 +381,7 @@ class Projector:
         pyramid_places: Sequence[str] = (),
         custom: CustomScenario | None = None,
         progress: Callable[[str], None] | None = None,
+        features: Features | None = None,
     ) -> None:
         if migration.kind != "migration" or jobs.kind != "jobs":
             raise SpecError("project needs a migration fit and a jobs fit (in that order)")
@@ -395,7 +397,8 @@ class Projector:
         self.say = progress or (lambda _msg: None)
         hand_back_large_arrays()
         self.say("inputs")
-        features = compute_features(panel, "municipality")
+        if features is None or features.level != "municipality":
+            features = compute_features(panel, "municipality")
         self.inputs = inputs = build_inputs(panel, features.frame, places)
         if to <= inputs.base_year:
             raise SpecError(f"--to {to} must be after the base year {inputs.base_year}")

@@ -463,3 +463,17 @@ def test_fan_quantiles_survive_the_storage(fits, synthetic, tmp_path):
     assert saved.ds["population"].dtype == np.float32
     np.testing.assert_array_equal(saved.ds["population"].isel(scenario=0).values,
                                   np.round(draws["population"]))  # fmt: skip
+
+
+def test_features_given_by_the_caller_give_the_same_projection(fits, synthetic):
+    """A caller that has the panel's municipality features (the demo, a checked run
+    folder) passes them on; the projection is the one that computes them itself."""
+    from attrbayes.features.design import compute_features
+
+    mig, jobs = fits
+    options = {"scenarios": ["historical"], "draws": 6, "to": 2016}
+    features = compute_features(synthetic.panel, "municipality")
+    given = project(mig, jobs, synthetic.panel, features=features, **options)
+    own = project(mig, jobs, synthetic.panel, **options)
+    for name in ("population", "jobs_private", "net_migration_quantiles"):
+        np.testing.assert_array_equal(given.ds[name].values, own.ds[name].values)
