@@ -936,6 +936,7 @@ def demo(
             result.panel,
             result.projection,
             layout.projection_dir.projection,
+            features=result.features,
         )
         builder = rp.ReportBuilder(sources)  # the results in memory, not read again
         html = layout.report_dir / "0301.html"

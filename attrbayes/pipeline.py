@@ -132,6 +132,7 @@ class DemoResult:
     jobs: FitResult | None = None
     projection: ProjectionResult | None = None
     panel: Panel | None = None  # as read back from panel_dir, what the fits were made on
+    features: Features | None = None  # its municipality features
 
 
 def synthesize_to(out: Path, config: SynthConfig, *, overwrite: bool) -> SyntheticPanel:
@@ -186,7 +187,7 @@ def run_demo(
     # they show, and the run's draws leave memory
     projection = ProjectionResult.load(layout.projection_dir.projection)
     return DemoResult(panel_dir, synthetic, region_fits, municipality_fit, truth, bayes, jobs,
-                      projection, panel)  # fmt: skip
+                      projection, panel, municipal)  # fmt: skip
 
 
 def build_real_to(

@@ -45,6 +45,7 @@ from attrbayes.constants import INTERVALS
 from attrbayes.data.panel import Panel
 from attrbayes.decomposition import Decomposer, Decomposition, check_period
 from attrbayes.exceptions import AttrbayesError, DataError
+from attrbayes.features.design import Features
 from attrbayes.io_utils import atomic_write_bytes, atomic_write_text, neutralise_formulas
 from attrbayes.plots import agg_canvas, figure_png
 from attrbayes.plots.attractiveness import (
@@ -191,6 +192,7 @@ class ReportSources:
     projection: ProjectionResult | None = None
     projection_path: Path | None = None
     reference: pd.DataFrame | None = None  # year, value, label, place (place may be "")
+    features: Features | None = None  # the panel's municipality features, where computed
 
 
 def read_place_reference(path: str | Path) -> pd.DataFrame:
@@ -244,7 +246,8 @@ def load_sources(
             raise DataError(f"{proj_path} was projected from another {kind} fit than "
                             f"{runs.sources[kind]} (their data hashes differ)")  # fmt: skip
     ref = read_place_reference(reference) if reference is not None else None
-    return ReportSources(run, runs.migration, runs.jobs, runs.panel, proj, proj_path, ref)
+    return ReportSources(run, runs.migration, runs.jobs, runs.panel, proj, proj_path, ref,
+                         runs.features)  # fmt: skip
 
 
 # -- shared computations --------------------------------------------------------------------
@@ -694,6 +697,7 @@ class ReportBuilder:
                 self.sources.migration, self.sources.jobs, panel,
                 assumptions=str(attrs["assumptions"]), alternative=str(attrs["alternative"]),
                 seed=int(attrs["seed"]), to=year, draws=self.target_draws, pyramid_years=(),
+                features=self.sources.features,
                 noise=bool(int(attrs.get("process_noise", 1))),
                 centrality_noise=bool(int(attrs.get("centrality_noise", 1))),
             )  # fmt: skip
