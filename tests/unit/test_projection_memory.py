@@ -79,3 +79,18 @@ def test_reading_what_was_never_written_is_an_error():
     with pytest.raises(OSError, match="ended early"):
         spill.cells(0, 3)
     spill.close()
+
+
+def test_a_full_temporary_folder_is_named_in_the_error(monkeypatch):
+    """No room left for the draws: the error says where they went and how to move them."""
+    import errno
+    import os
+
+    def full(*_args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    spill = DrawSpill(2, 2, (3,))
+    monkeypatch.setattr(os, "pwrite", full)
+    with pytest.raises(OSError, match=r"temporary folder .* \(set TMPDIR to a folder with room\)"):
+        spill.write(0, np.zeros((2, 2, 3), dtype=np.float32))
+    spill.close()
