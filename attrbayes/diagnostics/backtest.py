@@ -67,7 +67,6 @@ import xarray as xr
 from attrbayes import __version__
 from attrbayes.config import SamplerConfig, load_spec
 from attrbayes.data.panel import Panel
-from attrbayes.diagnostics.convergence import gate
 from attrbayes.exceptions import DataError, SpecError
 from attrbayes.features.design import build_design, compute_features
 from attrbayes.io_utils import atomic_write_text, atomic_write_with, csv_text, mark_owned
@@ -456,7 +455,7 @@ def _fit_noted(features, spec: str, sampler: SamplerConfig, notes: list[str], or
                priors: str | None = None):  # fmt: skip
     """Fit ``spec`` at municipality level; a failed diagnostics gate goes into ``notes``."""
     fit = run_fit(prepare_fit(features, spec, level="municipality", priors=priors), sampler)
-    report = gate(fit.tree)
+    report = fit.convergence()
     if report.mcmc and not report.passed:
         notes.append(f"origin {origin}, {spec_label(fit.spec.name, priors)}: "
                      f"{report.summary_line()}")  # fmt: skip

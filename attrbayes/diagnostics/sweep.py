@@ -222,13 +222,10 @@ class GridCell:
 
 
 @dataclass(frozen=True)
-class SweepResult:
-    """The combined result of a grid's finished tasks, and what happened to each task."""
+class SweepResult(TaskOutcome):
+    """What happened to each task of a grid, and the combined result of the finished ones."""
 
-    result: BacktestResult | None
-    ran: tuple[str, ...]
-    skipped: tuple[str, ...]
-    failed: dict[str, str] = field(default_factory=dict)
+    result: BacktestResult | None = None
 
 
 def grid(
@@ -312,7 +309,7 @@ def run_sweep(
     combined = combine(results) if results else None
     if combined is not None:
         combined.save(out)
-    return SweepResult(combined, outcome.ran, outcome.skipped, outcome.failed)
+    return SweepResult(outcome.ran, outcome.skipped, outcome.failed, result=combined)
 
 
 # -- projection sweeps ---------------------------------------------------------------------

@@ -15,6 +15,7 @@ from attrbayes.equation import equation_draws, equation_mean, equation_parts
 from attrbayes.features.design import VRA_TERMS
 from attrbayes.models.ols import fit_ols
 from attrbayes.reference import reference_values
+from attrbayes.results import stacked_size
 from attrbayes.terms import CONTEXTUAL_SUFFIX
 
 
@@ -186,7 +187,7 @@ def realised_attractiveness(fit) -> pd.DataFrame:
     means = sparse.csr_array((1.0 / np.bincount(place_idx)[place_idx],
                               (np.arange(rows), place_idx)), shape=(rows, len(places)))  # fmt: skip
     y = fit.design.y
-    n = int(fit.posterior.sizes["chain"] * fit.posterior.sizes["draw"])
+    n = stacked_size(fit.posterior)
     realised = np.empty((n, len(places)))
     for start in range(0, n, REALISED_BLOCK):
         index = np.arange(start, min(start + REALISED_BLOCK, n))
