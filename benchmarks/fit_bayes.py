@@ -2,6 +2,8 @@
 
 Run: ./dev python benchmarks/fit_bayes.py [--sampler nutpie|pymc|both] [--spec NAME]
      [--level municipality] [--draws 1000] [--tune 1000] [--chains 4] [--recovery]
+     [--baseline REF]  (also runs git REF's copy of this script, nutpie only, and prints
+     its wall, compile and sampling times beside these)
      (``--spec jobs_2022`` for the job growth model)
 
 Prints, per sampler: wall time (compile and sampling), min bulk ESS, bulk ESS per second,
@@ -90,6 +92,7 @@ def main() -> None:
     parser.add_argument("--chains", type=int, default=4)
     parser.add_argument("--adaptation", default="diag", choices=["diag", "draw_diag", "low_rank"])
     parser.add_argument("--recovery", action="store_true")
+    parser.add_argument("--baseline", help="git ref whose fit to time beside (nutpie)")
     args = parser.parse_args()
 
     print(f"python {platform.python_version()} on {platform.machine()}")
@@ -128,6 +131,24 @@ def main() -> None:
         print(fit.summary().round(5).to_string(index=False))
         if args.recovery:
             print(coverage(fit, synthetic).to_string(index=False))
+        if args.baseline and name == "nutpie":
+            baseline(args, wall, t)
+
+
+def baseline(args: argparse.Namespace, wall: float, timings: dict[str, float]) -> None:
+    """Run ``args.baseline``'s copy of this benchmark (its own process, so that its
+    compile is a new process's, as here) and print its times beside these."""
+    from _baseline import number, run_baseline
+
+    same = ["--sampler", "nutpie", "--spec", args.spec, "--level", args.level,
+            "--draws", str(args.draws), "--tune", str(args.tune), "--chains", str(args.chains),
+            "--adaptation", args.adaptation]  # fmt: skip
+    old = run_baseline(args.baseline, "fit_bayes.py", same)
+    old_wall = number("wall", old)
+    old_compile, old_sampling = number(r"\(compile", old), number("sampling", old)
+    print(f"baseline {args.baseline}: wall {old_wall:.1f} s (compile {old_compile:.1f} s, "
+          f"sampling {old_sampling:.1f} s); now {wall / old_wall:.2f}x the time, compile "
+          f"{timings['compile_s'] / old_compile:.2f}x")  # fmt: skip
 
 
 if __name__ == "__main__":

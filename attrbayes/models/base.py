@@ -121,6 +121,10 @@ def _draw(model: pm.Model, config: SamplerConfig, keep: list[str], cores: int,
             from attrbayes.models import kalman_jax
 
             kalman_jax.register()
+        else:
+            from attrbayes.models import nutpie_wrappers
+
+            nutpie_wrappers.install()
         compiled = nutpie.compile_pymc_model(model, var_names=keep, backend=config.backend,
                                              gradient_backend="jax" if config.backend == "jax"
                                              else "pytensor")  # fmt: skip

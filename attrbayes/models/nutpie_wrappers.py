@@ -1,0 +1,101 @@
+"""Leaner C wrappers for nutpie's numba backend: the same functions, compiled faster.
+
+nutpie wraps the compiled log density (and the function that expands a draw into the
+stored variables) in a numba ``cfunc`` that copies the result with ``out[...] = grad``.
+That broadcasting assignment makes numba compile its shape-error message formatting (the
+``str``/``repr``/unicode overloads, 39 functions) in every new process, because a ``cfunc``
+that calls the model cannot be cached: about 2 s of each fit's 5-8 s compile
+(benchmarks/RESULTS.md, issue 17). These wrappers copy element by element and return the
+same status codes, so the sampler sees identical values and the same errors.
+
+:func:`install` swaps them into ``nutpie.compile_pymc`` once; where nutpie's private
+helpers are not as expected (another nutpie version), it leaves nutpie as it is.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_INSTALLED: list[bool] = []
+# nutpie's own wrappers, kept where install() replaced them (tests compare against them)
+ORIGINALS: dict[str, object] = {}
+
+
+def _signature(n_pointers: int):
+    import numba
+
+    sizes = (numba.types.uint64,) * (4 - n_pointers)
+    pointers = (numba.types.CPointer(numba.types.double),) * n_pointers
+    return numba.types.int64(*sizes, *pointers, numba.types.voidptr)
+
+
+def make_logp_func(n_dim, logp_fn, user_data, shared_keys, shared_data):
+    """nutpie's ``_make_c_logp_func``: the log density and its gradient; 3 when the
+    gradient and 4 when the density is not finite, 1 when the model raised."""
+    import numba
+    from nutpie.compile_pymc import make_extraction_fn
+
+    extract = make_extraction_fn(logp_fn, shared_data, shared_keys, user_data.dtype)
+
+    def logp_numba(dim, x_, out_, logp_, user_data_):
+        if dim != n_dim:
+            return -1
+        x = numba.carray(x_, (n_dim,))
+        out = numba.carray(out_, (n_dim,))
+        logp = numba.carray(logp_, ())
+        try:
+            logp_val, grad = extract(x, user_data_)
+        except Exception:  # a status code is all a cfunc can return
+            return 1
+        logp[()] = logp_val
+        finite = True
+        for i in range(n_dim):
+            out[i] = grad[i]
+            finite = finite and np.isfinite(grad[i])
+        if not finite:
+            return 3
+        if not np.isfinite(logp_val):
+            return 4
+        return 0
+
+    return logp_numba, _signature(3)
+
+
+def make_expand_func(n_dim, n_expanded, expand_fn, user_data, shared_keys, shared_data):
+    """nutpie's ``_make_c_expand_func``: a draw's stored variables; -2 when the model
+    raised."""
+    import numba
+    from nutpie.compile_pymc import make_extraction_fn
+
+    extract = make_extraction_fn(expand_fn, shared_data, shared_keys, user_data.dtype)
+
+    def expand_numba(dim, expanded, x_, out_, user_data_):
+        if dim != n_dim or expanded != n_expanded:
+            return -1
+        x = numba.carray(x_, (n_dim,))
+        out = numba.carray(out_, (n_expanded,))
+        try:
+            (values,) = extract(x, user_data_)
+        except Exception:
+            return -2
+        for i in range(n_expanded):
+            out[i] = values[i]
+        return 0
+
+    return expand_numba, _signature(2)
+
+
+def install() -> bool:
+    """Use these wrappers in nutpie's numba backend (once per process); False where
+    nutpie's helpers differ from those these replace."""
+    if not _INSTALLED:
+        import nutpie.compile_pymc as compile_pymc
+
+        expected = ("_make_c_logp_func", "_make_c_expand_func", "make_extraction_fn")
+        ok = all(callable(getattr(compile_pymc, name, None)) for name in expected)
+        if ok:
+            ORIGINALS.update({name: getattr(compile_pymc, name) for name in expected[:2]})
+            compile_pymc._make_c_logp_func = make_logp_func
+            compile_pymc._make_c_expand_func = make_expand_func
+        _INSTALLED.append(ok)
+    return _INSTALLED[0]
