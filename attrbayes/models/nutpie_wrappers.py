@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-_INSTALLED: list[bool] = []
-# nutpie's own wrappers, kept where install() replaced them (tests compare against them)
+# nutpie's own wrappers, kept once install() has replaced them (tests compare against them)
 ORIGINALS: dict[str, object] = {}
 
 
@@ -86,16 +85,14 @@ def make_expand_func(n_dim, n_expanded, expand_fn, user_data, shared_keys, share
 
 
 def install() -> bool:
-    """Use these wrappers in nutpie's numba backend (once per process); False where
+    """Use these wrappers in nutpie's numba backend (a no-op once done); False where
     nutpie's helpers differ from those these replace."""
-    if not _INSTALLED:
+    if not ORIGINALS:
         import nutpie.compile_pymc as compile_pymc
 
         expected = ("_make_c_logp_func", "_make_c_expand_func", "make_extraction_fn")
-        ok = all(callable(getattr(compile_pymc, name, None)) for name in expected)
-        if ok:
+        if all(callable(getattr(compile_pymc, name, None)) for name in expected):
             ORIGINALS.update({name: getattr(compile_pymc, name) for name in expected[:2]})
             compile_pymc._make_c_logp_func = make_logp_func
             compile_pymc._make_c_expand_func = make_expand_func
-        _INSTALLED.append(ok)
-    return _INSTALLED[0]
+    return bool(ORIGINALS)
