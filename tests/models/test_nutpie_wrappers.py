@@ -1,5 +1,6 @@
 """The leaner C wrappers of nutpie's numba backend (issue 17): the same log density,
-gradient, stored variables and draws as nutpie's own, and the same status codes."""
+gradient, stored variables and draws as nutpie's own, and the same status codes; compiled
+once per model (numba's disk cache, named by PyTensor's key of the graph and its data)."""
 
 from __future__ import annotations
 
@@ -13,23 +14,32 @@ import pytest
 
 from attrbayes.models import nutpie_wrappers
 
+Y = np.array([0.3, -1.2, 2.0, 0.7, 1.1, -0.4])
 
-def _model() -> pm.Model:
-    y = np.array([0.3, -1.2, 2.0, 0.7, 1.1, -0.4])
+
+def _model(y: np.ndarray = Y, *, shared: bool = False) -> pm.Model:
     with pm.Model(coords={"obs": range(6), "g": range(3)}) as model:
         sigma = pm.HalfNormal("sigma", 1.0)
         effect = pm.Normal("effect", 0.0, 1.0, dims="g")
         pm.Deterministic("scaled", sigma * effect, dims="g")
-        pm.Normal("y", effect[np.arange(6) % 3], sigma, observed=y, dims="obs")
+        data = pm.Data("y_data", y) if shared else y
+        pm.Normal("y", effect[np.arange(6) % 3], sigma, observed=data, dims="obs")
     return model
 
 
-def _compiled(monkeypatch, ours: bool):
+def _compiled(monkeypatch, ours: bool, model: pm.Model | None = None):
     assert nutpie_wrappers.install()
     if not ours:
         for name, func in nutpie_wrappers.ORIGINALS.items():
             monkeypatch.setattr(compile_pymc, name, func)
-    return nutpie.compile_pymc_model(_model())
+    return nutpie.compile_pymc_model(model or _model())
+
+
+def _cached(compiled) -> list:
+    """The disk-cached ``cfunc``s behind a compiled model's two wrappers (none when the
+    wrappers were compiled in this process only)."""
+    funcs = (compiled.compiled_logp_func, compiled.compiled_expand_func)
+    return [f._pyfunc.cached for f in funcs if hasattr(f._pyfunc, "cached")]
 
 
 def _logp(compiled, x: np.ndarray) -> tuple[int, float, np.ndarray]:
@@ -87,3 +97,38 @@ def test_draws_and_stored_variables_equal_nutpies(pair):
     for name in ("sigma", "effect", "scaled"):
         np.testing.assert_array_equal(draws[0][name].values, draws[1][name].values)
     np.testing.assert_allclose(draws[1]["scaled"], draws[1]["sigma"] * draws[1]["effect"])
+
+
+def test_a_model_compiled_again_loads_its_wrappers_from_the_cache(pair):
+    _, first = pair
+    assert len(_cached(first)) == 2
+    again = nutpie.compile_pymc_model(_model())
+    assert [f.cache_hits for f in _cached(again)] == [1, 1]
+    x = np.random.default_rng(4).normal(size=first.n_dim)
+    status, logp, grad = _logp(again, x)
+    assert (status, logp) == _logp(first, x)[:2]
+    np.testing.assert_array_equal(grad, _logp(first, x)[2])
+
+
+def test_the_cache_is_named_by_the_data_too(pair):
+    """Two models that differ only in their observations: no stale wrapper is loaded."""
+    _, ours = pair
+    other = nutpie.compile_pymc_model(_model(Y + 1.0))
+    x = np.zeros(ours.n_dim)
+    assert _logp(other, x)[1] != _logp(ours, x)[1]
+    reference = _model(Y + 1.0)
+    point = reference.initial_point()
+    point.update({"sigma_log__": np.array(0.0), "effect": np.zeros(3)})
+    np.testing.assert_allclose(_logp(other, x)[1], reference.compile_logp()(point))
+
+
+def test_shared_variables_keep_the_wrappers_uncached():
+    """pm.Data is read through nutpie's user data, which the cache key does not name:
+    the log density's wrapper, which reads it, is compiled in the process, with nutpie's
+    values (the expansion, which does not read it, is cached)."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        theirs = _compiled(monkeypatch, ours=False, model=_model(shared=True))
+    ours = nutpie.compile_pymc_model(_model(shared=True))
+    assert not hasattr(ours.compiled_logp_func._pyfunc, "cached")
+    x = np.random.default_rng(6).normal(size=ours.n_dim)
+    assert _logp(ours, x)[:2] == _logp(theirs, x)[:2]
