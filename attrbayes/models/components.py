@@ -13,6 +13,7 @@ import pytensor.tensor as pt
 
 from attrbayes.config import Likelihood
 from attrbayes.models.kalman import cell_grid, kalman_predict
+from attrbayes.models.student_t import student_t_logp
 from attrbayes.priors import PriorSet
 
 # The noise variance per row that ``ar1_attractiveness`` adds for the filter (with ``mu``,
@@ -397,8 +398,15 @@ def likelihood(
     observed: np.ndarray,
     dim: str,
 ) -> pt.TensorVariable:
-    """Student-t (heavy tails for refugee-settlement years) or normal likelihood."""
+    """Student-t (heavy tails for refugee-settlement years) or normal likelihood. The
+    Student-t is PyMC's for drawing and :func:`~attrbayes.models.student_t.student_t_logp`
+    (the same density in one vectorised loop) for its log density."""
     if spec.family == "student_t":
         nu = priors["nu"].create("nu")
-        return pm.StudentT(name, nu=nu, mu=mu, sigma=sigma, observed=observed, dims=dim)
+        return pm.CustomDist(name, mu, sigma, nu, dist=_student_t, logp=student_t_logp,
+                             observed=observed, dims=dim)  # fmt: skip
     return pm.Normal(name, mu=mu, sigma=sigma, observed=observed, dims=dim)
+
+
+def _student_t(mu, sigma, nu, size) -> pt.TensorVariable:
+    return pm.StudentT.dist(nu=nu, mu=mu, sigma=sigma, size=size)

@@ -1,4 +1,5 @@
-"""The Kalman filter's predictions for nutpie's JAX backend (``SamplerConfig(backend="jax")``).
+"""The Kalman filter's predictions (and the Student-t's row terms) for nutpie's JAX backend
+(``SamplerConfig(backend="jax")``).
 
 :class:`~attrbayes.models.kalman.KalmanPredict` runs as numba loops on the default
 backend. Under JAX the same recursion is a ``lax.scan`` over years, vectorised over
@@ -12,12 +13,13 @@ from __future__ import annotations
 
 from attrbayes.exceptions import SpecError
 from attrbayes.models.kalman import KalmanPredict, KalmanPredictGrad
+from attrbayes.models.student_t import StudentTRows
 
 _REGISTERED: list[bool] = []
 
 
 def register() -> None:
-    """Teach PyTensor's JAX linker the Kalman Op (once per process)."""
+    """Teach PyTensor's JAX linker the Kalman and Student-t Ops (once per process)."""
     if _REGISTERED:
         return
     try:
@@ -44,6 +46,20 @@ def register() -> None:
             return vjp((g_mean, g_variance))
 
         return predict_grad
+
+    @jax_funcify.register(StudentTRows)
+    def _jax_student_t_rows(op, **kwargs):
+        def rows(value, mu, sigma, nu):
+            z = (value - mu) / sigma
+            q = z * z / nu
+            w = (nu + 1.0) / (nu * (1.0 + q))
+            log1p = jnp.log1p(q)
+            valid = (sigma > 0) & (nu > 0)
+            return (jnp.where(valid, -0.5 * (nu + 1.0) * log1p - jnp.log(sigma), -jnp.inf),
+                    w * z / sigma, (w * z * z - 1.0) / sigma,
+                    -0.5 * log1p + 0.5 * (nu + 1.0) * q / (nu * (1.0 + q)))  # fmt: skip
+
+        return rows
 
     _REGISTERED.append(True)
 
