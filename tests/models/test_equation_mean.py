@@ -6,6 +6,7 @@ attractiveness the likelihood integrates out), for every shipped spec."""
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -84,3 +85,28 @@ def test_a_new_term_needs_only_its_declaration(small_synthetic, tmp_path, monkey
     coef = fit.draws("centrality_class").to_numpy()
     np.testing.assert_allclose(eq.constants["centrality_class"],
                                coef[:, None] * first.to_numpy()[None, :])  # fmt: skip
+
+
+def test_the_deterministics_are_compiled_once_per_fit(small_synthetic, monkeypatch):
+    """Attractiveness's states, the decompositions and the residuals all recompute the
+    unstored deterministics: one compiled function of them serves every later call."""
+    from attrbayes.models.components import FILTER_NOISE
+
+    fit = prepare_fit(small_synthetic.panel, "migration_2022", level="municipality")
+    fit = fit.model.fit(PRIOR)
+    index = np.arange(PRIOR.chains * PRIOR.draws)
+    ((_, (mu, noise)),) = list(fit.deterministic_draws(("mu", FILTER_NOISE), index))
+    builds = []
+    model = type(fit).model
+    monkeypatch.setattr(type(fit), "model", lambda self: builds.append(1) or model(self))
+    ((_, (again,)),) = list(fit.deterministic_draws(("mu",), index))
+    ((_, (noise_only,)),) = list(fit.deterministic_draws((FILTER_NOISE,), index[:2]))
+    assert builds == []
+    np.testing.assert_array_equal(again, mu)
+    np.testing.assert_array_equal(noise_only, noise[:2])
+    assert np.all(noise > 0)
+    # report workers get the fit pickled: without the compiled function, which they rebuild
+    monkeypatch.undo()
+    copy = pickle.loads(pickle.dumps(fit))
+    ((_, (mu_copy,)),) = list(copy.deterministic_draws(("mu",), index))
+    np.testing.assert_array_equal(mu_copy, mu)
