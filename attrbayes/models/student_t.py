@@ -26,6 +26,7 @@ from pathlib import Path
 import numba
 import numpy as np
 import pytensor.tensor as pt
+from pytensor.gradient import DisconnectedType
 from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
 from pytensor.link.numba.dispatch.basic import numba_njit, register_funcify_default_op_cache_key
@@ -129,8 +130,6 @@ class StudentTRows(Op):
         return [shapes[0]] * 4
 
     def pullback(self, inputs, outputs, cotangents):
-        from pytensor.gradient import DisconnectedType
-
         if any(not isinstance(g.type, DisconnectedType) for g in cotangents[1:]):
             raise NotImplementedError("only the rows of the Student-t are differentiated")
         g = cotangents[0]
