@@ -277,9 +277,9 @@ class FitResult:
         """Unstored deterministics recomputed with the model graph at the stacked draws
         ``index`` (all when None), in blocks of at most ``block`` draws: yields each
         block's draw numbers and arrays (draw, ...). One compiled function is called per
-        draw, without PyMC's per-draw dataset bookkeeping; it is compiled once per fit and
-        ``names`` (building the model and compiling took about 0.5 s a call)."""
-        fn, inputs, outputs = self._deterministic_function(tuple(names))
+        draw, without PyMC's per-draw dataset bookkeeping; it is compiled once per fit
+        (building the model and compiling took about 0.5 s a call)."""
+        fn, inputs, outputs = self._deterministic_function()
         values = [self.draws(name).to_numpy() for name in inputs]
         picks = [outputs.index(n) for n in names]
         index = np.arange(len(values[0])) if index is None else np.asarray(index)
@@ -294,23 +294,21 @@ class FitResult:
                     out[j][k] = results[p]
             yield part, out
 
-    def _deterministic_function(
-        self, names: tuple[str, ...]
-    ) -> tuple[Callable, list[str], list[str]]:
-        """A compiled function of the model's unstored deterministics (and ``names``) of the
-        free variables, with the free variables' names (its arguments) and the
-        deterministics' (its outputs); compiled once and kept with the fit."""
-        kept = self.__dict__.get("_deterministic_function_")
-        if kept is None or not set(names) <= set(kept[2]):
+    def _deterministic_function(self) -> tuple[Callable, list[str], list[str]]:
+        """A compiled function of all the model's deterministics of its free variables, with
+        the free variables' names (its arguments) and the deterministics' (its outputs);
+        compiled once and kept with the fit."""
+        if "_deterministic_function_" not in self.__dict__:
             model = self.model().build()
-            wanted = {*names, *(kept[2] if kept else ())}
-            outputs = [v.name for v in model.deterministics
-                       if v.name in wanted or v.name in self.model_class.unstored]  # fmt: skip
-            fn = model.compile_fn([model[n] for n in outputs], inputs=model.free_RVs,
+            outputs = [v.name for v in model.deterministics]
+            fn = model.compile_fn(model.deterministics, inputs=model.free_RVs,
                                   on_unused_input="ignore", point_fn=False)  # fmt: skip
-            kept = (fn, [rv.name for rv in model.free_RVs], outputs)
-            self.__dict__["_deterministic_function_"] = kept
-        return kept
+            self.__dict__["_deterministic_function_"] = (
+                fn,
+                [rv.name for rv in model.free_RVs],
+                outputs,
+            )
+        return self.__dict__["_deterministic_function_"]
 
     def __getstate__(self) -> dict:
         """What a worker process gets: the compiled function of the deterministics does not

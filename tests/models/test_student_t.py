@@ -82,7 +82,10 @@ def test_a_scale_or_nu_that_is_not_positive_gives_minus_infinity():
 
 
 def test_the_likelihood_draws_as_pymcs_student_t():
-    """The model's likelihood is a CustomDist whose draws are PyMC's Student-t's."""
+    """The model's likelihood is a CustomDist whose draws follow PyMC's Student-t with
+    the drawn ``nu`` (a Kolmogorov-Smirnov test against scipy's, location 0.5, scale 2)."""
+    from scipy import stats
+
     from attrbayes.config import Likelihood
     from attrbayes.models.components import likelihood
     from attrbayes.priors import load_prior_set
@@ -90,7 +93,7 @@ def test_the_likelihood_draws_as_pymcs_student_t():
     priors = load_prior_set(kind="migration")
     with pm.Model(coords={"obs": range(4000)}) as model:
         likelihood("y", priors, Likelihood(family="student_t"), 0.5, 2.0, np.zeros(4000), "obs")
-    draws = pm.draw(model["y"], random_seed=3)
+    draws, nu = pm.draw([model["y"], model["nu"]], random_seed=3)
     assert draws.shape == (4000,)
-    assert abs(np.median(draws) - 0.5) < 0.15
-    assert np.subtract(*np.percentile(draws, [75, 25])) > 1.0
+    assert stats.kstest(draws, stats.t(df=nu, loc=0.5, scale=2.0).cdf).pvalue > 1e-3
+    assert stats.kstest(draws, stats.t(df=nu, loc=0.5, scale=2.6).cdf).pvalue < 1e-3
