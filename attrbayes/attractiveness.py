@@ -114,20 +114,23 @@ def state_draws(fit, index: np.ndarray | None = None) -> xr.Dataset | None:
                        for name in ("place_effect", "ar")})  # fmt: skip
 
 
+# posterior draws whose AR states are drawn at a time
+STATE_BLOCK = 500
+
+
 def state_blocks(fit, index: np.ndarray) -> Iterator[tuple[slice, xr.Dataset]]:
     """:func:`state_draws` at the stacked draws ``index`` of a fit with an AR part, a
     block of draws at a time (so that all of a fit's draws never hold their AR state at
     once): yields each block's positions in ``index`` and its state."""
-    from attrbayes.models.components import FILTER_NOISE
+    from attrbayes.equation import equation_mean, noise_sd, row_parts
     from attrbayes.models.kalman import cell_grid, state_draws_block
 
-    model = fit.model()
-    coords = model.coords()
     frame = fit.design.frame
-    places, years = coords["place"], coords["year"]
+    places = np.sort(frame["place"].unique())
+    years = fit.design.window
     place_idx = pd.Index(places).get_indexer(frame["place"])
-    cells = cell_grid(place_idx, pd.Index(years).get_indexer(frame["year"]), len(places),
-                      len(years))  # fmt: skip
+    year_idx = pd.Index(years).get_indexer(frame["year"])
+    cells = cell_grid(place_idx, year_idx, len(places), len(years))
     n_draws = stacked_size(fit.posterior)
     phi = fit.draws("ar_phi").to_numpy()
     sigma = fit.draws("sigma_ar").to_numpy()
@@ -135,7 +138,13 @@ def state_blocks(fit, index: np.ndarray) -> Iterator[tuple[slice, xr.Dataset]]:
     if "sigma_place" in fit.posterior:
         place_var = fit.draws("sigma_place").to_numpy() ** 2
     done = 0
-    for part, (mu, noise_var) in fit.deterministic_draws(("mu", FILTER_NOISE), index):
+    # the graph's mu and noise in numpy (tested equal): compiling the graph for them took
+    # longer than the filter
+    for start in range(0, len(index), STATE_BLOCK):
+        part = index[start : start + STATE_BLOCK]
+        eq, parts = row_parts(fit, frame, part)
+        mu = equation_mean(parts)
+        noise_var = noise_sd(eq, slice(None), fit.design.size) ** 2
         shape = (len(years) + 1, len(places))
         normals = np.stack([np.random.default_rng([fit.sampler.seed, 1, int(d)])
                             .standard_normal(shape) for d in part])  # fmt: skip

@@ -54,15 +54,13 @@ import pandas as pd
 import xarray as xr
 from scipy.stats import rankdata
 
-from attrbayes.attractiveness import fixed_attractiveness
 from attrbayes.constants import PUBLIC_SECTORS
 from attrbayes.equation import (
     ATTRACTIVENESS,
     CENTRALITY,
     INTERCEPT,
     YEAR_EFFECT,
-    equation_draws,
-    equation_parts,
+    row_parts,
 )
 from attrbayes.exceptions import DataError
 from attrbayes.quantiles import interval_frame
@@ -375,14 +373,7 @@ def _model_parts(
     intercept and year effect into the common level. At the end the parts' sum is checked
     against ``mu_graph``, the model graph's own ``mu`` for the same draws and rows."""
     spec, kind = fit.spec, fit.kind
-    places = np.sort(rows["place"].unique())
-    place_idx = pd.Index(places).get_indexer(rows["place"])
-    eq = equation_draws(fit, list(places), index, attractiveness=False)
-    year_idx = pd.Index(eq.fitted_years).get_indexer(rows["year"])
-    fixed = fixed_attractiveness(fit, index, places).to_numpy()[:, place_idx]
-    covariates = {term: rows[term].to_numpy(float) for term in eq.slopes}
-    parts = equation_parts(eq, slice(None), covariates, eq.path[:, year_idx],
-                           eq.year_effects[:, year_idx], fixed, place_idx)  # fmt: skip
+    eq, parts = row_parts(fit, rows, index)
 
     vra = [t for t in spec.slope_terms if t in VRA_LAGS] if kind == "migration" else []
     own_cols = [VRA_LAGS[t] for t in vra]

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from attrbayes.exceptions import SpecError
+from attrbayes.models.components import NOISE_REFERENCE_POPULATION
 from attrbayes.results import FitResult, stack_draws
 
 # The names equation_parts gives its parts besides the terms' own.
@@ -172,7 +173,45 @@ def equation_parts(
 
 def equation_mean(parts: Iterator[tuple[str, np.ndarray]]) -> np.ndarray:
     """The sum of an equation's parts (:func:`equation_parts`): the fitted graph's ``mu``."""
-    mean = next(parts)[1]
+    mean = np.array(next(parts)[1], dtype=float)  # a copy: the parts may be views
     for _, values in parts:
-        mean = mean + values
+        if np.broadcast_shapes(mean.shape, np.shape(values)) == mean.shape:
+            mean += values  # in place: a design's rows x draws take 60 MB a pass
+        else:
+            mean = mean + values
     return mean
+
+
+def row_parts(
+    fit: FitResult, rows: pd.DataFrame, index: np.ndarray, *, fixed_attractiveness: bool = True
+) -> tuple[EquationDraws, Iterator[tuple[str, np.ndarray]]]:
+    """The fit's parameters at the stacked draws ``index`` (without the latent
+    attractiveness) and its mean's parts (:func:`equation_parts`, each (draw, row)) on
+    ``rows`` of its design (place, year and the time-varying terms); the attractiveness
+    part is the sampled constant one (:func:`attrbayes.attractiveness.
+    fixed_attractiveness`) or, with ``fixed_attractiveness=False``, 0. With it, the
+    parts add up to the fitted graph's ``mu``."""
+    from attrbayes.attractiveness import fixed_attractiveness as fixed
+
+    places = np.sort(rows["place"].unique())
+    place_idx = pd.Index(places).get_indexer(rows["place"])
+    eq = equation_draws(fit, list(places), index, attractiveness=False)
+    year_idx = pd.Index(eq.fitted_years).get_indexer(rows["year"])
+    attractiveness = 0.0
+    if fixed_attractiveness:
+        attractiveness = fixed(fit, index, places).to_numpy()[:, place_idx]
+    covariates = {term: rows[term].to_numpy(float) for term in eq.slopes}
+    return eq, equation_parts(eq, slice(None), covariates, eq.path[:, year_idx],
+                              eq.year_effects[:, year_idx], attractiveness, place_idx)  # fmt: skip
+
+
+def noise_sd(eq: EquationDraws, idx: slice | np.ndarray, size: np.ndarray) -> np.ndarray:
+    """The observation noise sd at draws ``idx`` for bases ``size`` (rows, or draws x
+    places), as the fitted graph has it (:func:`attrbayes.models.components.noise_sd`):
+    ``sqrt(floor^2 + (scale * (size / 10,000)^-exponent)^2)``, or the floor alone."""
+    floor = eq.noise_floor[idx, None]
+    if eq.noise_kind == "constant":
+        return np.broadcast_to(floor, np.broadcast_shapes(floor.shape, np.shape(size)))
+    relative = size / NOISE_REFERENCE_POPULATION
+    part = eq.noise_scale[idx, None] * relative ** (-eq.noise_exponent[idx, None])
+    return np.sqrt(floor**2 + part**2)

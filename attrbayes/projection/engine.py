@@ -63,11 +63,16 @@ from threadpoolctl import threadpool_limits
 from attrbayes import __version__
 from attrbayes.constants import MAX_AGE
 from attrbayes.data.panel import Panel
-from attrbayes.equation import EquationDraws, equation_draws, equation_mean, equation_parts
+from attrbayes.equation import (
+    EquationDraws,
+    equation_draws,
+    equation_mean,
+    equation_parts,
+    noise_sd,
+)
 from attrbayes.exceptions import DataError, SpecError
 from attrbayes.features.demographic_supply import ds_absolute
 from attrbayes.features.design import Features, compute_features
-from attrbayes.models.components import NOISE_REFERENCE_POPULATION
 from attrbayes.projection.assumptions import Alternative, load_assumptions
 from attrbayes.projection.industry import industry_effect_path
 from attrbayes.projection.inputs import ProjectionInputs, build_inputs
@@ -126,13 +131,7 @@ class _Noise:
     def draw(self, size: np.ndarray, year: int) -> np.ndarray:
         """The noise (D, P) of ``year`` for bases ``size`` (D, P)."""
         eq, idx = self.eq, self.idx
-        floor = eq.noise_floor[idx, None]
-        if eq.noise_kind == "constant":
-            sd = np.broadcast_to(floor, size.shape)
-        else:
-            relative = np.maximum(size, 1.0) / NOISE_REFERENCE_POPULATION
-            part = eq.noise_scale[idx, None] * relative ** (-eq.noise_exponent[idx, None])
-            sd = np.sqrt(floor**2 + part**2)
+        sd = noise_sd(eq, idx, np.maximum(size, 1.0))
         noise = sd * self._innovation(size.shape)
         if self.state is None:
             return noise
@@ -396,38 +395,23 @@ class Projector:
             raise SpecError(f"draws must be at least 1, got {draws}")
         self.say = progress or (lambda _msg: None)
         hand_back_large_arrays()
-        self.say("inputs")
-        if features is None or features.level != "municipality":
-            features = compute_features(panel, "municipality")
-        self.inputs = inputs = build_inputs(panel, features.frame, places)
-        if to <= inputs.base_year:
-            raise SpecError(f"--to {to} must be after the base year {inputs.base_year}")
-        self.alt = alt = load_assumptions(assumptions)[alternative]
-        self.industry = industry_effect_path(inputs, alt, to)
-        observed_rate = features.frame.groupby("year")["national_rate"].first().dropna()
-
-        def immigration_rate(year: int) -> float:
-            """National net immigration: observed before the base year, else assumed."""
-            if year < inputs.base_year and year in observed_rate.index:
-                return float(observed_rate[year])
-            return float(alt.path("net_immigration_rate", np.array([year]))[0])
-
-        self.immigration_rate = immigration_rate
-        self.uses_ds = "ds" in migration.spec.terms
-        if self.uses_ds and inputs.employment is None:
-            raise DataError("the migration spec has DS but the panel has no employment_rates")
-        _check_job_rules(inputs, alt, assumptions, alternative)
-        self.say("posterior draws")
         sizes = [stacked_size(f.posterior) for f in (migration, jobs)]
         self.n = n = min(draws, *sizes)
         self.notes: list[str] = []
         if n < draws:
             self.notes.append(f"{draws} draws were asked for, but the fits hold {min(sizes)}: "
                               f"projected with {n}")  # fmt: skip
-        self.mig, self.job = (
-            equation_draws(fit, places, np.linspace(0, size - 1, n).round().astype(int))
-            for fit, size in zip((migration, jobs), sizes, strict=True)
-        )  # fmt: skip
+        self.say("inputs and posterior draws")
+        # the fits' draws (their AR states: filters and sums that release the GIL) in two
+        # threads beside the inputs (pandas, which mostly holds it)
+        with ThreadPoolExecutor(2) as pool:
+            draws_of = [pool.submit(equation_draws, fit, places,
+                                    np.linspace(0, size - 1, n).round().astype(int))
+                        for fit, size in zip((migration, jobs), sizes, strict=True)]  # fmt: skip
+            self._prepare_inputs(migration, panel, places, assumptions, alternative, to,
+                                 features)  # fmt: skip
+            self.mig, self.job = (future.result() for future in draws_of)
+        inputs = self.inputs
         self.years = np.arange(inputs.base_year, to + 1)
         self.pyramid_years = np.array(
             sorted(set((inputs.base_year, to) if pyramid_years is None else pyramid_years)),
@@ -448,6 +432,39 @@ class Projector:
         self.chunk, self.workers, self.seed = chunk, workers, seed
         self._years: dict[int, _Year] = {}
         self.noise, self.centrality_noise, self.custom = noise, centrality_noise, custom
+
+    def _prepare_inputs(
+        self,
+        migration: FitResult,
+        panel: Panel,
+        places: list[str],
+        assumptions: str,
+        alternative: str,
+        to: int,
+        features: Features | None,
+    ) -> None:
+        """The base year's population, jobs, commuting and rates, the assumptions and the
+        national immigration path; checks that the spec's terms can be projected."""
+        if features is None or features.level != "municipality":
+            features = compute_features(panel, "municipality")
+        self.inputs = inputs = build_inputs(panel, features.frame, places)
+        if to <= inputs.base_year:
+            raise SpecError(f"--to {to} must be after the base year {inputs.base_year}")
+        self.alt = alt = load_assumptions(assumptions)[alternative]
+        self.industry = industry_effect_path(inputs, alt, to)
+        observed_rate = features.frame.groupby("year")["national_rate"].first().dropna()
+
+        def immigration_rate(year: int) -> float:
+            """National net immigration: observed before the base year, else assumed."""
+            if year < inputs.base_year and year in observed_rate.index:
+                return float(observed_rate[year])
+            return float(alt.path("net_immigration_rate", np.array([year]))[0])
+
+        self.immigration_rate = immigration_rate
+        self.uses_ds = "ds" in migration.spec.terms
+        if self.uses_ds and inputs.employment is None:
+            raise DataError("the migration spec has DS but the panel has no employment_rates")
+        _check_job_rules(inputs, alt, assumptions, alternative)
 
     @property
     def places(self) -> list[str]:

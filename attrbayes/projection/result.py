@@ -57,12 +57,14 @@ import hashlib
 import math
 import warnings
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import xarray as xr
+from threadpoolctl import threadpool_limits
 
 from attrbayes.constants import INTERVALS
 from attrbayes.exceptions import DataError
@@ -375,13 +377,18 @@ def unit_quantiles(
     out = np.empty((len(band_probabilities()), n_units, n_cells), dtype=np.float32)
     member = membership.astype(np.float32 if isinstance(draws, DrawSpill) else draws.dtype)
     step = max(1, block // n_units)
-    for lo in range(0, n_cells, step):
+
+    def one_block(lo: int) -> None:
         part = read(lo, min(lo + step, n_cells))  # (cell, draw, place)
         grouped = (part.reshape(-1, p) @ member).reshape(*part.shape[:2], -1)  # one BLAS product
         summed = np.concatenate([part, grouped], axis=2)
         out[:, :, lo : lo + step] = quantiles(summed, band_probabilities(), axis=1).transpose(
             0, 2, 1
         )
+
+    # blocks side by side on two cores: reading, the product and the sort release the GIL
+    with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(2) as pool:
+        list(pool.map(one_block, range(0, n_cells, step)))
     return out.reshape(out.shape[0], n_units, *rest)
 
 

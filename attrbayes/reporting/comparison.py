@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from attrbayes.equation import equation_draws, equation_mean, equation_parts
+from attrbayes.equation import equation_mean, row_parts
 from attrbayes.features.design import VRA_TERMS
 from attrbayes.models.ols import fit_ols
 from attrbayes.reference import reference_values
@@ -191,12 +191,8 @@ def realised_attractiveness(fit) -> pd.DataFrame:
     realised = np.empty((n, len(places)))
     for start in range(0, n, REALISED_BLOCK):
         index = np.arange(start, min(start + REALISED_BLOCK, n))
-        eq = equation_draws(fit, list(places), index, attractiveness=False)
-        year_idx = pd.Index(eq.fitted_years).get_indexer(frame["year"])
-        covariates = {term: frame[term].to_numpy(float) for term in eq.slopes}
-        structure = equation_mean(equation_parts(
-            eq, slice(None), covariates, eq.path[:, year_idx], eq.year_effects[:, year_idx],
-            0.0, place_idx))  # fmt: skip
+        _, parts = row_parts(fit, frame, index, fixed_attractiveness=False)
+        structure = equation_mean(parts)
         realised[index] = (y[None, :] - structure) @ means
     pct = 100 * realised
     low, mid, high = np.quantile(pct, [0.1, 0.5, 0.9], axis=0)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pickle
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -15,7 +16,14 @@ import pytest
 
 from attrbayes.attractiveness import fixed_attractiveness
 from attrbayes.config import SamplerConfig, available_specs
-from attrbayes.equation import equation_draws, equation_mean, equation_parts
+from attrbayes.equation import (
+    equation_draws,
+    equation_mean,
+    equation_parts,
+    noise_sd,
+    row_parts,
+)
+from attrbayes.models.components import FILTER_NOISE
 from attrbayes.runs import prepare_fit
 
 PRIOR = SamplerConfig(sampler="prior", chains=1, draws=6, seed=3)
@@ -39,9 +47,31 @@ def test_the_projection_mean_is_the_graph_mean(name, small_synthetic):
     attractiveness = fixed_attractiveness(fit, index, places).to_numpy()[:, place_idx]
     got = equation_mean(equation_parts(eq, index, covariates, eq.path[:, year_idx],
                                        year_effect, attractiveness, places=place_idx))  # fmt: skip
-    ((_, (mu,)),) = list(fit.deterministic_draws(("mu",), index))
+    names = ("mu", FILTER_NOISE) if fit.spec.attractiveness.ar1 else ("mu",)
+    ((_, graph),) = list(fit.deterministic_draws(names, index))
+    mu = graph[0]
     assert np.abs(mu).max() > 0
     np.testing.assert_allclose(got, mu, rtol=1e-9, atol=1e-12)
+    # the design's rows in one call, as the AR states, decompositions and comparisons take them
+    row_eq, parts = row_parts(fit, frame, index)
+    np.testing.assert_allclose(equation_mean(parts), mu, rtol=1e-9, atol=1e-12)
+    _, parts = row_parts(fit, frame, index, fixed_attractiveness=False)
+    np.testing.assert_allclose(equation_mean(parts), mu - attractiveness, rtol=1e-9, atol=1e-12)
+    if fit.spec.attractiveness.ar1:  # the filter's noise variance, the graph's sd squared
+        sd = noise_sd(row_eq, slice(None), fit.design.size)
+        np.testing.assert_allclose(sd**2, graph[1], rtol=1e-12)
+
+
+def test_the_noise_sd_by_hand():
+    """sqrt(floor^2 + (scale (size / 10,000)^-exponent)^2), or the floor alone."""
+    eq = SimpleNamespace(noise_floor=np.array([0.003, 0.004]), noise_scale=np.array([0.01, 0.02]),
+                         noise_exponent=np.array([0.5, 1.0]), noise_kind="size")  # fmt: skip
+    size = np.array([[2500.0, 40000.0], [2500.0, 40000.0]])
+    expected = [[np.hypot(0.003, 0.01 * 2), np.hypot(0.003, 0.01 / 2)],
+                [np.hypot(0.004, 0.02 * 4), np.hypot(0.004, 0.02 / 4)]]  # fmt: skip
+    np.testing.assert_allclose(noise_sd(eq, slice(None), size), expected, rtol=1e-14)
+    eq.noise_kind = "constant"
+    np.testing.assert_array_equal(noise_sd(eq, np.array([1]), size[:1]), [[0.004, 0.004]])
 
 
 def test_a_term_without_projected_values_is_an_error(small_synthetic):
@@ -88,10 +118,8 @@ def test_a_new_term_needs_only_its_declaration(small_synthetic, tmp_path, monkey
 
 
 def test_the_deterministics_are_compiled_once_per_fit(small_synthetic, monkeypatch):
-    """Attractiveness's states, the decompositions and the residuals all recompute the
+    """The decompositions and the residuals recompute the
     unstored deterministics: one compiled function of them serves every later call."""
-    from attrbayes.models.components import FILTER_NOISE
-
     fit = prepare_fit(small_synthetic.panel, "migration_2022", level="municipality")
     fit = fit.model.fit(PRIOR)
     index = np.arange(PRIOR.chains * PRIOR.draws)
