@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from attrbayes.equation import equation_mean, fixed_attractiveness, noise_sd, row_parts
 from attrbayes.exceptions import DataError
 from attrbayes.quantiles import interval_frame
 from attrbayes.results import stacked_size
@@ -65,26 +66,6 @@ def attractiveness_draws(
                         dims=("draw", "place", "year"), name="attractiveness")  # fmt: skip
 
 
-def fixed_attractiveness(fit, index: np.ndarray, places: np.ndarray) -> xr.DataArray:
-    """The sampled, constant part of attractiveness (draw, place): region (group) plus
-    place effect where the posterior has them (zero without), at the stacked draws
-    ``index``; what the likelihood integrated out (:func:`state_draws`) comes on top."""
-    post = fit.posterior
-    out = np.zeros((len(index), len(places)))
-    if "group_effect" in post:
-        frame = fit.design.frame
-        groups = frame.groupby("place")[fit.model().group_column].first().reindex(places)
-        effect = fit.draws("group_effect").isel(draw=index).transpose("draw", "group")
-        codes = pd.Index(effect["group"].to_numpy()).get_indexer(groups.to_numpy())
-        if (codes < 0).any():
-            raise DataError(f"fit {fit.spec.name}: places in groups the posterior lacks: "
-                            f"{sorted(set(groups[codes < 0]))}")  # fmt: skip
-        out += effect.to_numpy()[:, codes]
-    if "place_effect" in post:
-        out += _along(fit.draws("place_effect").isel(draw=index), place=places).to_numpy()
-    return xr.DataArray(out, coords={"draw": index, "place": places}, dims=("draw", "place"))
-
-
 def _along(da: xr.DataArray, **labels: np.ndarray) -> xr.DataArray:
     """``da`` (draw first) at ``labels`` in their order; no copy when it already is."""
     order = [dim for dim in ("draw", *labels) if dim in da.dims]
@@ -122,7 +103,6 @@ def state_blocks(fit, index: np.ndarray) -> Iterator[tuple[slice, xr.Dataset]]:
     """:func:`state_draws` at the stacked draws ``index`` of a fit with an AR part, a
     block of draws at a time (so that all of a fit's draws never hold their AR state at
     once): yields each block's positions in ``index`` and its state."""
-    from attrbayes.equation import equation_mean, noise_sd, row_parts
     from attrbayes.models.kalman import cell_grid, state_draws_block
 
     frame = fit.design.frame

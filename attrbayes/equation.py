@@ -15,13 +15,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 
-from attrbayes.exceptions import SpecError
+from attrbayes.exceptions import DataError, SpecError
 from attrbayes.models.components import NOISE_REFERENCE_POPULATION
-from attrbayes.results import FitResult, stack_draws
+
+if TYPE_CHECKING:
+    from attrbayes.results import FitResult
 
 # The names equation_parts gives its parts besides the terms' own.
 INTERCEPT = "intercept"
@@ -62,7 +66,7 @@ class EquationDraws:
 
 
 def _draws(fit: FitResult, name: str, index: np.ndarray) -> np.ndarray:
-    return stack_draws(fit.posterior[name]).isel(draw=index).to_numpy()
+    return fit.draws(name).isel(draw=index).to_numpy()
 
 
 def equation_draws(
@@ -98,7 +102,7 @@ def equation_draws(
         centrality = np.zeros(len(places))
     year_effects = np.zeros((n, len(years)))
     if "year_effect" in post:
-        fitted = stack_draws(post["year_effect"]).isel(draw=index).transpose("draw", "year")
+        fitted = fit.draws("year_effect").isel(draw=index).transpose("draw", "year")
         year_effects[:, pd.Index(years).get_indexer(fitted["year"].to_numpy())] = fitted
     latent = ar = None
     if attractiveness:
@@ -183,26 +187,48 @@ def equation_mean(parts: Iterator[tuple[str, np.ndarray]]) -> np.ndarray:
 
 
 def row_parts(
-    fit: FitResult, rows: pd.DataFrame, index: np.ndarray, *, fixed_attractiveness: bool = True
+    fit: FitResult, rows: pd.DataFrame, index: np.ndarray, *, attractiveness: bool = True
 ) -> tuple[EquationDraws, Iterator[tuple[str, np.ndarray]]]:
     """The fit's parameters at the stacked draws ``index`` (without the latent
     attractiveness) and its mean's parts (:func:`equation_parts`, each (draw, row)) on
-    ``rows`` of its design (place, year and the time-varying terms); the attractiveness
-    part is the sampled constant one (:func:`attrbayes.attractiveness.
-    fixed_attractiveness`) or, with ``fixed_attractiveness=False``, 0. With it, the
-    parts add up to the fitted graph's ``mu``."""
-    from attrbayes.attractiveness import fixed_attractiveness as fixed
-
+    ``rows`` of its design (place, year and the time-varying terms). The attractiveness
+    part is the sampled constant one (:func:`fixed_attractiveness`; with it the parts add
+    up to the fitted graph's ``mu``) or, with ``attractiveness=False``, 0."""
     places = np.sort(rows["place"].unique())
     place_idx = pd.Index(places).get_indexer(rows["place"])
     eq = equation_draws(fit, list(places), index, attractiveness=False)
     year_idx = pd.Index(eq.fitted_years).get_indexer(rows["year"])
-    attractiveness = 0.0
-    if fixed_attractiveness:
-        attractiveness = fixed(fit, index, places).to_numpy()[:, place_idx]
+    fixed = 0.0
+    if attractiveness:
+        fixed = fixed_attractiveness(fit, index, places).to_numpy()[:, place_idx]
     covariates = {term: rows[term].to_numpy(float) for term in eq.slopes}
     return eq, equation_parts(eq, slice(None), covariates, eq.path[:, year_idx],
-                              eq.year_effects[:, year_idx], attractiveness, place_idx)  # fmt: skip
+                              eq.year_effects[:, year_idx], fixed, place_idx)  # fmt: skip
+
+
+def fixed_attractiveness(fit: FitResult, index: np.ndarray, places: np.ndarray) -> xr.DataArray:
+    """The sampled, constant part of attractiveness (draw, place): region (group) plus
+    place effect where the posterior has them (zero without), at the stacked draws
+    ``index``; what the likelihood integrated out
+    (:func:`attrbayes.attractiveness.state_draws`) comes on top."""
+    post = fit.posterior
+    out = np.zeros((len(index), len(places)))
+    if "group_effect" in post:
+        frame = fit.design.frame
+        groups = frame.groupby("place")[fit.model().group_column].first().reindex(places)
+        effect = fit.draws("group_effect").isel(draw=index).transpose("draw", "group")
+        codes = pd.Index(effect["group"].to_numpy()).get_indexer(groups.to_numpy())
+        if (codes < 0).any():
+            raise DataError(f"fit {fit.spec.name}: places in groups the posterior lacks: "
+                            f"{sorted(set(groups[codes < 0]))}")  # fmt: skip
+        out += effect.to_numpy()[:, codes]
+    if "place_effect" in post:
+        effect = fit.draws("place_effect").isel(draw=index).transpose("draw", "place")
+        out += effect.sel(place=places).to_numpy()
+    return xr.DataArray(out, coords={"draw": index, "place": places}, dims=("draw", "place"))
+
+
+_fixed = fixed_attractiveness  # row_parts' keyword of that name hides it there
 
 
 def noise_sd(eq: EquationDraws, idx: slice | np.ndarray, size: np.ndarray) -> np.ndarray:

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from attrbayes.attractiveness import fixed_attractiveness
 from attrbayes.cli import app
+from attrbayes.equation import fixed_attractiveness
 from attrbayes.models.ols import fit_ols
 from attrbayes.plots import figure_bytes
 from attrbayes.plots.attractiveness import plot_attractiveness_scatter

@@ -74,7 +74,7 @@ from attrbayes.models.ols import fit_ols
 from attrbayes.projection.assumptions import PATHS, SCALARS, load_assumptions, parse_assumptions
 from attrbayes.projection.engine import project
 from attrbayes.projection.inputs import job_history
-from attrbayes.results import design_hash
+from attrbayes.results import design_hash, stack_draws
 from attrbayes.runs import prepare_fit, run_fit
 
 LEVELS = (50, 80, 95)
@@ -295,6 +295,9 @@ class PointFit:
 
     def attractiveness_at(self, index: np.ndarray) -> tuple[xr.DataArray, None]:
         return self.latent_attractiveness.isel(draw=index), None
+
+    def draws(self, name: str) -> xr.DataArray:
+        return stack_draws(self.posterior[name])
 
 
 def ols_point_fit(features, spec_name: str) -> PointFit:

@@ -191,7 +191,7 @@ def realised_attractiveness(fit) -> pd.DataFrame:
     realised = np.empty((n, len(places)))
     for start in range(0, n, REALISED_BLOCK):
         index = np.arange(start, min(start + REALISED_BLOCK, n))
-        _, parts = row_parts(fit, frame, index, fixed_attractiveness=False)
+        _, parts = row_parts(fit, frame, index, attractiveness=False)
         structure = equation_mean(parts)
         realised[index] = (y[None, :] - structure) @ means
     pct = 100 * realised

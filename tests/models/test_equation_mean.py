@@ -14,12 +14,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from attrbayes.attractiveness import fixed_attractiveness
 from attrbayes.config import SamplerConfig, available_specs
 from attrbayes.equation import (
     equation_draws,
     equation_mean,
     equation_parts,
+    fixed_attractiveness,
     noise_sd,
     row_parts,
 )
@@ -55,7 +55,7 @@ def test_the_projection_mean_is_the_graph_mean(name, small_synthetic):
     # the design's rows in one call, as the AR states, decompositions and comparisons take them
     row_eq, parts = row_parts(fit, frame, index)
     np.testing.assert_allclose(equation_mean(parts), mu, rtol=1e-9, atol=1e-12)
-    _, parts = row_parts(fit, frame, index, fixed_attractiveness=False)
+    _, parts = row_parts(fit, frame, index, attractiveness=False)
     np.testing.assert_allclose(equation_mean(parts), mu - attractiveness, rtol=1e-9, atol=1e-12)
     if fit.spec.attractiveness.ar1:  # the filter's noise variance, the graph's sd squared
         sd = noise_sd(row_eq, slice(None), fit.design.size)
