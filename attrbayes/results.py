@@ -216,10 +216,15 @@ class FitResult:
                 or bool(self.spec.attractiveness.ar1))  # fmt: skip
 
     def draws(self, name: str) -> xr.DataArray:
-        """Posterior draws of ``name`` with chains merged into one ``draw`` dimension."""
+        """Posterior draws of ``name`` with chains merged into one ``draw`` dimension
+        (stacked once per variable: blocks of draws ask for the same variables again)."""
         if name not in self.posterior:
             raise KeyError(f"no posterior variable {name!r}; have {sorted(self.posterior)}")
-        return stack_draws(self.posterior[name])
+        stacked = self.__dict__.setdefault("_stacked_", {})
+        if name not in stacked:
+            stacked[name] = stack_draws(self.posterior[name])
+            stacked[name].values.flags.writeable = False  # shared by every caller
+        return stacked[name]
 
     def summary(self, *, prob: float = 0.95, paths: bool = False) -> pd.DataFrame:
         """Posterior table: term, estimate (median), sd, lower, upper, rhat, ess_bulk,
@@ -315,6 +320,7 @@ class FitResult:
         pickle, and a worker compiles its own when it needs one."""
         state = dict(self.__dict__)
         state.pop("_deterministic_function_", None)
+        state.pop("_stacked_", None)  # the posterior again: the worker stacks its own
         return state
 
     def residual_draws(self, *, max_draws: int | None = 1000) -> xr.DataArray:

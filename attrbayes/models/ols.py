@@ -14,7 +14,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
+from statsmodels.regression.linear_model import OLS
 
 from attrbayes.config import ModelSpec
 from attrbayes.constants import AGE_GROUPS, SEXES
@@ -166,7 +166,7 @@ def fit_ols(
             f"spec {design.spec_name}: {design.n} observations cannot identify "
             f"{X.shape[1]} coefficients"
         )
-    model = sm.OLS(design.y, X)
+    model = OLS(design.y, X)
     if cov_type == "cluster":
         groups = pd.factorize(design.frame["place"])[0]
         res = model.fit(cov_type="cluster", cov_kwds={"groups": groups})

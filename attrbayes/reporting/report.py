@@ -27,6 +27,7 @@ import io
 import math
 import tomllib
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache, cached_property, partial
 from importlib import resources
@@ -583,13 +584,14 @@ class ReportBuilder:
     @cached_property
     def attractiveness(self) -> dict[str, pd.DataFrame]:
         """Period attractiveness with rank distributions, per kind, all places."""
-        out = {}
-        for kind, fit in self.fits.items():
-            table = ranked_attractiveness(fit, years=self.periods[kind], top=self.top)
-            out[kind] = table.assign(place=table["place"].astype(str)).set_index(
-                "place", drop=False
-            )
-        return out
+
+        def ranked(kind: str) -> pd.DataFrame:
+            table = ranked_attractiveness(self.fits[kind], years=self.periods[kind], top=self.top)
+            return table.assign(place=table["place"].astype(str)).set_index("place", drop=False)
+
+        # the fits side by side: drawing their AR states (filters, sums) releases the GIL
+        with ThreadPoolExecutor(len(self.fits)) as pool:
+            return dict(zip(self.fits, pool.map(ranked, self.fits), strict=True))
 
     @cached_property
     def attractiveness_by_year(self) -> dict[str, pd.DataFrame]:
