@@ -1,14 +1,16 @@
-"""Each equation's mean in numpy, at posterior draws: the one evaluation that the
-projection (:mod:`attrbayes.projection.engine`) and the growth decomposition
-(:mod:`attrbayes.decomposition`) share.
+"""Each equation's mean and noise in numpy, at posterior draws: the one evaluation that
+the projection (:mod:`attrbayes.projection.engine`), the growth decomposition
+(:mod:`attrbayes.decomposition`), the comparison with OLS and attractiveness's AR states
+(:mod:`attrbayes.attractiveness`) share.
 
 A fit's parameters are taken once per set of draws (:func:`equation_draws`);
 :func:`equation_parts` then yields the mean's parts term by term for any covariate
-values (a design's own rows, or projected years) and :func:`equation_mean` adds them
-up. ``tests/models/test_equation_mean.py`` checks the sum against the fitted PyMC
-graph's ``mu`` for every shipped spec, so a term the graph adds and this module lacks
-is a failing test, and a decomposition that names its drivers from these parts rebuilds
-the graph's mean exactly.
+values (projected years, or a design's own rows: :func:`row_parts`) and
+:func:`equation_mean` adds them up; :func:`noise_sd` is the observation noise.
+``tests/models/test_equation_mean.py`` checks the sum against the fitted PyMC graph's
+``mu`` (and the noise against its filter's noise) for every shipped spec, so a term the
+graph adds and this module lacks is a failing test, and a decomposition that names its
+drivers from these parts rebuilds the graph's mean exactly.
 """
 
 from __future__ import annotations
@@ -226,9 +228,6 @@ def fixed_attractiveness(fit: FitResult, index: np.ndarray, places: np.ndarray) 
         effect = fit.draws("place_effect").isel(draw=index).transpose("draw", "place")
         out += effect.sel(place=places).to_numpy()
     return xr.DataArray(out, coords={"draw": index, "place": places}, dims=("draw", "place"))
-
-
-_fixed = fixed_attractiveness  # row_parts' keyword of that name hides it there
 
 
 def noise_sd(eq: EquationDraws, idx: slice | np.ndarray, size: np.ndarray) -> np.ndarray:

@@ -138,3 +138,17 @@ def test_the_deterministics_are_compiled_once_per_fit(small_synthetic, monkeypat
     copy = pickle.loads(pickle.dumps(fit))
     ((_, (mu_copy,)),) = list(copy.deterministic_draws(("mu",), index))
     np.testing.assert_array_equal(mu_copy, mu)
+
+
+def test_stacked_draws_are_kept_read_only_and_not_pickled(small_synthetic):
+    """Blocks of draws ask for the same variables again: each is stacked once, shared
+    read-only (no caller can change another's), and left out of what workers get."""
+    fit = prepare_fit(small_synthetic.panel, "migration_2022", level="municipality")
+    fit = fit.model.fit(PRIOR)
+    first = fit.draws("intercept")
+    assert fit.draws("intercept") is first
+    with pytest.raises(ValueError, match="read-only"):
+        first.values[0] = 1.0
+    copy = pickle.loads(pickle.dumps(fit))
+    assert "_stacked_" not in vars(copy)
+    np.testing.assert_array_equal(copy.draws("intercept"), first)
