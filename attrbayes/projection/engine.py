@@ -401,10 +401,11 @@ class Projector:
         if n < draws:
             self.notes.append(f"{draws} draws were asked for, but the fits hold {min(sizes)}: "
                               f"projected with {n}")  # fmt: skip
+        self.threads = workers or min(2, os.cpu_count() or 1)
         self.say("inputs and posterior draws")
-        # the fits' draws (their AR states: filters and sums that release the GIL) in two
+        # the fits' draws (their AR states: filters and sums that release the GIL) in
         # threads beside the inputs (pandas, which mostly holds it)
-        with ThreadPoolExecutor(2) as pool:
+        with ThreadPoolExecutor(self.threads) as pool:
             draws_of = [pool.submit(equation_draws, fit, places,
                                     np.linspace(0, size - 1, n).round().astype(int))
                         for fit, size in zip((migration, jobs), sizes, strict=True)]  # fmt: skip
@@ -584,7 +585,7 @@ class Projector:
         # numpy releases the GIL in large array operations: chunks run side by side, each
         # with a single-threaded BLAS (BLAS's own threads on top of the chunks' would
         # contend for the cores: the commuting-weighted job growth is a matrix product)
-        workers = self.workers or min(2, os.cpu_count() or 1)
+        workers = self.threads
         with (
             threadpool_limits(1 if workers > 1 else None, user_api="blas"),
             ThreadPoolExecutor(max_workers=workers) as pool,
@@ -986,7 +987,8 @@ def _summarise(projector: Projector, run: Run, flow_draws: bool = False) -> None
     _, membership = projector.units
     for flow in FLOWS:
         spill = run.spilled.pop(flow)
-        run.out[f"{flow}_quantiles"] = unit_quantiles(spill, membership)
+        run.out[f"{flow}_quantiles"] = unit_quantiles(spill, membership,
+                                                      threads=projector.threads)  # fmt: skip
         if flow_draws:
             run.out[flow] = spill.array()
         spill.close()
@@ -1008,7 +1010,8 @@ def _summarise_pyramids(projector: Projector, run: Run) -> None:
     with_base = projector.pyramid_years[0] == projector.inputs.base_year
     _, membership = projector.units
     # (band, unit, projected pyramid year, S, A or age band)
-    single, banded = unit_quantiles(projected, membership), unit_quantiles(projected_5, membership)
+    single, banded = (unit_quantiles(draws, membership, threads=projector.threads)
+                      for draws in (projected, projected_5))  # fmt: skip
     chosen = [projector.places.index(c) for c in projector.pyramid_places]
     per_draw = projected.array(chosen)
     projected.close()

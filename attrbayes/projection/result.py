@@ -355,13 +355,14 @@ def age_bands(pyramid: np.ndarray, width: int = PYRAMID_BIN) -> np.ndarray:
 
 
 def unit_quantiles(
-    draws: np.ndarray | DrawSpill, membership: np.ndarray, block: int = 8192
+    draws: np.ndarray | DrawSpill, membership: np.ndarray, block: int = 8192, threads: int = 2
 ) -> np.ndarray:
     """Quantiles (band, unit, ...) of per-draw values ``draws`` (D, P, ...; in memory or
     spilled to disk) of every place and then every group (``membership``, places x
     groups), each group summed per draw over its places before the quantiles; ``block``
     cells (place or group x the other dims) at a time, so that memory stays small
-    whatever the number of draws."""
+    whatever the number of draws; ``threads`` blocks side by side (reading, the group
+    sums and the sort release the GIL)."""
     d, p = draws.shape[:2]
     rest = draws.shape[2:]
     n_cells = math.prod(rest)
@@ -386,8 +387,7 @@ def unit_quantiles(
             0, 2, 1
         )
 
-    # blocks side by side on two cores: reading, the product and the sort release the GIL
-    with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(2) as pool:
+    with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(threads) as pool:
         list(pool.map(one_block, range(0, n_cells, step)))
     return out.reshape(out.shape[0], n_units, *rest)
 
