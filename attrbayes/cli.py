@@ -21,7 +21,6 @@ from attrbayes import __version__
 from attrbayes.config import SamplerConfig, load_spec, parse_years
 from attrbayes.data.panel import panel_names, read_panel
 from attrbayes.exceptions import AttrbayesError, Interrupted, SpecError
-from attrbayes.features.design import compute_features
 from attrbayes.io_utils import atomic_write_bytes, atomic_write_text, claim_dir, csv_text
 from attrbayes.synthetic import TRUTH_DIR, SynthConfig, read_truth
 
@@ -356,6 +355,7 @@ def replicate(
 ) -> None:
     """Refit the book's OLS versions at region and municipality level beside the published
     estimates; versions the panel cannot support say why."""
+    from attrbayes.features.design import compute_features
     from attrbayes.reporting.replication import replication_table
 
     try:
