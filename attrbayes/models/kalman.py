@@ -35,9 +35,16 @@ from pytensor.graph.op import Op
 from pytensor.link.numba.dispatch.basic import numba_njit, register_funcify_default_op_cache_key
 
 _JIT = {"nogil": True, "cache": True}
-# PyTensor caches compiled graphs on disk by Op class and props: this file's hash joins the
-# key, so that a changed kernel is never run from an older cache entry
-_VERSION = int.from_bytes(hashlib.sha256(Path(__file__).read_bytes()).digest()[:6], "big")
+
+
+def source_version(path: str) -> int:
+    """A number from the hash of the source file ``path``. PyTensor caches compiled
+    graphs on disk by Op class and props: a numba Op's version joins that key, so that a
+    changed kernel is never run from an older cache entry."""
+    return int.from_bytes(hashlib.sha256(Path(path).read_bytes()).digest()[:6], "big")
+
+
+_VERSION = source_version(__file__)
 
 
 @numba.njit(**_JIT)

@@ -20,9 +20,6 @@ computes the second and its derivatives with respect to ``mu``, ``sigma`` and ``
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
-
 import numba
 import numpy as np
 import pytensor.tensor as pt
@@ -31,8 +28,10 @@ from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
 from pytensor.link.numba.dispatch.basic import numba_njit, register_funcify_default_op_cache_key
 
+from attrbayes.models.kalman import source_version
+
 _JIT = {"nogil": True, "cache": True, "error_model": "numpy"}
-_VERSION = int.from_bytes(hashlib.sha256(Path(__file__).read_bytes()).digest()[:6], "big")
+_VERSION = source_version(__file__)  # joins PyTensor's cache key of the compiled Op
 
 # fdlibm's e_log.c: ln 2 in two parts and the minimax polynomial of log on [sqrt(1/2), sqrt(2))
 _LN2_HI, _LN2_LO = 6.93147180369123816490e-01, 1.90821492927058770002e-10

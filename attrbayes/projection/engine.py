@@ -430,7 +430,7 @@ class Projector:
         self.last_jobs = int(max(inputs.history_private.columns))
         self.migration, self.jobs = migration, jobs
         self.assumptions, self.alternative = assumptions, alternative
-        self.chunk, self.workers, self.seed = chunk, workers, seed
+        self.chunk, self.seed = chunk, seed
         self._years: dict[int, _Year] = {}
         self.noise, self.centrality_noise, self.custom = noise, centrality_noise, custom
 
@@ -585,10 +585,9 @@ class Projector:
         # numpy releases the GIL in large array operations: chunks run side by side, each
         # with a single-threaded BLAS (BLAS's own threads on top of the chunks' would
         # contend for the cores: the commuting-weighted job growth is a matrix product)
-        workers = self.threads
         with (
-            threadpool_limits(1 if workers > 1 else None, user_api="blas"),
-            ThreadPoolExecutor(max_workers=workers) as pool,
+            threadpool_limits(1 if self.threads > 1 else None, user_api="blas"),
+            ThreadPoolExecutor(max_workers=self.threads) as pool,
         ):
             list(pool.map(task, range(0, n, chunk)))
         return Run(out, controls, spilled)
