@@ -251,7 +251,7 @@ def run_projection(
     out.mkdir(parents=True, exist_ok=True)
     mark_owned(out, "projection", __version__)
     result.ds.attrs.update({SOURCE_ATTRS[k]: v for k, v in runs.sources.items()})
-    result.save(layout.projection, overwrite=overwrite)
+    result.save(layout.projection, overwrite=overwrite, threads=options.get("workers"))
     table = quantile_table(result, variables=["population"])
     atomic_write_text(layout.population, csv_text(table))
     if "shock_population_effect" in result.ds:

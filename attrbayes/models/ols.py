@@ -14,7 +14,6 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from statsmodels.regression.linear_model import OLS
 
 from attrbayes.config import ModelSpec
 from attrbayes.constants import AGE_GROUPS, SEXES
@@ -166,6 +165,8 @@ def fit_ols(
             f"spec {design.spec_name}: {design.n} observations cannot identify "
             f"{X.shape[1]} coefficients"
         )
+    from statsmodels.regression.linear_model import OLS  # 0.7 s: only where a fit is made
+
     model = OLS(design.y, X)
     if cov_type == "cluster":
         groups = pd.factorize(design.frame["place"])[0]

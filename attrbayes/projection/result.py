@@ -55,8 +55,10 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import warnings
-from collections.abc import Sequence
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -168,9 +170,11 @@ class ProjectionResult:
         return frame
 
     # -- persistence --------------------------------------------------------------------
-    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
+    def save(self, path: str | Path, *, overwrite: bool = False,
+             threads: int | None = None) -> Path:  # fmt: skip
         """Write as compressed NetCDF chunked by place (atomically; refuses to replace
-        unless asked)."""
+        unless asked); the per-draw counts are compressed on ``threads`` threads (default:
+        up to 4)."""
         target = Path(path)
         if target.exists() and not overwrite:
             raise DataError(f"{target} already exists; pass overwrite=True (CLI: --force)")
@@ -181,9 +185,15 @@ class ProjectionResult:
         encoding = {name: _encoding(var) for name, var in rest.data_vars.items()}
 
         def write(tmp: Path) -> None:
+            import h5py
+
             rest.to_netcdf(tmp, engine="h5netcdf", encoding=encoding)
-            _append_whole(tmp, ds, whole)
-            _stamp_checksums(tmp)
+            _declare_whole(tmp, ds, whole)
+            with h5py.File(tmp, "a") as f:
+                known = {name: _write_chunks(f[name], _whole_blocks(ds[name]),
+                                             threads or min(4, os.cpu_count() or 1))
+                         for name in whole}  # fmt: skip
+                _stamp_checksums(f, known)
 
         atomic_write_with(target, write)
         return target
@@ -241,7 +251,7 @@ def _checksum(dset) -> str:
     """SHA-256 of an HDF5 dataset as stored: its type and shape, then each chunk's
     compressed bytes with its offset (read without decompressing: fast), or the values of
     a dataset stored whole (texts by their characters, not object pointers)."""
-    digest = hashlib.sha256(f"{dset.dtype}:{dset.shape}".encode())
+    digest = _digest(dset)
     if dset.chunks is None:
         values = np.asarray(dset[()])
         if values.dtype.kind in "OUS":
@@ -249,11 +259,30 @@ def _checksum(dset) -> str:
         else:
             digest.update(np.ascontiguousarray(values).tobytes())
         return digest.hexdigest()
-    for index in range(dset.id.get_num_chunks()):
-        offset = dset.id.get_chunk_info(index).chunk_offset
-        digest.update(repr(offset).encode())
-        digest.update(dset.id.read_direct_chunk(offset)[1])
+    for offset in _chunk_offsets(dset):
+        _update(digest, offset, dset.id.read_direct_chunk(offset)[1])
     return digest.hexdigest()
+
+
+def _chunk_offsets(dset) -> list[tuple[int, ...]]:
+    """The offsets of a dataset's stored chunks, sorted: in one pass where HDF5 has chunk
+    iteration (1.14 on), else a lookup per chunk (each one a walk of the index)."""
+    if not hasattr(dset.id, "chunk_iter"):
+        return sorted(dset.id.get_chunk_info(i).chunk_offset
+                      for i in range(dset.id.get_num_chunks()))  # fmt: skip
+    found: list[tuple[int, ...]] = []
+    dset.id.chunk_iter(lambda info: found.append(info.chunk_offset))
+    return sorted(found)
+
+
+def _digest(dset):
+    return hashlib.sha256(f"{dset.dtype}:{dset.shape}".encode())
+
+
+def _update(digest, offset: tuple[int, ...], stored: bytes) -> None:
+    """A chunk's share of its dataset's checksum: its offset, then its bytes as stored."""
+    digest.update(repr(offset).encode())
+    digest.update(stored)
 
 
 def _text(value: object) -> str:
@@ -270,12 +299,12 @@ def _datasets(group) -> list:
     return found
 
 
-def _stamp_checksums(path: Path) -> None:
-    import h5py
-
-    with h5py.File(path, "a") as f:
-        for dset in _datasets(f):
-            dset.attrs[CHECKSUM_ATTR] = _checksum(dset)
+def _stamp_checksums(f, known: dict[str, str]) -> None:
+    """Store every dataset's checksum in an open h5py file: those in ``known`` (name ->
+    checksum, computed as they were written), the others read back."""
+    for dset in _datasets(f):
+        name = dset.name.lstrip("/")
+        dset.attrs[CHECKSUM_ATTR] = known[name] if name in known else _checksum(dset)
 
 
 def _encoding(var: xr.DataArray) -> dict:
@@ -292,8 +321,9 @@ def _chunks(var: xr.DataArray) -> tuple[int, ...]:
 
 # Per-draw counts in whole persons and jobs: stored as int32 (a quarter smaller than
 # float32 after shuffling and zlib) with a scale factor of 1, so that readers decode them
-# to float32 (lazily). Written here a scenario at a time: xarray's own encoding would hold
-# several full-size copies of every variable at once.
+# to float32 (lazily). Written a scenario at a time (xarray's own encoding would hold
+# several full-size copies of every variable at once), each chunk compressed in a thread
+# by the same filters HDF5 would apply (HDF5 compresses on one thread only).
 WHOLE_NUMBERS = (*STOCKS, "age_group_population")
 
 
@@ -309,7 +339,9 @@ def _whole(var: xr.DataArray) -> bool:
     )
 
 
-def _append_whole(path: Path, ds: xr.Dataset, names: list[str]) -> None:
+def _declare_whole(path: Path, ds: xr.Dataset, names: list[str]) -> None:
+    """The NetCDF variables (dimensions, attributes, filters) of the whole-number counts,
+    without values: :func:`_write_chunks` fills them."""
     import h5netcdf
 
     with h5netcdf.File(path, "a") as f:
@@ -319,9 +351,53 @@ def _append_whole(path: Path, ds: xr.Dataset, names: list[str]) -> None:
                 name, var.dims, dtype="i4", chunks=_chunks(var), compression="gzip",
                 compression_opts=COMPRESSION["complevel"], shuffle=True, fletcher32=True,
             )  # fmt: skip
-            for k in range(var.sizes["scenario"]):
-                out[k] = var.isel(scenario=k).to_numpy().astype(np.int32)
             out.attrs.update({**var.attrs, "scale_factor": np.float32(1.0)})
+
+
+def _whole_blocks(var: xr.DataArray) -> Iterator[np.ndarray]:
+    """A whole-number variable's values as int32, one scenario (its first axis) at a time."""
+    for k in range(var.sizes["scenario"]):
+        yield var.isel(scenario=k).to_numpy().astype(np.int32)[None]
+
+
+def _write_chunks(dset, blocks: Iterable[np.ndarray], threads: int) -> str:
+    """Fill an empty chunked h5py dataset from consecutive blocks along its first axis,
+    each whole chunks, compressing the chunks on ``threads`` threads exactly as its
+    filters would (byte shuffle, zlib, Fletcher-32); return its checksum
+    (:func:`_checksum`'s, from the bytes as written, in the order of their offsets)."""
+    from numcodecs import Fletcher32
+
+    filters = (dset.compression, dset.compression_opts, dset.shuffle, dset.fletcher32)
+    if filters != ("gzip", COMPRESSION["complevel"], True, True):
+        raise ValueError(f"{dset.name}: filters {filters} are not the projection's")
+    fletcher = Fletcher32()
+
+    def encode(values: np.ndarray) -> bytes:
+        shuffled = np.ascontiguousarray(values).view(np.uint8).reshape(-1, values.itemsize).T
+        level = COMPRESSION["complevel"]
+        return fletcher.encode(zlib.compress(np.ascontiguousarray(shuffled), level))
+
+    digest, chunk, start = _digest(dset), dset.chunks, 0
+    with ThreadPoolExecutor(max(threads, 1)) as pool:
+        for block in blocks:
+            if block.shape[1:] != dset.shape[1:] or any(
+                n % c for n, c in zip(block.shape, chunk, strict=True)
+            ):  # fmt: skip
+                raise ValueError(f"{dset.name}: a block of shape {block.shape} is not whole "
+                                 f"chunks {chunk} of {dset.shape}")  # fmt: skip
+            grid = [n // c for n, c in zip(block.shape, chunk, strict=True)]
+            offsets = [tuple(i * c for i, c in zip(cell, chunk, strict=True))
+                       for cell in np.ndindex(*grid)]  # fmt: skip
+            pieces = (block[tuple(slice(o, o + c) for o, c in zip(offset, chunk, strict=True))]
+                      for offset in offsets)  # fmt: skip
+            for offset, stored in zip(offsets, pool.map(encode, pieces), strict=True):
+                at = (offset[0] + start, *offset[1:])
+                dset.id.write_direct_chunk(at, stored)
+                _update(digest, at, stored)
+            start += block.shape[0]
+    if start != dset.shape[0]:
+        raise ValueError(f"{dset.name}: the blocks cover {start} of {dset.shape[0]} rows")
+    return digest.hexdigest()
 
 
 def unit_key(level: str, code: str | int | None = None) -> str:
