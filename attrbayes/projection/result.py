@@ -183,6 +183,7 @@ class ProjectionResult:
         whole = [name for name in WHOLE_NUMBERS if name in ds and _whole(ds[name])]
         rest = ds.drop_vars(whole)
         encoding = {name: _encoding(var) for name, var in rest.data_vars.items()}
+        threads = threads or min(4, os.cpu_count() or 1)
 
         def write(tmp: Path) -> None:
             import h5py
@@ -190,8 +191,7 @@ class ProjectionResult:
             rest.to_netcdf(tmp, engine="h5netcdf", encoding=encoding)
             _declare_whole(tmp, ds, whole)
             with h5py.File(tmp, "a") as f:
-                known = {name: _write_chunks(f[name], _whole_blocks(ds[name]),
-                                             threads or min(4, os.cpu_count() or 1))
+                known = {name: _write_chunks(f[name], _whole_blocks(ds[name]), threads)
                          for name in whole}  # fmt: skip
                 _stamp_checksums(f, known)
 
@@ -276,6 +276,7 @@ def _chunk_offsets(dset) -> list[tuple[int, ...]]:
 
 
 def _digest(dset):
+    """A dataset's checksum before its contents: its type and shape."""
     return hashlib.sha256(f"{dset.dtype}:{dset.shape}".encode())
 
 
