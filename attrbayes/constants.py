@@ -1,19 +1,6 @@
-"""Names shared by every stage: dimensions, sexes, ages, sectors, intervals."""
+"""Names shared by every stage: levels, sexes, ages, sectors, industries, intervals."""
 
 from typing import Final
-
-# Dimension / column names used for tables and labelled arrays alike.
-PLACE: Final = "place"
-REGION: Final = "region"
-COUNTY: Final = "county"
-YEAR: Final = "year"
-SEX: Final = "sex"
-AGE: Final = "age"
-INDUSTRY: Final = "industry"
-SECTOR: Final = "sector"
-LAG: Final = "lag"
-SCENARIO: Final = "scenario"
-DRAW: Final = "draw"
 
 LEVELS: Final = ("municipality", "region", "county")
 
@@ -69,7 +56,6 @@ INDUSTRIES: Final[dict[str, tuple[str, bool]]] = {
 
 # Credible / confidence interval masses reported by default; equal-tailed intervals.
 INTERVALS: Final = (0.5, 0.8, 0.95)
-CI_KIND: Final = "eti"
 
 # Age groups of the book's sub-population fits (MODEL.md section 2.4).
 AGE_GROUPS: Final[dict[str, tuple[int, int]]] = {

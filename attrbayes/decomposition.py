@@ -74,8 +74,6 @@ COMMON_LEVEL = "common level and year shock"
 NOISE = "noise"
 KIND_TITLE = {"migration": "Population growth", "jobs": "Job growth"}
 UNITS = {"migration": "persons", "jobs": "jobs"}
-# The table's groups, in the order they are shown.
-GROUPS = ("births", "deaths", "net migration", "private jobs", "public sector", "total")
 # How a unit of a decomposition is chosen: the option naming it on the command line.
 GROUP_OPTIONS = {"place": "--place", "region": "--region", "county": "--county",
                  "centrality_class": "--class", "places": "--places"}  # fmt: skip

@@ -21,10 +21,6 @@ class PriorError(AttrbayesError):
     """A prior set is invalid."""
 
 
-class NotFittedError(AttrbayesError):
-    """A result was requested from a model that has not been fitted."""
-
-
 class ProjectionError(AttrbayesError):
     """A projection cannot be run with the given inputs."""
 

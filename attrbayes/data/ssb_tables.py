@@ -33,7 +33,6 @@ from attrbayes.exceptions import DataError
 
 REGION_ROLES = ("region", "residence", "workplace")
 CSV_SYMBOL = "symbol in the CSV export"  # status of a missing value read from a CSV export
-ROLES = (*REGION_ROLES, "year", "sex", "age", "age_group", "sector", "contents")
 
 
 @dataclass(frozen=True)

@@ -84,11 +84,6 @@ SIZE_CLASSES: tuple[tuple[float, float, str], ...] = (
     (5_000, 20_000, "5,000-20,000"),
     (20_000, np.inf, "20,000+"),
 )
-FLOW_TABLES = (
-    "components", "jobs", "jobs_industry", "industry_effect", "mortality", "fertility",
-    "immigration", "migration_groups",
-)  # fmt: skip
-
 # what BacktestResult.save writes into its folder (docs/safety.md)
 BACKTEST_NAMES = frozenset({"scores.csv", "scores.parquet", "summary.csv",
                             "coefficient_scores.csv", "coefficient_summary.csv",

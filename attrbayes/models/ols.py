@@ -22,7 +22,6 @@ from attrbayes.features.design import Design, Features, build_design
 from attrbayes.models.lm_text import SIGNIF_LEGEND, format_lm, stars
 
 CovType = Literal["nonrobust", "HC1", "cluster"]
-SUMMARY_COLUMNS = ("term", "estimate", "sd", "lower", "upper", "t", "p")
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,6 @@ from attrbayes.projection.tables import (
 from attrbayes.quantiles import band_probabilities, quantiles
 
 BAND_COLUMNS = band_columns(INTERVALS)
-SERIES = ("projection", "history", "reference")
 BAND_ALPHA = {95: 0.15, 80: 0.25, 50: 0.4}
 SCENARIO_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown")
 REFERENCE_STYLES = ("--", "-.", ":")

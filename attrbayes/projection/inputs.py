@@ -67,12 +67,6 @@ class ProjectionInputs:
         return rng.gamma(post[:, 0], 1.0 / post[:, 1], size=(n, len(self.places)))
 
 
-def _wide(df: pd.DataFrame, value: str, places: list[str]) -> pd.DataFrame:
-    return df.pivot_table(index="place", columns="year", values=value, aggfunc="sum").reindex(
-        places
-    )
-
-
 def job_history(jobs: pd.DataFrame, places: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Private and public jobs per place and year. Years with totals only are split by
     each place's private share in the last year that had a split."""
