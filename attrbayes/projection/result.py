@@ -371,11 +371,10 @@ def _write_chunks(dset, blocks: Iterable[np.ndarray], threads: int) -> str:
     filters = (dset.compression, dset.compression_opts, dset.shuffle, dset.fletcher32)
     if filters != ("gzip", COMPRESSION["complevel"], True, True):
         raise ValueError(f"{dset.name}: filters {filters} are not the projection's")
-    fletcher = Fletcher32()
+    fletcher, level = Fletcher32(), COMPRESSION["complevel"]
 
     def encode(values: np.ndarray) -> bytes:
         shuffled = np.ascontiguousarray(values).view(np.uint8).reshape(-1, values.itemsize).T
-        level = COMPRESSION["complevel"]
         return fletcher.encode(zlib.compress(np.ascontiguousarray(shuffled), level))
 
     digest, chunk, start = _digest(dset), dset.chunks, 0
